@@ -1,0 +1,165 @@
+"""Orders and customers: shops sync their orders; agents read a customer's whole picture."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Prefetch
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Field, Router, Schema
+
+from customers import services
+from customers.models import Customer, Order, Shipment
+
+router = Router(tags=["customers"])
+
+
+class CustomerIn(Schema):
+    email: str = Field(..., max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    name: str = Field("", max_length=200)
+
+
+class ItemIn(Schema):
+    name: str = Field(..., max_length=200)
+    quantity: int = Field(1, ge=1, le=100_000)
+    price: Decimal = Field(Decimal("0"), ge=0, max_digits=12, decimal_places=2)
+    sku: str = Field("", max_length=100)
+
+
+class ShippingIn(Schema):
+    method: str = Field("standard", max_length=32)
+    address: str = Field("", max_length=2000)
+    carrier: str = Field("", max_length=64)
+    tracking: str = Field("", max_length=100)
+    status: str = Field(
+        "pending", pattern="^(pending|in_transit|delivered|late|returned|cancelled)$"
+    )
+    promised_by: datetime | None = None
+    last_scan_at: datetime | None = None
+
+
+class OrderIn(Schema):
+    external_id: str = Field(..., min_length=1, max_length=100)
+    customer: CustomerIn
+    items: list[ItemIn] = Field(default_factory=list, max_length=500)
+    total: Decimal = Field(..., ge=0, max_digits=12, decimal_places=2)
+    currency: str = Field("USD", pattern="^[A-Za-z]{3}$")
+    status: str = Field("paid", max_length=32)
+    problem: str = Field("", max_length=200)
+    shipping: ShippingIn | None = None
+    placed_at: datetime | None = None
+
+
+class ShipmentOut(Schema):
+    id: int
+    method: str
+    address: str
+    carrier: str
+    tracking: str
+    status: str
+    promised_by: datetime | None
+    last_scan_at: datetime | None
+
+
+class ItemOut(Schema):
+    name: str
+    quantity: int
+    price: Decimal
+    sku: str
+
+
+class OrderOut(Schema):
+    id: int
+    external_id: str
+    customer_id: int
+    total: Decimal
+    currency: str
+    status: str
+    problem: str
+    placed_at: datetime
+    items: list[ItemOut]
+    shipments: list[ShipmentOut]
+
+    @staticmethod
+    def resolve_items(obj: Order) -> list[object]:
+        return list(obj.items.all())
+
+    @staticmethod
+    def resolve_shipments(obj: Order) -> list[object]:
+        return list(obj.shipments.all())
+
+
+class TicketBrief(Schema):
+    id: int
+    subject: str
+    status: str
+    type: str
+    channel: str
+    created_at: datetime
+
+
+class CustomerOut(Schema):
+    id: int
+    name: str
+    kind: str
+    tier: str
+    emails: list[str]
+    orders: list[OrderOut]
+    tickets: list[TicketBrief]
+
+    @staticmethod
+    def resolve_emails(obj: Customer) -> list[str]:
+        return [e.address for e in obj.emails.all()]
+
+    @staticmethod
+    def resolve_orders(obj: Customer) -> list[object]:
+        return list(obj.orders.all()[:50])
+
+    @staticmethod
+    def resolve_tickets(obj: Customer) -> list[object]:
+        return list(obj.tickets.order_by("-created_at")[:50])
+
+
+def _order_queryset() -> object:
+    return Order.objects.prefetch_related(
+        "items", Prefetch("shipments", Shipment.objects.order_by("created_at", "id"))
+    )
+
+
+@router.post(
+    "/orders",
+    response={200: OrderOut, 201: OrderOut},
+    summary="Create or update an order by external_id",
+)
+def upsert_order(request: HttpRequest, payload: OrderIn) -> tuple[int, Order]:
+    shipping = services.ShipmentInput(**payload.shipping.dict()) if payload.shipping else None
+    order, created = services.upsert_order(
+        external_id=payload.external_id,
+        customer_email=payload.customer.email,
+        customer_name=payload.customer.name,
+        items=[services.ItemInput(**item.dict()) for item in payload.items],
+        total=payload.total,
+        currency=payload.currency,
+        status=payload.status,
+        shipping=shipping,
+        placed_at=payload.placed_at,
+        problem=payload.problem,
+    )
+    return (201 if created else 200), _order_queryset().get(pk=order.pk)  # type: ignore[attr-defined]
+
+
+@router.get(
+    "/customers/{customer_id}",
+    response=CustomerOut,
+    summary="A customer with emails, orders and tickets",
+)
+def get_customer(request: HttpRequest, customer_id: int) -> Customer:
+    return get_object_or_404(
+        Customer.objects.prefetch_related(
+            "emails",
+            Prefetch("orders", _order_queryset()),  # type: ignore[arg-type]
+        ),
+        pk=customer_id,
+    )

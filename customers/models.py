@@ -1,0 +1,139 @@
+"""Everyone the company serves (customers, vendors, candidates, employees) and their orders.
+
+Orders and shipments are the built-in commerce data: shops sync them through `POST /api/v1/orders`,
+and the local commerce backend of `wow_credits` acts on them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class CustomerKind(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    VENDOR = "vendor", "Vendor"
+    CANDIDATE = "candidate", "Job candidate"
+    EMPLOYEE = "employee", "Employee"
+
+
+class Tier(models.TextChoices):
+    STANDARD = "standard", "Standard"
+    VIP = "vip", "VIP"
+
+
+class Customer(models.Model):
+    name = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(
+        max_length=16, choices=CustomerKind.choices, default=CustomerKind.CUSTOMER
+    )
+    tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.STANDARD)
+    external_id = models.CharField(max_length=100, blank=True, db_index=True)
+    notes = models.TextField(blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name or self.primary_email or f"Customer {self.pk}"
+
+    @property
+    def primary_email(self) -> str:
+        for email in self.emails.all():
+            if email.is_primary:
+                return email.address
+        first = self.emails.first()
+        return first.address if first else ""
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.primary_email.split("@")[0] or f"Customer {self.pk}"
+
+
+class CustomerEmail(models.Model):
+    """One person may write from several addresses; each address belongs to one person."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="emails")
+    address = models.EmailField(unique=True)
+    is_primary = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-is_primary", "id"]
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class Order(models.Model):
+    external_id = models.CharField(max_length=100, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD")
+    status = models.CharField(max_length=32, default="paid")
+    problem = models.CharField(
+        max_length=200, blank=True, help_text="A payment or address problem reported by the shop."
+    )
+    placed_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-placed_at"]
+        indexes = [models.Index(fields=["customer", "-placed_at"])]
+
+    def __str__(self) -> str:
+        return f"Order {self.external_id}"
+
+    @property
+    def paid_amount(self) -> Decimal:
+        return self.total
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    sku = models.CharField(max_length=100, blank=True)
+    name = models.CharField(max_length=200)
+    quantity = models.PositiveIntegerField(default=1)
+    price = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.name}"
+
+
+class ShipmentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    IN_TRANSIT = "in_transit", "In transit"
+    DELIVERED = "delivered", "Delivered"
+    LATE = "late", "Late"
+    RETURNED = "returned", "Returned"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Shipment(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
+    method = models.CharField(max_length=32, default="standard")
+    address = models.TextField(blank=True)
+    carrier = models.CharField(max_length=64, blank=True)
+    tracking = models.CharField(max_length=100, blank=True)
+    status = models.CharField(
+        max_length=16, choices=ShipmentStatus.choices, default=ShipmentStatus.PENDING
+    )
+    promised_by = models.DateTimeField(null=True, blank=True)
+    last_scan_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["promised_by"],
+                name="shipment_open_promised",
+                condition=~Q(status__in=["delivered", "cancelled", "returned"]),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.carrier or 'Shipment'} {self.tracking}".strip()

@@ -1,0 +1,143 @@
+"""Customers and the built-in commerce data: find people by address, upsert orders from shops."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from customers.models import Customer, CustomerEmail, CustomerKind, Order, OrderItem, Shipment
+
+
+def normalize_email(address: str) -> str:
+    return address.strip().lower()
+
+
+def customer_for_email(
+    address: str, *, name: str = "", kind: str = CustomerKind.CUSTOMER
+) -> Customer:
+    """The person who owns `address`, created on first contact. Safe under concurrent first contacts."""
+    address = normalize_email(address)
+    existing = CustomerEmail.objects.select_related("customer").filter(address=address).first()
+    if existing is not None:
+        customer = existing.customer
+        if name and not customer.name:
+            customer.name = name[:200]
+            customer.save(update_fields=["name"])
+        return _follow_merges(customer)
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(name=name[:200], kind=kind)
+            CustomerEmail.objects.create(customer=customer, address=address, is_primary=True)
+            return customer
+    except IntegrityError:
+        # Another request created the same address between our read and write.
+        return _follow_merges(CustomerEmail.objects.get(address=address).customer)
+
+
+def _follow_merges(customer: Customer) -> Customer:
+    seen = {customer.pk}
+    while customer.merged_into_id is not None and customer.merged_into_id not in seen:
+        seen.add(customer.merged_into_id)
+        customer = Customer.objects.get(pk=customer.merged_into_id)
+    return customer
+
+
+def add_email(customer: Customer, address: str) -> CustomerEmail:
+    return CustomerEmail.objects.create(customer=customer, address=normalize_email(address))
+
+
+def merge_customers(source: Customer, *, into: Customer) -> Customer:
+    """Move everything of `source` onto `into`; `source` stays as a pointer so old links resolve."""
+    if source.pk == into.pk:
+        return into
+    from tickets.models import Ticket
+
+    with transaction.atomic():
+        CustomerEmail.objects.filter(customer=source).update(customer=into, is_primary=False)
+        Order.objects.filter(customer=source).update(customer=into)
+        Ticket.objects.filter(customer=source).update(customer=into)
+        for relation in ("conversations", "grants"):
+            manager = getattr(source, relation, None)
+            if manager is not None:
+                manager.update(customer=into)
+        if source.tier == "vip":
+            into.tier = "vip"
+        into.name = into.name or source.name
+        into.save(update_fields=["tier", "name"])
+        source.merged_into = into
+        source.save(update_fields=["merged_into"])
+    return into
+
+
+@dataclass(frozen=True)
+class ItemInput:
+    name: str
+    quantity: int = 1
+    price: Decimal = Decimal("0")
+    sku: str = ""
+
+
+@dataclass(frozen=True)
+class ShipmentInput:
+    method: str = "standard"
+    address: str = ""
+    carrier: str = ""
+    tracking: str = ""
+    status: str = "pending"
+    promised_by: datetime | None = None
+    last_scan_at: datetime | None = None
+
+
+def upsert_order(
+    *,
+    external_id: str,
+    customer_email: str,
+    customer_name: str = "",
+    items: list[ItemInput],
+    total: Decimal,
+    currency: str,
+    status: str,
+    shipping: ShipmentInput | None,
+    placed_at: datetime | None,
+    problem: str = "",
+) -> tuple[Order, bool]:
+    """Create or replace an order by the shop's id. Items are replaced; the first shipment is updated.
+
+    Shipments created by us (reships) are left alone: the shop's payload describes its own shipment.
+    """
+    customer = customer_for_email(customer_email, name=customer_name)
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(external_id=external_id).first()
+        created = order is None
+        if order is None:
+            order = Order(external_id=external_id)
+        order.customer = customer
+        order.total = total
+        order.currency = currency.upper()
+        order.status = status
+        order.problem = problem
+        if placed_at is not None:
+            order.placed_at = placed_at
+        order.save()
+        order.items.all().delete()
+        OrderItem.objects.bulk_create(
+            OrderItem(order=order, name=i.name, quantity=i.quantity, price=i.price, sku=i.sku)
+            for i in items
+        )
+        if shipping is not None:
+            shipment = order.shipments.order_by("created_at", "id").first() or Shipment(order=order)
+            for field in (
+                "method",
+                "address",
+                "carrier",
+                "tracking",
+                "status",
+                "promised_by",
+                "last_scan_at",
+            ):
+                setattr(shipment, field, getattr(shipping, field))
+            shipment.save()
+    return order, created

@@ -1,0 +1,203 @@
+"""Queue mail durably and deliver it in batches over one SMTP connection.
+
+Locking contract: `deliver_due` claims rows with SELECT ... FOR UPDATE SKIP LOCKED and a lease
+(`claimed_until`), commits the claim, then sends and marks each row `sent` one at a time. Two
+sweepers never claim the same row; a sweeper that dies leaves its rows to be reclaimed when the lease
+ends, so only the messages in flight at a crash are ever sent twice, with the same Message-ID.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from mailer.models import OutboundEmail, OutboundStatus
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=2)
+BATCH_SIZE = 50
+
+
+def make_message_id() -> str:
+    return (
+        f"<{timezone.now():%Y%m%d%H%M%S}.{secrets.token_hex(8)}@{settings.SUPPORTDESK_MAIL_DOMAIN}>"
+    )
+
+
+def single_line(value: str) -> str:
+    """Header injection: a CR or LF in a subject or a name must never start a new header."""
+    return " ".join(value.splitlines()).strip()
+
+
+def queue_email(
+    *,
+    to: list[str],
+    subject: str,
+    body_text: str,
+    body_html: str = "",
+    from_email: str | None = None,
+    reply_to: str = "",
+    message_id: str | None = None,
+    in_reply_to: str = "",
+    references: str = "",
+    extra_headers: dict[str, str] | None = None,
+    ticket_id: int | None = None,
+    ticket_message_id: int | None = None,
+) -> OutboundEmail:
+    """Store an email to send; a delivery task is started once the surrounding transaction commits."""
+    email = OutboundEmail.objects.create(
+        to=[single_line(address) for address in to],
+        from_email=single_line(from_email or settings.DEFAULT_FROM_EMAIL),
+        reply_to=single_line(reply_to),
+        subject=single_line(subject)[:998],
+        body_text=body_text,
+        body_html=body_html,
+        message_id=message_id or make_message_id(),
+        in_reply_to=single_line(in_reply_to),
+        references=single_line(references),
+        extra_headers={single_line(k): single_line(v) for k, v in (extra_headers or {}).items()},
+        ticket_id=ticket_id,
+        ticket_message_id=ticket_message_id,
+    )
+    from mailer.tasks import deliver_outbound
+
+    transaction.on_commit(lambda: deliver_outbound.delay())
+    return email
+
+
+def _claim(limit: int) -> list[OutboundEmail]:
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            OutboundEmail.objects.select_for_update(skip_locked=True)
+            .filter(
+                Q(status=OutboundStatus.QUEUED)
+                | Q(status=OutboundStatus.SENDING, claimed_until__lt=now),
+                next_attempt_at__lte=now,
+            )
+            .order_by("next_attempt_at", "id")[:limit]
+        )
+        if rows:
+            OutboundEmail.objects.filter(pk__in=[r.pk for r in rows]).update(
+                status=OutboundStatus.SENDING, claimed_until=now + LEASE
+            )
+    return rows
+
+
+def _build(email: OutboundEmail, connection: object) -> EmailMultiAlternatives:
+    headers = {"Message-ID": email.message_id, **email.extra_headers}
+    if email.in_reply_to:
+        headers["In-Reply-To"] = email.in_reply_to
+    if email.references:
+        headers["References"] = email.references
+    message = EmailMultiAlternatives(
+        subject=email.subject,
+        body=email.body_text,
+        from_email=email.from_email,
+        to=email.to,
+        reply_to=[email.reply_to] if email.reply_to else None,
+        headers=headers,
+        connection=connection,  # type: ignore[arg-type]
+    )
+    if email.body_html:
+        message.attach_alternative(email.body_html, "text/html")
+    return message
+
+
+def deliver_due(*, limit: int = BATCH_SIZE) -> int:
+    """Send up to `limit` due emails over one connection; returns how many were sent."""
+    rows = _claim(limit)
+    if not rows:
+        return 0
+    sent = 0
+    done: set[int] = set()
+    connection = get_connection(fail_silently=False)
+    try:
+        connection.open()
+        for email in rows:
+            try:
+                _build(email, connection).send()
+            except Exception as exc:
+                _record_failure(email, exc)
+                done.add(email.pk)
+                if _connection_broken(exc):
+                    break
+                continue
+            # Marked one by one: a crash after this line never resends this email.
+            OutboundEmail.objects.filter(pk=email.pk).update(
+                status=OutboundStatus.SENT,
+                sent_at=timezone.now(),
+                claimed_until=None,
+                attempts=email.attempts + 1,
+                last_error="",
+            )
+            done.add(email.pk)
+            sent += 1
+    except Exception as exc:
+        log.warning("SMTP connection failed: %s", exc)
+        for email in rows:
+            if email.pk not in done:
+                _record_failure(email, exc)
+                done.add(email.pk)
+    finally:
+        untouched = [email.pk for email in rows if email.pk not in done]
+        if untouched:
+            OutboundEmail.objects.filter(pk__in=untouched, status=OutboundStatus.SENDING).update(
+                status=OutboundStatus.QUEUED, claimed_until=None
+            )
+        try:
+            connection.close()
+        except Exception:  # noqa: S110 - closing a dead connection is not an error to report
+            pass
+    return sent
+
+
+def _connection_broken(exc: Exception) -> bool:
+    import smtplib
+
+    return isinstance(
+        exc, smtplib.SMTPServerDisconnected | ConnectionError | OSError
+    ) and not isinstance(exc, smtplib.SMTPRecipientsRefused)
+
+
+def _record_failure(email: OutboundEmail, exc: Exception) -> None:
+    attempts = email.attempts + 1
+    give_up = attempts >= MAX_ATTEMPTS
+    backoff = timedelta(seconds=min(3600, 15 * 2**attempts))
+    OutboundEmail.objects.filter(pk=email.pk).update(
+        status=OutboundStatus.FAILED if give_up else OutboundStatus.QUEUED,
+        attempts=attempts,
+        next_attempt_at=timezone.now() + backoff,
+        claimed_until=None,
+        last_error=f"{type(exc).__name__}: {exc}"[:2000],
+    )
+    log.warning("Email %s failed (attempt %s): %s", email.message_id, attempts, exc)
+
+
+def deliver_all_due(*, max_batches: int = 100) -> int:
+    """Drain due mail in batches (the sweep's job); bounded so one sweep cannot run forever."""
+    total = 0
+    for _ in range(max_batches):
+        sent = deliver_due()
+        total += sent
+        if sent == 0:
+            break
+    return total
+
+
+def retry_failed(email: OutboundEmail) -> None:
+    OutboundEmail.objects.filter(pk=email.pk, status=OutboundStatus.FAILED).update(
+        status=OutboundStatus.QUEUED, next_attempt_at=timezone.now(), attempts=0
+    )
+    from mailer.tasks import deliver_outbound
+
+    transaction.on_commit(lambda: deliver_outbound.delay())

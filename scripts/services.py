@@ -1,0 +1,214 @@
+"""Throwaway Postgres and Redis on free loopback ports, for tests and benchmarks.
+
+    python scripts/services.py run -- pytest ...
+
+starts both servers in a temporary folder, runs the command with DATABASE_URL and REDIS_URL set,
+and stops them (also on failure or Ctrl-C). Tests restart Redis through `RedisServer` with the
+same port, using the SUPPORTDESK_TEST_* variables this script exports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), timeout=0.5),
+        ):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+def _pg_bindir() -> Path:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if found:
+        return found[-1].parent
+    initdb = shutil.which("initdb")
+    if initdb:
+        return Path(initdb).parent
+    raise RuntimeError("PostgreSQL server binaries not found: apt-get install postgresql")
+
+
+class PostgresServer:
+    """A cluster in a temp dir. initdb refuses root, so it runs as the `postgres` system user."""
+
+    def __init__(self, root: Path, port: int | None = None) -> None:
+        self.root = root / "pg"
+        self.port = port or free_port()
+        self.bindir = _pg_bindir()
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+
+    def _run(self, *args: str, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([*self.as_user, *args], check=True, **kwargs)  # type: ignore[call-overload]
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True)
+        if self.as_user:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.root, pw.pw_uid, pw.pw_gid)
+            os.chmod(self.root.parent, 0o755)  # noqa: S103 - the postgres user must traverse it
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.root / "data"),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            stdout=subprocess.DEVNULL,
+        )
+        opts = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "
+            "-c shared_buffers=256MB"
+        )
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.root / "data"),
+            "-o",
+            opts,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "start",
+            stdout=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if (self.root / "data" / "postmaster.pid").exists():
+            subprocess.run(
+                [
+                    *self.as_user,
+                    str(self.bindir / "pg_ctl"),
+                    "-D",
+                    str(self.root / "data"),
+                    "-m",
+                    "immediate",
+                    "stop",
+                ],
+                stdout=subprocess.DEVNULL,
+                check=False,
+            )
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/supportdesk"
+
+
+class RedisServer:
+    def __init__(self, root: Path, port: int | None = None) -> None:
+        self.root = root
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.root),
+                "--logfile",
+                str(self.root / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+@contextlib.contextmanager
+def services() -> Iterator[dict[str, str]]:
+    root = Path(tempfile.mkdtemp(prefix="supportdesk-services-"))
+    pg = PostgresServer(root)
+    redis = RedisServer(root)
+    try:
+        pg.start()
+        redis.start()
+        yield {
+            "DATABASE_URL": pg.url,
+            "REDIS_URL": redis.url,
+            "SUPPORTDESK_TEST_REDIS_PORT": str(redis.port),
+            "SUPPORTDESK_TEST_PG_PORT": str(pg.port),
+            "SUPPORTDESK_TEST_PG_BINDIR": str(pg.bindir),
+            "SUPPORTDESK_TEST_SERVICES_DIR": str(root),
+        }
+    finally:
+        redis.stop()
+        pg.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 3 or argv[1] != "run" or "--" not in argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    command = argv[argv.index("--") + 1 :]
+    with services() as extra:
+        print(
+            f"services: Postgres on {extra['SUPPORTDESK_TEST_PG_PORT']}, Redis on "
+            f"{extra['SUPPORTDESK_TEST_REDIS_PORT']}",
+            flush=True,
+        )
+        env = {**os.environ, **extra}
+        env.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+        env.setdefault("SUPPORTDESK_INBOUND_SECRET", "test-inbound-secret")
+        env.setdefault("SUPPORTDESK_WIDGET_SECRET", "test-widget-secret")
+        process = subprocess.Popen(command, env=env)
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            process.send_signal(signal.SIGINT)
+            return process.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

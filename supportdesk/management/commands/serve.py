@@ -1,0 +1,70 @@
+"""Run the whole product in the foreground: daphne, and in the embedded profile the sweeps too."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections
+
+from supportdesk import sweeps
+
+log = logging.getLogger(__name__)
+
+
+def _sweep_forever(stop: threading.Event, interval: float) -> None:
+    """The embedded profile's beat: same jobs as Celery beat, in the process that holds the sockets,
+    so events they publish reach the in-memory channel layer's websockets."""
+    while not stop.wait(interval):
+        close_old_connections()
+        try:
+            sweeps.run_all()
+        except Exception:
+            log.exception("Embedded sweep failed")
+        finally:
+            close_old_connections()
+
+
+class Command(BaseCommand):
+    help = (
+        "Serve Supportdesk with daphne (embedded profile: plus Celery work and sweeps in-process)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from daphne.endpoints import build_endpoint_description_strings
+        from daphne.server import Server
+
+        from supportdesk.asgi import application
+
+        stop = threading.Event()
+        if settings.EMBEDDED or settings.CELERY_TASK_ALWAYS_EAGER:
+            thread = threading.Thread(
+                target=_sweep_forever,
+                args=(stop, float(settings.SUPPORTDESK_SWEEP_SECONDS)),
+                name="sweeps",
+                daemon=True,
+            )
+            thread.start()
+        url = f"http://{options['host']}:{options['port']}/"
+        self.stdout.write(f"Supportdesk ({settings.PROFILE} profile) at {url}", ending="\n")
+        self.stdout.flush()
+        try:
+            Server(
+                application=application,
+                endpoints=build_endpoint_description_strings(
+                    host=options["host"], port=options["port"]
+                ),
+                websocket_timeout=-1,  # Chats last hours (scenario 4): never time a socket out.
+                ping_interval=20,
+                ping_timeout=30,
+                application_close_timeout=10,
+            ).run()
+        finally:
+            stop.set()

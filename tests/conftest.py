@@ -1,0 +1,371 @@
+"""Shared fixtures: the cast, real servers (daphne, Celery, SMTP sink, Redis control) and Chromium.
+
+Postgres and Redis are started by `scripts/services.py` (via `make test`), which exports
+DATABASE_URL and REDIS_URL; pytest-django creates the test database on that Postgres.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API keeps an event loop on the test thread; the ORM calls made by the test
+# itself are still plain synchronous calls, so Django's async-safety guard is relaxed for tests.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+os.environ.setdefault("SUPPORTDESK_CELERY_EAGER", "true")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import contextlib
+
+from services import RedisServer, free_port, wait_for_port  # noqa: E402
+
+from tests import factories  # noqa: E402
+
+# --- the cast --------------------------------------------------------------------------------
+
+
+@dataclass
+class Cast:
+    alice: object  # an agent
+    bob: object  # a teammate who may act too
+    carol: object  # a manager
+    dave: object  # an admin
+    password: str = "correct-horse-battery"
+
+
+@pytest.fixture
+def cast(db: None) -> Cast:
+    password = "correct-horse-battery"
+    return Cast(
+        alice=factories.AgentFactory(
+            email="alice@example.com", name="Alice Agent", password=password
+        ),
+        bob=factories.AgentFactory(email="bob@example.com", name="Bob Builder", password=password),
+        carol=factories.AgentFactory(
+            email="carol@example.com", name="Carol Manager", role="manager", password=password
+        ),
+        dave=factories.AgentFactory(
+            email="dave@example.com", name="Dave Admin", role="admin", password=password
+        ),
+        password=password,
+    )
+
+
+@pytest.fixture
+def api_client(cast: Cast):
+    """A Django test client that authenticates as alice with a real bearer token."""
+    from django.test import Client
+
+    from accounts.services import issue_api_token
+
+    token = issue_api_token(cast.alice)  # type: ignore[arg-type]
+    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+# --- SMTP sink -----------------------------------------------------------------------------------
+
+
+@dataclass
+class SmtpSink:
+    host: str
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+
+    def wait_for(self, count: int, timeout: float = 15.0) -> list[EmailMessage]:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.messages) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"expected {count} emails at the SMTP sink, got {len(self.messages)}"
+                    )
+                self._cond.wait(remaining)
+            return list(self.messages)
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpSink]:
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink(host="127.0.0.1", port=free_port())
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            parsed = message_from_bytes(
+                envelope.original_content or envelope.content, policy=policy.default
+            )
+            with sink._cond:
+                sink.messages.append(parsed)  # type: ignore[arg-type]
+                sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+                sink._cond.notify_all()
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname=sink.host, port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_sink(smtp_server: SmtpSink, settings) -> SmtpSink:
+    """The sink, emptied, with this process's Django mail pointed at it."""
+    with smtp_server._cond:
+        smtp_server.messages.clear()
+        smtp_server.envelopes.clear()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = smtp_server.host
+    settings.EMAIL_PORT = smtp_server.port
+    return smtp_server
+
+
+# --- real processes -------------------------------------------------------------------------------
+
+
+def _database_url() -> str:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if "postgresql" not in db["ENGINE"]:
+        pytest.fail("Live-server tests need Postgres: run them through `make test`")
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {**os.environ, "DATABASE_URL": _database_url(), "PYTHONUNBUFFERED": "1"}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class ServerProcess:
+    url: str
+    port: int
+    process: subprocess.Popen[bytes]
+    command: list[str]
+    env: dict[str, str]
+    log_path: Path
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(5)
+
+    def restart(self) -> None:
+        self.stop()
+        self.process = _spawn(self.command, self.env, self.log_path)
+        wait_for_port(self.port, timeout=30)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def _spawn(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    log = log_path.open("ab")
+    return subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+
+def start_daphne(
+    tmp_path: Path, extra_env: dict[str, str] | None = None, name: str = "daphne"
+) -> ServerProcess:
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "daphne",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "supportdesk.asgi:application",
+    ]
+    env = server_env(extra_env)
+    log_path = tmp_path / f"{name}.log"
+    process = _spawn(command, env, log_path)
+    try:
+        wait_for_port(port, timeout=30)
+    except TimeoutError:
+        process.kill()
+        raise AssertionError(
+            f"daphne did not start:\n{log_path.read_text(errors='replace')}"
+        ) from None
+    return ServerProcess(f"http://127.0.0.1:{port}", port, process, command, env, log_path)
+
+
+@pytest.fixture
+def live_server_env(smtp_server: SmtpSink) -> dict[str, str]:
+    """Environment of the live daphne: mail to the SMTP sink, Celery tasks run in-process."""
+    with smtp_server._cond:
+        smtp_server.messages.clear()
+    return {
+        "EMAIL_HOST": smtp_server.host,
+        "EMAIL_PORT": str(smtp_server.port),
+        "SUPPORTDESK_CELERY_EAGER": "true",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SUPPORTDESK_RATELIMIT_ENABLED": "false",
+    }
+
+
+@pytest.fixture
+def live_server(
+    transactional_db: None, tmp_path: Path, live_server_env: dict[str, str]
+) -> Iterator[ServerProcess]:
+    """daphne serving the ASGI app on a free port, on the test database."""
+    server = start_daphne(tmp_path, live_server_env)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def celery_worker(
+    transactional_db: None, tmp_path: Path, smtp_server: SmtpSink
+) -> Iterator[ServerProcess]:
+    """A real Celery worker process on the test Redis broker and the test database."""
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "supportdesk",
+        "worker",
+        "--loglevel=INFO",
+        "--concurrency=2",
+        "--pool=prefork",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    env = server_env(
+        {
+            "SUPPORTDESK_CELERY_EAGER": "false",
+            "EMAIL_HOST": smtp_server.host,
+            "EMAIL_PORT": str(smtp_server.port),
+        }
+    )
+    log_path = tmp_path / "celery.log"
+    process = subprocess.Popen(
+        command,
+        env=env,
+        cwd=ROOT,
+        stdout=log_path.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while "ready." not in log_path.read_text(errors="replace"):
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise AssertionError(
+                f"celery worker did not start:\n{log_path.read_text(errors='replace')}"
+            )
+        time.sleep(0.2)
+    worker = ServerProcess("", 0, process, command, env, log_path)
+    yield worker
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def redis_server() -> RedisServer:
+    """Control of the test Redis (same port), for restart tests."""
+    port = int(os.environ.get("SUPPORTDESK_TEST_REDIS_PORT", "0"))
+    if not port:
+        pytest.fail("Redis tests need the throwaway Redis: run them through `make test`")
+    return ExternalRedis(Path(os.environ["SUPPORTDESK_TEST_SERVICES_DIR"]), port)
+
+
+class ExternalRedis(RedisServer):
+    """The Redis that scripts/services.py started: stopped with SHUTDOWN, restarted by us."""
+
+    def stop(self) -> None:
+        import redis
+
+        with contextlib.suppress(redis.ConnectionError):
+            redis.Redis(port=self.port).shutdown(nosave=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                wait_for_port(self.port, timeout=0.1)
+            except TimeoutError:
+                return
+            time.sleep(0.05)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+# --- browser ------------------------------------------------------------------------------------
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=executable, args=CHROMIUM_FLAGS, headless=True
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def login(page, server: ServerProcess, email: str, password: str) -> None:
+    page.goto(f"{server.url}/login/")
+    page.fill("input[name=username]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login/" not in url)

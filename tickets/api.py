@@ -1,0 +1,291 @@
+"""Tickets over HTTP: create, list (keyset pages, filters, full-text), read, change, reply, follow up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Prefetch
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Field, Query, Router, Schema
+
+from accounts.models import User
+from customers.services import customer_for_email
+from supportdesk.api import ApiError
+from tickets import selectors, services
+from tickets.models import Channel, FollowUp, Message, Priority, Status, Ticket, TicketType
+
+router = Router(tags=["tickets"])
+
+
+class CustomerIn(Schema):
+    email: str = Field(..., max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    name: str = Field("", max_length=200)
+
+
+class TicketIn(Schema):
+    subject: str = Field(..., min_length=1, max_length=255)
+    body: str = Field(..., min_length=1, max_length=100_000)
+    customer: CustomerIn
+    type: TicketType = TicketType.QUESTION
+    priority: Priority = Priority.NORMAL
+
+
+class TicketPatch(Schema):
+    status: Status | None = None
+    priority: Priority | None = None
+    type: TicketType | None = None
+    subject: str | None = Field(None, min_length=1, max_length=255)
+    assignee_id: int | None = Field(
+        None, description="An agent's id; send null with unassign=true to clear"
+    )
+    unassign: bool = False
+    tags: list[str] | None = Field(None, max_length=50)
+
+
+class ReplyIn(Schema):
+    body: str = Field(..., min_length=1, max_length=100_000)
+    internal: bool = False
+
+
+class FollowUpIn(Schema):
+    send_at: datetime
+    body: str = Field(..., min_length=1, max_length=100_000)
+
+
+class AttachmentOut(Schema):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+
+
+class MessageOut(Schema):
+    id: int
+    author_type: str
+    author_name: str
+    internal: bool
+    channel: str
+    body: str
+    body_html: str
+    message_id: str
+    created_at: datetime
+    attachments: list[AttachmentOut]
+
+    @staticmethod
+    def resolve_author_name(obj: Message) -> str:
+        if obj.author_user is not None:
+            return obj.author_user.display_name
+        if obj.author_customer is not None:
+            return obj.author_customer.display_name
+        return "Supportdesk"
+
+    @staticmethod
+    def resolve_body(obj: Message) -> str:
+        return obj.body_text
+
+    @staticmethod
+    def resolve_attachments(obj: Message) -> list[object]:
+        return list(obj.attachments.all())
+
+
+class CustomerBrief(Schema):
+    id: int
+    name: str
+    email: str
+    kind: str
+    tier: str
+
+    @staticmethod
+    def resolve_email(obj: object) -> str:
+        return obj.primary_email  # type: ignore[attr-defined]
+
+
+class TicketOut(Schema):
+    id: int
+    subject: str
+    status: str
+    priority: str
+    type: str
+    channel: str
+    reference: str
+    customer: CustomerBrief
+    assignee_id: int | None
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_tags(obj: Ticket) -> list[str]:
+        return [t.name for t in obj.tags.all()]
+
+
+class TicketDetail(TicketOut):
+    messages: list[MessageOut]
+    follow_ups: list[FollowUpOut] = []
+
+    @staticmethod
+    def resolve_messages(obj: Ticket) -> list[object]:
+        return list(obj.messages.all())
+
+    @staticmethod
+    def resolve_follow_ups(obj: Ticket) -> list[object]:
+        return list(obj.follow_ups.all())
+
+
+class FollowUpOut(Schema):
+    id: int
+    ticket_id: int
+    send_at: datetime
+    status: str
+    body: str
+
+
+TicketDetail.model_rebuild()
+
+
+class TicketPage(Schema):
+    items: list[TicketOut]
+    next_cursor: str | None
+
+
+class TicketFilters(Schema):
+    status: Status | None = None
+    type: TicketType | None = None
+    channel: Channel | None = None
+    view: selectors.InboxView | None = Field(
+        None, description="mine, unassigned, open, pending, solved, all"
+    )
+    assignee: int | None = None
+    tag: str | None = Field(None, max_length=50)
+    q: str | None = Field(None, max_length=200, description="Full-text search")
+    cursor: str | None = Field(None, max_length=200)
+    limit: int = Field(50, ge=1, le=200)
+
+
+def _detail(ticket_id: int) -> Ticket:
+    return get_object_or_404(
+        Ticket.objects.select_related("customer").prefetch_related(
+            "tags",
+            "customer__emails",
+            "follow_ups",
+            Prefetch(
+                "messages",
+                Message.objects.select_related("author_user", "author_customer").prefetch_related(
+                    "attachments"
+                ),
+            ),
+        ),
+        pk=ticket_id,
+    )
+
+
+def _raise(exc: services.TicketError) -> None:
+    raise ApiError(422, str(exc), exc.code)
+
+
+@router.post("/tickets", response={201: TicketDetail}, summary="Open a ticket for a customer")
+def create_ticket(request: HttpRequest, payload: TicketIn) -> tuple[int, Ticket]:
+    customer = customer_for_email(payload.customer.email, name=payload.customer.name)
+    ticket, _ = services.create_ticket(
+        customer=customer,
+        subject=payload.subject,
+        body_text=payload.body,
+        channel=Channel.API,
+        type=payload.type,
+        priority=payload.priority,
+    )
+    return 201, _detail(ticket.pk)
+
+
+@router.get(
+    "/tickets", response=TicketPage, summary="List tickets, newest activity first (keyset pages)"
+)
+def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> dict[str, object]:
+    try:
+        page = selectors.ticket_page(
+            user=request.user,  # type: ignore[arg-type]
+            view=filters.view,
+            status=filters.status,
+            type=filters.type,
+            channel=filters.channel,
+            assignee_id=filters.assignee,
+            tag=filters.tag,
+            q=filters.q,
+            cursor=filters.cursor,
+            limit=filters.limit,
+        )
+    except selectors.BadCursor as exc:
+        raise ApiError(400, str(exc), "bad_cursor") from None
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get("/tickets/{ticket_id}", response=TicketDetail, summary="A ticket with its messages")
+def get_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
+    return _detail(ticket_id)
+
+
+@router.patch(
+    "/tickets/{ticket_id}", response=TicketDetail, summary="Change status, priority, assignee, tags"
+)
+def patch_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatch) -> Ticket:
+    ticket = get_object_or_404(Ticket, pk=ticket_id)
+    assignee: User | bool | None = False
+    if payload.unassign:
+        assignee = None
+    elif payload.assignee_id is not None:
+        assignee = User.objects.filter(pk=payload.assignee_id, is_active=True).first()
+        if assignee is None:
+            raise ApiError(422, "assignee_id: no active agent with this id", "invalid_assignee")
+    try:
+        services.update_ticket(
+            ticket,
+            by=request.user,  # type: ignore[arg-type]
+            status=payload.status,
+            priority=payload.priority,
+            type=payload.type,
+            subject=payload.subject,
+            assignee=assignee,
+            tags=payload.tags,
+        )
+    except services.TicketError as exc:
+        _raise(exc)
+    return _detail(ticket_id)
+
+
+@router.post(
+    "/tickets/{ticket_id}/replies",
+    response={201: MessageOut},
+    summary="Reply (emailed) or add an internal note",
+)
+def reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> tuple[int, Message]:
+    ticket = get_object_or_404(Ticket, pk=ticket_id)
+    try:
+        message = services.add_agent_reply(
+            ticket,
+            by=request.user,
+            body_text=payload.body,
+            internal=payload.internal,  # type: ignore[arg-type]
+        )
+    except services.TicketError as exc:
+        _raise(exc)
+    return 201, Message.objects.select_related("author_user").get(pk=message.pk)
+
+
+@router.post(
+    "/tickets/{ticket_id}/follow-ups",
+    response={201: FollowUpOut},
+    summary="Schedule a reply for later",
+)
+def follow_up(request: HttpRequest, ticket_id: int, payload: FollowUpIn) -> tuple[int, FollowUp]:
+    ticket = get_object_or_404(Ticket, pk=ticket_id)
+    try:
+        item = services.schedule_follow_up(
+            ticket,
+            by=request.user,
+            send_at=payload.send_at,
+            body=payload.body,  # type: ignore[arg-type]
+        )
+    except services.TicketError as exc:
+        _raise(exc)
+    return 201, item

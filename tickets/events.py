@@ -1,0 +1,61 @@
+"""Realtime events about tickets: payload shapes in one place, published only by services."""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict
+
+from tickets.models import Message, Ticket
+
+INBOX_GROUP = "inbox"
+
+
+def ticket_group(ticket_id: int) -> str:
+    return f"ticket-{ticket_id}"
+
+
+class TicketChanged(TypedDict):
+    type: Literal["ticket.changed"]
+    ticket_id: int
+    change: str
+    status: str
+    assignee_id: int | None
+    updated_at: str
+
+
+class MessageAdded(TypedDict):
+    type: Literal["ticket.message"]
+    ticket_id: int
+    message_id: int
+    author_type: str
+    internal: bool
+
+
+class TicketUpdated(TypedDict):
+    type: Literal["ticket.updated"]
+    ticket_id: int
+    by_id: int | None
+
+
+def ticket_changed(ticket: Ticket, change: str) -> TicketChanged:
+    return {
+        "type": "ticket.changed",
+        "ticket_id": ticket.pk,
+        "change": change,
+        "status": ticket.status,
+        "assignee_id": ticket.assignee_id,
+        "updated_at": ticket.updated_at.isoformat(),
+    }
+
+
+def message_added(message: Message) -> MessageAdded:
+    return {
+        "type": "ticket.message",
+        "ticket_id": message.ticket_id,
+        "message_id": message.pk,
+        "author_type": message.author_type,
+        "internal": message.internal,
+    }
+
+
+def ticket_updated(ticket: Ticket, *, by: object) -> TicketUpdated:
+    return {"type": "ticket.updated", "ticket_id": ticket.pk, "by_id": getattr(by, "pk", None)}

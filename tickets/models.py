@@ -1,0 +1,255 @@
+"""Tickets: conversations by email, web form, API and escalated chats, and the raw mail behind them."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from customers.models import Customer
+
+
+class Status(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    PENDING = "pending", "Pending"
+    SOLVED = "solved", "Solved"
+    CLOSED = "closed", "Closed"
+
+
+OPEN_STATUSES = (Status.NEW, Status.OPEN)
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class TicketType(models.TextChoices):
+    QUESTION = "question", "Question"
+    PROBLEM = "problem", "Problem"
+    CARE = "care", "Proactive care"
+    TASK = "task", "Task"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    WEB = "web", "Web form"
+    API = "api", "API"
+    CHAT = "chat", "Chat"
+
+
+def new_reference() -> str:
+    return secrets.token_hex(5)
+
+
+class Tag(models.Model):
+    name = models.SlugField(max_length=50, unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(models.Model):
+    subject = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
+    type = models.CharField(max_length=16, choices=TicketType.choices, default=TicketType.QUESTION)
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
+    # The token in reply addresses (support+<reference>@domain) that routes replies back here.
+    reference = models.CharField(max_length=16, unique=True, default=new_reference)
+    order = models.ForeignKey(
+        "customers.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    care_key = models.CharField(
+        max_length=200,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="Identifies the problem a care task was opened for, so a sweep opens it once.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    last_message_at = models.DateTimeField(default=timezone.now)
+    solved_at = models.DateTimeField(null=True, blank=True)
+    # Subject, customer and message text, indexed by a GIN expression index on Postgres.
+    search_document = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [
+            # Keyset pagination: every inbox view orders by (updated_at desc, id desc).
+            models.Index(fields=["-updated_at", "-id"], name="ticket_updated_id"),
+            models.Index(fields=["status", "-updated_at", "-id"], name="ticket_status_updated"),
+            models.Index(
+                fields=["assignee", "status", "-updated_at", "-id"], name="ticket_assignee_status"
+            ),
+            models.Index(
+                fields=["type", "status", "-updated_at", "-id"], name="ticket_type_status"
+            ),
+            models.Index(
+                fields=["-updated_at", "-id"],
+                name="ticket_unassigned_open",
+                condition=Q(assignee__isnull=True, status__in=["new", "open"]),
+            ),
+            models.Index(fields=["customer", "-created_at"], name="ticket_customer_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.subject}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class AuthorType(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    AGENT = "agent", "Agent"
+    SYSTEM = "system", "System"
+
+
+class Message(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    author_type = models.CharField(max_length=16, choices=AuthorType.choices)
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    internal = models.BooleanField(
+        default=False, help_text="An internal note, never sent to the customer."
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
+    body_text = models.TextField(blank=True)
+    # Already sanitised with nh3 when stored; sanitised again on display would be harmless but wasteful.
+    body_html = models.TextField(blank=True)
+    # RFC 5322 Message-ID of the email that carried this message, in or out (with angle brackets).
+    message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    in_reply_to = models.CharField(max_length=255, blank=True)
+    references = models.TextField(blank=True)
+    is_auto_reply = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at", "id"])]
+
+    def __str__(self) -> str:
+        return f"Message {self.pk} on ticket {self.ticket_id}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    return f"attachments/{timezone.now():%Y/%m}/{secrets.token_hex(8)}"
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    # Stored under a random name: the customer's filename is display-only and never touches the disk.
+    file = models.FileField(upload_to=attachment_path, max_length=255)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=127)
+    size = models.PositiveIntegerField()
+    content_id = models.CharField(max_length=255, blank=True, help_text="For inline images (cid:).")
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class InboundStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSED = "processed", "Processed"
+    IGNORED = "ignored", "Ignored (duplicate or loop)"
+    FAILED = "failed", "Failed"
+
+
+class InboundEmail(models.Model):
+    """Every message received, stored raw before parsing, so nothing accepted is ever lost."""
+
+    raw = models.BinaryField()
+    received_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(
+        max_length=16, choices=InboundStatus.choices, default=InboundStatus.RECEIVED
+    )
+    error = models.TextField(blank=True)
+    source = models.CharField(max_length=16, default="webhook")
+    message_id = models.CharField(max_length=255, blank=True)
+    content_hash = models.CharField(max_length=64)
+    ticket = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ticket_message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            # A legitimately reused Message-ID with other content is a new message, not a duplicate.
+            models.UniqueConstraint(fields=["message_id", "content_hash"], name="inbound_dedupe"),
+        ]
+        indexes = [models.Index(fields=["status", "-received_at"])]
+
+    def __str__(self) -> str:
+        return f"Inbound {self.pk} ({self.status})"
+
+
+class FollowUpStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    SENT = "sent", "Sent"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class FollowUp(models.Model):
+    """A reply to send later. A row swept when due, never a broker timer (see TRAPS.md)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="follow_ups")
+    body = models.TextField()
+    send_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=16, choices=FollowUpStatus.choices, default=FollowUpStatus.SCHEDULED
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    message = models.OneToOneField(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["send_at"]
+        indexes = [
+            models.Index(fields=["send_at"], name="followup_due", condition=Q(status="scheduled")),
+        ]
+
+    def __str__(self) -> str:
+        return f"Follow-up on #{self.ticket_id} at {self.send_at:%Y-%m-%d %H:%M}"
+
+
+class TicketView(models.Model):
+    """Who has a ticket open right now, for collision warnings. Refreshed by a heartbeat."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="viewers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "user"], name="one_view_per_agent")
+        ]

@@ -1,0 +1,136 @@
+"""Read paths for the inbox: views, filters, full-text search and keyset pagination.
+
+Every page is one indexed range scan: ordered by (updated_at desc, id desc) and continued from a
+cursor holding the last row's pair, so a deep page costs what the first one does.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+
+from accounts.models import User
+from tickets.models import OPEN_STATUSES, Status, Ticket
+
+
+class InboxView(StrEnum):
+    MINE = "mine"
+    UNASSIGNED = "unassigned"
+    OPEN = "open"
+    PENDING = "pending"
+    SOLVED = "solved"
+    ALL = "all"
+
+
+class BadCursor(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Ticket]
+    next_cursor: str | None
+
+
+def encode_cursor(ticket: Ticket) -> str:
+    raw = json.dumps([ticket.updated_at.isoformat(), ticket.pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        updated_at, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return datetime.fromisoformat(updated_at), int(pk)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        raise BadCursor("cursor is not one this server issued") from None
+
+
+def apply_view(
+    qs: QuerySet[Ticket], view: InboxView | str | None, user: User | None
+) -> QuerySet[Ticket]:
+    match InboxView(view) if view else None:
+        case InboxView.MINE:
+            return qs.filter(assignee=user, status__in=[*OPEN_STATUSES, Status.PENDING])
+        case InboxView.UNASSIGNED:
+            return qs.filter(assignee__isnull=True, status__in=OPEN_STATUSES)
+        case InboxView.OPEN:
+            return qs.filter(status__in=OPEN_STATUSES)
+        case InboxView.PENDING:
+            return qs.filter(status=Status.PENDING)
+        case InboxView.SOLVED:
+            return qs.filter(status__in=[Status.SOLVED, Status.CLOSED])
+        case _:
+            return qs
+
+
+_WORD = re.compile(r"[\w@.+-]+", re.UNICODE)
+
+
+def search(qs: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
+    """Full-text search: Postgres tsquery on the GIN-indexed document; a word match on SQLite."""
+    words = _WORD.findall(q)[:12]
+    if not words:
+        return qs.none()
+    if connection.vendor == "postgresql":
+        # websearch_to_tsquery never raises on user syntax; the expression matches the GIN index.
+        return qs.extra(
+            where=[
+                "to_tsvector('english', tickets_ticket.search_document) @@ websearch_to_tsquery('english', %s)"
+            ],
+            params=[q[:200]],
+        )
+    condition = Q()
+    for word in words:
+        condition &= Q(search_document__icontains=word)
+    return qs.filter(condition)
+
+
+def ticket_page(
+    *,
+    user: User | None,
+    view: InboxView | str | None = None,
+    status: str | None = None,
+    type: str | None = None,
+    channel: str | None = None,
+    assignee_id: int | None = None,
+    customer_kind: str | None = None,
+    tag: str | None = None,
+    q: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    qs = Ticket.objects.all()
+    qs = apply_view(qs, view, user)
+    if status:
+        qs = qs.filter(status=status)
+    if type:
+        qs = qs.filter(type=type)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if assignee_id:
+        qs = qs.filter(assignee_id=assignee_id)
+    if customer_kind:
+        qs = qs.filter(customer__kind=customer_kind)
+    if tag:
+        qs = qs.filter(tags__name=tag)
+    if q and q.strip():
+        qs = search(qs, q)
+    if cursor:
+        updated_at, pk = decode_cursor(cursor)
+        qs = qs.filter(Q(updated_at__lt=updated_at) | Q(updated_at=updated_at, id__lt=pk))
+    rows = list(
+        qs.select_related("customer", "assignee")
+        .prefetch_related("tags", "customer__emails")
+        .order_by("-updated_at", "-id")[: limit + 1]
+    )
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return Page(items=rows[:limit], next_cursor=next_cursor)

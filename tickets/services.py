@@ -1,0 +1,390 @@
+"""Ticket operations: the one way in for views, the API, email ingestion, chats and sweeps.
+
+Every function that changes a ticket publishes a realtime event after commit (inbox and ticket
+pages update live) and bumps `updated_at`, which orders the inbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from customers.models import Customer
+from mailer.services import make_message_id, queue_email, single_line
+from supportdesk.realtime import send_event_on_commit
+from tickets import events
+from tickets.models import (
+    AuthorType,
+    Channel,
+    FollowUp,
+    FollowUpStatus,
+    Message,
+    Priority,
+    Status,
+    Tag,
+    Ticket,
+    TicketType,
+)
+from tickets.sanitize import html_to_text, sanitize_html
+
+log = logging.getLogger(__name__)
+
+SEARCH_DOCUMENT_LIMIT = 20_000
+
+
+class TicketError(ValueError):
+    """A request that cannot be carried out, with a code for the API."""
+
+    def __init__(self, detail: str, code: str = "invalid") -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+def _append_search_text(ticket: Ticket, text: str) -> None:
+    if len(ticket.search_document) >= SEARCH_DOCUMENT_LIMIT:
+        return
+    ticket.search_document = (ticket.search_document + "\n" + text)[:SEARCH_DOCUMENT_LIMIT]
+
+
+def create_ticket(
+    *,
+    customer: Customer,
+    subject: str,
+    body_text: str = "",
+    body_html: str = "",
+    channel: Channel | str = Channel.WEB,
+    type: TicketType | str = TicketType.QUESTION,
+    priority: Priority | str = Priority.NORMAL,
+    message_id: str = "",
+    in_reply_to: str = "",
+    references: str = "",
+    is_auto_reply: bool = False,
+    order_id: int | None = None,
+    care_key: str | None = None,
+    assignee: User | None = None,
+    author_type: AuthorType | str = AuthorType.CUSTOMER,
+) -> tuple[Ticket, Message]:
+    """Open a ticket with the customer's first message."""
+    subject = single_line(subject)[:255] or "(no subject)"
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = Ticket(
+            subject=subject,
+            customer=customer,
+            channel=channel,
+            type=type,
+            priority=priority,
+            order_id=order_id,
+            care_key=care_key,
+            assignee=assignee,
+            status=Status.OPEN if assignee else Status.NEW,
+            created_at=now,
+            updated_at=now,
+            last_message_at=now,
+        )
+        _append_search_text(ticket, f"{subject}\n{customer.display_name} {customer.primary_email}")
+        ticket.save()
+        message = _add_message(
+            ticket,
+            author_type=author_type,
+            author_customer=customer if author_type == AuthorType.CUSTOMER else None,
+            body_text=body_text,
+            body_html=body_html,
+            channel=channel,
+            message_id=message_id or make_message_id(),
+            in_reply_to=in_reply_to,
+            references=references,
+            is_auto_reply=is_auto_reply,
+        )
+        send_event_on_commit(events.INBOX_GROUP, events.ticket_changed(ticket, "created"))
+    return ticket, message
+
+
+def _add_message(
+    ticket: Ticket,
+    *,
+    author_type: AuthorType | str,
+    body_text: str,
+    body_html: str = "",
+    author_user: User | None = None,
+    author_customer: Customer | None = None,
+    internal: bool = False,
+    channel: Channel | str = Channel.EMAIL,
+    message_id: str = "",
+    in_reply_to: str = "",
+    references: str = "",
+    is_auto_reply: bool = False,
+) -> Message:
+    clean_html = sanitize_html(body_html) if body_html else ""
+    text = body_text or (html_to_text(clean_html) if clean_html else "")
+    message = Message.objects.create(
+        ticket=ticket,
+        author_type=author_type,
+        author_user=author_user,
+        author_customer=author_customer,
+        internal=internal,
+        channel=channel,
+        body_text=text,
+        body_html=clean_html,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=references,
+        is_auto_reply=is_auto_reply,
+    )
+    now = message.created_at
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=now, last_message_at=now)
+    ticket.updated_at = ticket.last_message_at = now
+    if not internal and len(ticket.search_document) < SEARCH_DOCUMENT_LIMIT:
+        _append_search_text(ticket, text)
+        Ticket.objects.filter(pk=ticket.pk).update(search_document=ticket.search_document)
+    send_event_on_commit(events.ticket_group(ticket.pk), events.message_added(message))
+    return message
+
+
+def add_customer_message(
+    ticket: Ticket,
+    *,
+    customer: Customer,
+    body_text: str,
+    body_html: str = "",
+    channel: Channel | str = Channel.EMAIL,
+    message_id: str = "",
+    in_reply_to: str = "",
+    references: str = "",
+    is_auto_reply: bool = False,
+) -> Message:
+    """The customer wrote again: reopen a pending or solved ticket (auto-replies reopen nothing)."""
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        message = _add_message(
+            ticket,
+            author_type=AuthorType.CUSTOMER,
+            author_customer=customer,
+            body_text=body_text,
+            body_html=body_html,
+            channel=channel,
+            message_id=message_id,
+            in_reply_to=in_reply_to,
+            references=references,
+            is_auto_reply=is_auto_reply,
+        )
+        if not is_auto_reply and ticket.status in (Status.PENDING, Status.SOLVED, Status.CLOSED):
+            ticket.status = Status.OPEN
+            ticket.solved_at = None
+            ticket.save(update_fields=["status", "solved_at"])
+        send_event_on_commit(events.INBOX_GROUP, events.ticket_changed(ticket, "message"))
+    return message
+
+
+def reply_address(ticket: Ticket) -> str:
+    """support+<reference>@domain: replies route back to this ticket even if headers are lost."""
+    local, _, domain = settings.SUPPORTDESK_REPLY_ADDRESS.partition("@")
+    return f"{local}+{ticket.reference}@{domain}"
+
+
+def thread_headers(ticket: Ticket) -> tuple[str, str]:
+    """In-Reply-To and References for the next outgoing email on `ticket`."""
+    ids = [m for m in ticket.messages.exclude(message_id="").values_list("message_id", flat=True)]
+    if not ids:
+        return "", ""
+    # References: the first message and the latest ones, bounded so headers stay small.
+    chain = [ids[0], *ids[-9:]] if len(ids) > 10 else ids
+    return ids[-1], " ".join(dict.fromkeys(chain))
+
+
+def add_agent_reply(
+    ticket: Ticket,
+    *,
+    by: User,
+    body_text: str,
+    internal: bool = False,
+    status: Status | str | None = None,
+    channel: Channel | str = Channel.EMAIL,
+) -> Message:
+    """An agent's public reply (emailed to the customer) or internal note (never sent).
+
+    The message and its email row commit together; the send happens after commit, durably.
+    """
+    body_text = body_text.strip()
+    if not body_text:
+        raise TicketError("A reply needs a body", code="empty_body")
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=ticket.pk)
+        in_reply_to, references = thread_headers(ticket)
+        message_id = "" if internal else make_message_id()
+        message = _add_message(
+            ticket,
+            author_type=AuthorType.AGENT,
+            author_user=by,
+            body_text=body_text,
+            internal=internal,
+            channel=channel,
+            message_id=message_id,
+            in_reply_to="" if internal else in_reply_to,
+            references="" if internal else references,
+        )
+        changed = ["updated_at"]
+        if not internal:
+            _queue_reply_email(
+                ticket, message, by=by, in_reply_to=in_reply_to, references=references
+            )
+            if ticket.assignee_id is None:
+                ticket.assignee = by
+                changed.append("assignee")
+            if status is None and ticket.status == Status.NEW:
+                status = Status.PENDING
+        if status is not None and status != ticket.status:
+            _apply_status(ticket, Status(status))
+            changed += ["status", "solved_at"]
+        ticket.save(update_fields=changed)
+        send_event_on_commit(events.INBOX_GROUP, events.ticket_changed(ticket, "reply"))
+    return message
+
+
+def _queue_reply_email(
+    ticket: Ticket, message: Message, *, by: User, in_reply_to: str, references: str
+) -> None:
+    to = ticket.customer.primary_email
+    if not to:
+        log.info("Ticket %s has no customer address; reply kept on the ticket only", ticket.pk)
+        return
+    subject = (
+        ticket.subject if ticket.subject.lower().startswith("re:") else f"Re: {ticket.subject}"
+    )
+    sender = f"{single_line(by.display_name)} at {settings.SUPPORTDESK_COMPANY_NAME}"
+    queue_email(
+        to=[to],
+        subject=f"{subject} [#{ticket.reference}]",
+        body_text=message.body_text,
+        from_email=f'"{sender.replace(chr(34), "")}" <{settings.DEFAULT_FROM_EMAIL}>',
+        reply_to=reply_address(ticket),
+        message_id=message.message_id,
+        in_reply_to=in_reply_to,
+        references=references,
+        extra_headers={"Auto-Submitted": "no", "X-Supportdesk-Ticket": ticket.reference},
+        ticket_id=ticket.pk,
+        ticket_message_id=message.pk,
+    )
+
+
+def _apply_status(ticket: Ticket, status: Status) -> None:
+    ticket.status = status
+    ticket.solved_at = timezone.now() if status in (Status.SOLVED, Status.CLOSED) else None
+
+
+def update_ticket(
+    ticket: Ticket,
+    *,
+    by: User,
+    status: Status | str | None = None,
+    priority: Priority | str | None = None,
+    assignee: User | bool | None = False,
+    type: TicketType | str | None = None,
+    tags: Iterable[str] | None = None,
+    subject: str | None = None,
+) -> Ticket:
+    """Change a ticket's fields. `assignee=None` unassigns; the default (False) leaves it alone."""
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if status is not None:
+            _apply_status(ticket, Status(status))
+        if priority is not None:
+            ticket.priority = Priority(priority)
+        if type is not None:
+            ticket.type = TicketType(type)
+        if assignee is not False:
+            if assignee is not None and (not isinstance(assignee, User) or not assignee.is_active):
+                raise TicketError("The assignee must be an active agent", code="invalid_assignee")
+            ticket.assignee = assignee if isinstance(assignee, User) else None
+        if subject is not None:
+            ticket.subject = single_line(subject)[:255] or ticket.subject
+        ticket.updated_at = timezone.now()
+        ticket.save()
+        if tags is not None:
+            set_tags(ticket, tags)
+        send_event_on_commit(events.INBOX_GROUP, events.ticket_changed(ticket, "updated"))
+        send_event_on_commit(events.ticket_group(ticket.pk), events.ticket_updated(ticket, by=by))
+    return ticket
+
+
+def set_tags(ticket: Ticket, names: Iterable[str]) -> None:
+    from django.utils.text import slugify
+
+    slugs = sorted({slugify(n)[:50] for n in names if slugify(n)})
+    existing = {t.name: t for t in Tag.objects.filter(name__in=slugs)}
+    for slug in slugs:
+        if slug not in existing:
+            existing[slug], _ = Tag.objects.get_or_create(name=slug)
+    ticket.tags.set([existing[s] for s in slugs])
+
+
+def schedule_follow_up(
+    ticket: Ticket, *, by: User | None, send_at: datetime, body: str
+) -> FollowUp:
+    """Store a reply to send at `send_at`; the follow-up sweep sends it exactly once."""
+    body = body.strip()
+    if not body:
+        raise TicketError("A follow-up needs a body", code="empty_body")
+    if timezone.is_naive(send_at):
+        raise TicketError("send_at must include a timezone", code="naive_datetime")
+    follow_up = FollowUp.objects.create(ticket=ticket, body=body, send_at=send_at, created_by=by)
+    send_event_on_commit(events.ticket_group(ticket.pk), events.ticket_updated(ticket, by=by))
+    return follow_up
+
+
+def cancel_follow_up(follow_up: FollowUp) -> bool:
+    return bool(
+        FollowUp.objects.filter(pk=follow_up.pk, status=FollowUpStatus.SCHEDULED).update(
+            status=FollowUpStatus.CANCELLED
+        )
+    )
+
+
+def send_due_follow_ups(*, limit: int = 200) -> int:
+    """Turn due follow-ups into replies. Claim, reply and mark sent commit together: exactly once."""
+    sent = 0
+    while sent < limit:
+        with transaction.atomic():
+            follow_up = (
+                FollowUp.objects.select_for_update(skip_locked=True)
+                .select_related("ticket", "created_by")
+                .filter(status=FollowUpStatus.SCHEDULED, send_at__lte=timezone.now())
+                .order_by("send_at", "id")
+                .first()
+            )
+            if follow_up is None:
+                break
+            author = follow_up.created_by or follow_up.ticket.assignee
+            if author is None:
+                author = User.objects.filter(is_active=True).order_by("id").first()
+            if author is None:
+                log.warning("Follow-up %s has no agent to send as; left scheduled", follow_up.pk)
+                break
+            message = add_agent_reply(follow_up.ticket, by=author, body_text=follow_up.body)
+            follow_up.status = FollowUpStatus.SENT
+            follow_up.message = message
+            follow_up.save(update_fields=["status", "message"])
+            sent += 1
+    return sent
+
+
+def touch_viewer(ticket: Ticket, *, user: User) -> list[User]:
+    """Record that `user` has `ticket` open; return the other agents who have it open now."""
+    from datetime import timedelta
+
+    from tickets.models import TicketView
+
+    now = timezone.now()
+    TicketView.objects.update_or_create(ticket=ticket, user=user, defaults={"seen_at": now})
+    others = (
+        TicketView.objects.filter(ticket=ticket, seen_at__gte=now - timedelta(seconds=45))
+        .exclude(user=user)
+        .select_related("user")
+    )
+    return [view.user for view in others]

@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class WowCreditsConfig(AppConfig):
+    name = "wow_credits"
