@@ -8,6 +8,7 @@ ends, so only the messages in flight at a crash are ever sent twice, with the sa
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from datetime import timedelta
@@ -154,10 +155,8 @@ def deliver_due(*, limit: int = BATCH_SIZE) -> int:
             OutboundEmail.objects.filter(pk__in=untouched, status=OutboundStatus.SENDING).update(
                 status=OutboundStatus.QUEUED, claimed_until=None
             )
-        try:
+        with contextlib.suppress(Exception):  # closing a dead connection is not an error to report
             connection.close()
-        except Exception:  # noqa: S110 - closing a dead connection is not an error to report
-            pass
     return sent
 
 

@@ -6,6 +6,7 @@ DATABASE_URL and REDIS_URL; pytest-django creates the test database on that Post
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -28,8 +29,6 @@ os.environ.setdefault("SUPPORTDESK_CELERY_EAGER", "true")
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-
-import contextlib
 
 from services import RedisServer, free_port, wait_for_port  # noqa: E402
 

@@ -253,3 +253,6 @@ class TicketView(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["ticket", "user"], name="one_view_per_agent")
         ]
+
+    def __str__(self) -> str:
+        return f"agent {self.user_id} viewing #{self.ticket_id}"
