@@ -20,11 +20,13 @@ def _check_database() -> None:
 
 
 def _check_broker() -> None:
-    if settings.CELERY_TASK_ALWAYS_EAGER or not settings.REDIS_URL:
+    if not settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         return  # Embedded: tasks run in-process, there is no broker to reach.
     import redis
 
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    client = redis.Redis.from_url(
+        settings.CELERY_BROKER_URL, socket_connect_timeout=2, socket_timeout=2
+    )
     try:
         client.ping()
     finally:

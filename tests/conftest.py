@@ -235,6 +235,12 @@ def live_server_env(smtp_server: SmtpSink) -> dict[str, str]:
     }
 
 
+@pytest.fixture(autouse=True)
+def _live_server_helper() -> Iterator[None]:
+    """Replaces pytest-django's helper of the same name: our live_server is a separate process."""
+    yield
+
+
 @pytest.fixture
 def live_server(
     transactional_db: None, tmp_path: Path, live_server_env: dict[str, str]

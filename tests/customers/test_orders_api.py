@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import pytest
+
+from customers.models import Customer, Order
+
+pytestmark = pytest.mark.django_db
+
+ORDER = {
+    "external_id": "SHOP-1001",
+    "customer": {"email": "groomsman@example.com", "name": "Sam Best"},
+    "items": [{"name": "Oxford shoes, size 10", "quantity": 1, "price": "180.00", "sku": "OX-10"}],
+    "total": "180.00",
+    "currency": "usd",
+    "status": "paid",
+    "shipping": {
+        "method": "standard",
+        "address": "1 Chapel Rd",
+        "carrier": "UPS",
+        "tracking": "1Z999",
+        "status": "in_transit",
+        "promised_by": "2026-11-24T18:00:00Z",
+    },
+    "placed_at": "2026-11-20T10:00:00Z",
+}
+
+
+def test_post_order_creates_then_updates_by_external_id(api_client):
+    created = api_client.post("/api/v1/orders", ORDER, content_type="application/json")
+    updated = api_client.post(
+        "/api/v1/orders",
+        {**ORDER, "shipping": {**ORDER["shipping"], "status": "late"}},
+        content_type="application/json",
+    )
+
+    assert created.status_code == 201 and updated.status_code == 200
+    assert Order.objects.count() == 1
+    order = Order.objects.get()
+    assert order.currency == "USD"
+    assert [s.status for s in order.shipments.all()] == ["late"]
+    assert updated.json()["items"][0]["name"] == "Oxford shoes, size 10"
+
+
+def test_get_customer_shows_emails_orders_and_tickets(api_client):
+    api_client.post("/api/v1/orders", ORDER, content_type="application/json")
+    customer = Customer.objects.get()
+
+    body = api_client.get(f"/api/v1/customers/{customer.pk}").json()
+
+    assert body["emails"] == ["groomsman@example.com"]
+    assert body["orders"][0]["shipments"][0]["tracking"] == "1Z999"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"total": "-1"},
+        {"total": "abc"},
+        {"currency": "DOLLARS"},
+        {"customer": {"email": "not-an-email"}},
+        {"external_id": ""},
+    ],
+)
+def test_bad_orders_are_422_and_store_nothing(api_client, change):
+    response = api_client.post(
+        "/api/v1/orders", {**ORDER, **change}, content_type="application/json"
+    )
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid"
+    assert Order.objects.count() == 0
+
+
+def test_orders_api_needs_a_token(client):
+    assert client.post("/api/v1/orders", ORDER, content_type="application/json").status_code == 401
