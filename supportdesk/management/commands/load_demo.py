@@ -1,0 +1,162 @@
+"""Demo data for `make demo`: people, orders and shipments, tickets in every state, chats, WOWs.
+
+Everything is created through the same services the product uses, so the demo shows real behaviour.
+Running it again changes nothing (the demo agents' existence marks the data as loaded).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.services import create_agent
+from customers.models import CustomerKind
+from customers.services import ItemInput, ShipmentInput, customer_for_email, upsert_order
+from tickets import services as tickets
+
+PASSWORD = "demo-pass-2026"
+AGENTS = [
+    ("alice@demo.supportdesk", "Alice Ng", "agent", "Support", False),
+    ("bob@demo.supportdesk", "Bob Ortiz", "agent", "Support", False),
+    ("tina@demo.supportdesk", "Tina Park", "agent", "Finance", True),
+    ("carol@demo.supportdesk", "Carol Mendes", "manager", "Support", False),
+    ("admin@demo.supportdesk", "Dana Admin", "admin", "IT", False),
+]
+CUSTOMERS = [
+    ("sam.best@example.com", "Sam Best", CustomerKind.CUSTOMER),
+    ("priya@example.com", "Priya Raman", CustomerKind.CUSTOMER),
+    ("lee.wong@example.com", "Lee Wong", CustomerKind.CUSTOMER),
+    ("maria.g@example.com", "Maria Gonzalez", CustomerKind.CUSTOMER),
+    ("orders@acme-leather.example", "Acme Leather (vendor)", CustomerKind.VENDOR),
+    ("jordan.cv@example.com", "Jordan Ellis", CustomerKind.CANDIDATE),
+    ("omar@example.com", "Omar Haddad", CustomerKind.CUSTOMER),
+    ("kim@example.com", "Kim Larsen", CustomerKind.CUSTOMER),
+]
+PRODUCTS = [
+    ("Oxford shoes, black, size 10", "180.00"),
+    ("Trail runners, size 9", "129.00"),
+    ("Leather belt", "45.00"),
+    ("Wool socks (3 pairs)", "24.00"),
+    ("Chelsea boots, size 8", "210.00"),
+]
+TICKETS = [
+    # (customer index, subject, body, final status, agent reply)
+    (0, "My shoes for tomorrow's wedding went to the wrong address",
+     "I'm the best man and the tracking says the shoes were delivered to 12 Chapel Rd. I live at 21 Chapel Rd!",
+     "open", None),
+    (1, "Size chart for the Chelsea boots?", "Do the Chelsea boots run small? I'm usually an 8.", "pending",
+     "They run true to size; our size chart: 8 = 26 cm foot length. Happy to exchange if they don't fit."),
+    (2, "Refund for a damaged belt", "The buckle broke on the first day.", "solved",
+     "So sorry! I've refunded the belt in full, and you don't need to send it back."),
+    (3, "Can I change my delivery address?", "I'm moving next week, order not shipped yet.", "new", None),
+    (4, "Invoice 2291 payment date", "Could you confirm when invoice 2291 will be paid?", "pending",
+     "Finance confirmed: it's scheduled for Friday."),
+    (5, "Interview schedule", "I'd love to know the next steps after my interview.", "open", None),
+    (6, "Trail runners out of stock in size 9", "Any chance they come back before my race?", "solved",
+     "They're back on Dec 3rd; I've sent you a discount code, and our sister store has them today."),
+    (7, "Wrong color socks", "I ordered grey, got pink. Funny, but still.", "closed",
+     "Grey ones are on the way, keep the pink ones!"),
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo data (agents, customers, orders, shipments, tickets, chats, WOWs) once."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if User.objects.filter(email=AGENTS[0][0]).exists():
+            self.stdout.write("Demo data already loaded.")
+        else:
+            with transaction.atomic():
+                self._load()
+            self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        self._print_logins()
+
+    def _load(self) -> None:
+        rng = random.Random(42)  # noqa: S311 - demo data, not security
+        now = timezone.now()
+        agents = {
+            email: create_agent(email, role=role, password=PASSWORD, name=name, team=team)
+            for email, name, role, team, _ in AGENTS
+        }
+        for email, *_, trainee in AGENTS:
+            if trainee:
+                User.objects.filter(email=email).update(is_trainee=True)
+        alice, bob = agents[AGENTS[0][0]], agents[AGENTS[1][0]]
+
+        customers = []
+        for n, (email, name, kind) in enumerate(CUSTOMERS):
+            customer = customer_for_email(email, name=name, kind=kind)
+            customers.append(customer)
+            for k in range(1 + n % 3):
+                product, price = PRODUCTS[(n + k) % len(PRODUCTS)]
+                late = n == 0 and k == 0
+                upsert_order(
+                    external_id=f"DEMO-{1000 + n * 10 + k}",
+                    customer_email=email,
+                    customer_name=name,
+                    items=[ItemInput(name=product, quantity=1, price=Decimal(price))],
+                    total=Decimal(price),
+                    currency="USD",
+                    status="paid",
+                    shipping=ShipmentInput(
+                        method="standard",
+                        address=f"{rng.randint(1, 99)} Chapel Rd, Springfield",
+                        carrier="UPS",
+                        tracking=f"1Z{rng.randint(10**7, 10**8)}",
+                        status="in_transit" if late or k == 0 else "delivered",
+                        promised_by=now + timedelta(hours=20) if late else now - timedelta(days=3 + k),
+                        last_scan_at=now - timedelta(days=2 if late else 4),
+                    ),
+                    placed_at=now - timedelta(days=5 + 7 * k),
+                )
+
+        for index, subject, body, status, reply in TICKETS:
+            ticket, _ = tickets.create_ticket(
+                customer=customers[index], subject=subject, body_text=body, channel="email"
+            )
+            agent = alice if index % 2 == 0 else bob
+            if reply:
+                tickets.add_agent_reply(ticket, by=agent, body_text=reply)
+            if status != "new":
+                tickets.update_ticket(ticket, by=agent, status=status, assignee=agent)
+            if index == 1:
+                tickets.schedule_follow_up(
+                    ticket, by=agent, send_at=now + timedelta(days=1), body="Checking in: did the boots fit?"
+                )
+        for n in range(40):
+            customer = customers[n % len(customers)]
+            ticket, _ = tickets.create_ticket(
+                customer=customer,
+                subject=f"Question about order DEMO-{1000 + (n % len(customers)) * 10}: {rng.choice(['delivery', 'sizing', 'returns', 'gift wrap', 'exchange'])}",
+                body_text="Hello, could you help me with my order? Thanks!",
+                channel=rng.choice(["email", "web", "api"]),
+            )
+            if n % 3 == 0:
+                tickets.update_ticket(ticket, by=bob, status=rng.choice(["pending", "solved"]), assignee=bob)
+
+        self._load_apps(agents, customers)
+
+    def _load_apps(self, agents: dict[str, User], customers: list[Any]) -> None:
+        """Chats, grants and stories: each app's own demo loader, when it has one."""
+        from django.utils.module_loading import autodiscover_modules
+
+        autodiscover_modules("demo")
+        from supportdesk.demo import loaders
+
+        for loader in loaders:
+            loader(agents=list(agents.values()), customers=customers)
+
+    def _print_logins(self) -> None:
+        self.stdout.write("")
+        self.stdout.write("Demo logins (password for all: %s):" % PASSWORD)
+        for email, name, role, team, trainee in AGENTS:
+            self.stdout.write(f"  {email:<28} {role}{' (trainee)' if trainee else ''} - {name}")
+        self.stdout.write(f"Outgoing mail is captured at /outbox/ ({settings.PROFILE} profile).")
