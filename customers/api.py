@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from customers import services
 from customers.models import Customer, Order, Shipment
@@ -133,7 +133,7 @@ def _order_queryset() -> object:
     response={200: OrderOut, 201: OrderOut},
     summary="Create or update an order by external_id",
 )
-def upsert_order(request: HttpRequest, payload: OrderIn) -> tuple[int, Order]:
+def upsert_order(request: HttpRequest, payload: OrderIn) -> Status[Order]:
     shipping = services.ShipmentInput(**payload.shipping.dict()) if payload.shipping else None
     order, created = services.upsert_order(
         external_id=payload.external_id,
@@ -147,7 +147,7 @@ def upsert_order(request: HttpRequest, payload: OrderIn) -> tuple[int, Order]:
         placed_at=payload.placed_at,
         problem=payload.problem,
     )
-    return (201 if created else 200), _order_queryset().get(pk=order.pk)  # type: ignore[attr-defined]
+    return Status(201 if created else 200, _order_queryset().get(pk=order.pk))  # type: ignore[attr-defined]
 
 
 @router.get(

@@ -8,6 +8,7 @@ from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
+from ninja import Status as WithStatus
 
 from accounts.models import User
 from customers.services import customer_for_email
@@ -185,7 +186,7 @@ def _raise(exc: services.TicketError) -> None:
 
 
 @router.post("/tickets", response={201: TicketDetail}, summary="Open a ticket for a customer")
-def create_ticket(request: HttpRequest, payload: TicketIn) -> tuple[int, Ticket]:
+def create_ticket(request: HttpRequest, payload: TicketIn) -> WithStatus[Ticket]:
     customer = customer_for_email(payload.customer.email, name=payload.customer.name)
     ticket, _ = services.create_ticket(
         customer=customer,
@@ -195,7 +196,7 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> tuple[int, Ticket]
         type=payload.type,
         priority=payload.priority,
     )
-    return 201, _detail(ticket.pk)
+    return WithStatus(201, _detail(ticket.pk))
 
 
 @router.get(
@@ -258,7 +259,7 @@ def patch_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatch) -> 
     response={201: MessageOut},
     summary="Reply (emailed) or add an internal note",
 )
-def reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> tuple[int, Message]:
+def reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> WithStatus[Message]:
     ticket = get_object_or_404(Ticket, pk=ticket_id)
     try:
         message = services.add_agent_reply(
@@ -269,7 +270,7 @@ def reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> tuple[int, 
         )
     except services.TicketError as exc:
         _raise(exc)
-    return 201, Message.objects.select_related("author_user").get(pk=message.pk)
+    return WithStatus(201, Message.objects.select_related("author_user").get(pk=message.pk))
 
 
 @router.post(
@@ -277,7 +278,7 @@ def reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> tuple[int, 
     response={201: FollowUpOut},
     summary="Schedule a reply for later",
 )
-def follow_up(request: HttpRequest, ticket_id: int, payload: FollowUpIn) -> tuple[int, FollowUp]:
+def follow_up(request: HttpRequest, ticket_id: int, payload: FollowUpIn) -> WithStatus[FollowUp]:
     ticket = get_object_or_404(Ticket, pk=ticket_id)
     try:
         item = services.schedule_follow_up(
@@ -288,4 +289,4 @@ def follow_up(request: HttpRequest, ticket_id: int, payload: FollowUpIn) -> tupl
         )
     except services.TicketError as exc:
         _raise(exc)
-    return 201, item
+    return WithStatus(201, item)
