@@ -46,7 +46,8 @@ system-deps:
 	fi
 
 test: system-deps install-test
-	$(PY) scripts/services.py run -- $(PY) -m pytest $(PYTEST_ARGS)
+	# Celery tasks run in-process in the test process; tests that need a real worker start one.
+	SUPPORTDESK_CELERY_EAGER=true $(PY) scripts/services.py run -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install-test
 	$(VENV)/bin/ruff check .

@@ -25,7 +25,6 @@ import pytest
 # Playwright's sync API keeps an event loop on the test thread; the ORM calls made by the test
 # itself are still plain synchronous calls, so Django's async-safety guard is relaxed for tests.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-os.environ.setdefault("SUPPORTDESK_CELERY_EAGER", "true")
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))

@@ -351,8 +351,10 @@ def send_due_follow_ups(*, limit: int = 200) -> int:
     sent = 0
     while sent < limit:
         with transaction.atomic():
+            # of=("self",): lock the follow-up only; Postgres refuses FOR UPDATE on the nullable
+            # outer join to created_by.
             follow_up = (
-                FollowUp.objects.select_for_update(skip_locked=True)
+                FollowUp.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("ticket", "created_by")
                 .filter(status=FollowUpStatus.SCHEDULED, send_at__lte=timezone.now())
                 .order_by("send_at", "id")
