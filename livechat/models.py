@@ -1,0 +1,136 @@
+"""Live chat records: conversations, their numbered messages, and agent presence.
+
+A chat message row is the record; the channel layer only hints that a row exists. Every message
+gets the next `seq` of its conversation (taken from `Conversation.last_seq` under the row lock),
+so clients can tell a gap and ask to resume from the last number they saw.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class ConversationStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting"
+    ACTIVE = "active", "Active"
+    ENDED = "ended", "Ended"
+
+
+class Conversation(models.Model):
+    customer = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="conversations",
+    )
+    visitor_name = models.CharField(max_length=200, blank=True)
+    visitor_email = models.EmailField(blank=True)
+    verified = models.BooleanField(
+        default=False, help_text="The email was proven by the shop's user_hash."
+    )
+    status = models.CharField(
+        max_length=16, choices=ConversationStatus.choices, default=ConversationStatus.WAITING
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="conversations",
+    )
+    last_seq = models.PositiveIntegerField(default=0)
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="conversations",
+        help_text="Set when the chat was escalated to email.",
+    )
+    page_url = models.URLField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    # Handle time is recorded for information only: nothing nags or times out on it.
+    joined_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # What the unanswered-chat sweep last emailed the assignee about (once per stretch, no bursts).
+    notified_seq = models.PositiveIntegerField(default=0)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "-created_at"], name="livechat_conv_status")]
+
+    def __str__(self) -> str:
+        return f"Chat {self.pk} with {self.visitor_display_name}"
+
+    @property
+    def visitor_display_name(self) -> str:
+        return self.visitor_name or self.visitor_email.split("@")[0] or "Visitor"
+
+
+class ChatAuthorType(models.TextChoices):
+    VISITOR = "visitor", "Visitor"
+    AGENT = "agent", "Agent"
+    SYSTEM = "system", "System"
+
+
+class ChatMessage(models.Model):
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    seq = models.PositiveIntegerField()
+    client_id = models.CharField(max_length=64, blank=True, default="")
+    author_type = models.CharField(max_length=16, choices=ChatAuthorType.choices)
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    author_name = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["conversation", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "seq"], name="livechat_msg_seq_unique"),
+            models.UniqueConstraint(
+                fields=["conversation", "client_id"],
+                condition=~Q(client_id=""),
+                name="livechat_msg_client_id_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} in chat {self.conversation_id}"
+
+
+class PresenceStatus(models.TextChoices):
+    ONLINE = "online", "Online"
+    AWAY = "away", "Away"
+    OFFLINE = "offline", "Offline"
+
+
+class AgentPresence(models.Model):
+    """Presence from open agent sockets: `sockets` counts them, `last_seen` is the heartbeat.
+
+    A process that dies cannot decrement `sockets`, so readers also require a recent heartbeat.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_presence"
+    )
+    status = models.CharField(
+        max_length=16, choices=PresenceStatus.choices, default=PresenceStatus.OFFLINE
+    )
+    sockets = models.IntegerField(default=0)
+    last_seen = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.status}"

@@ -119,10 +119,14 @@ def on_forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
 def _register_routers() -> None:
     # Each app owns its router; add one line here per router.
     from customers.api import router as customers_router
+    from livechat.api import router as livechat_router
     from tickets.api import router as tickets_router
 
     api.add_router("/", customers_router)
     api.add_router("/", tickets_router)
+    api.add_router("/", livechat_router)
+    api.add_router("/", "wow_credits.api.router")
+    api.add_router("/", "tickets.inbound_api.router")
 
 
 _register_routers()

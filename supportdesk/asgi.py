@@ -1,4 +1,8 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels with origin checks."""
+"""ASGI entry point: HTTP through Django, websockets through Channels.
+
+Origin checks are per route (supportdesk/routing.py): agents' sockets accept only our own hosts,
+the visitor socket the sites that embed the widget.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +15,12 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from supportdesk.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "supportdesk.origins.WidgetCorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -221,6 +222,8 @@ if not EMBEDDED and not (SUPPORTDESK_INBOUND_SECRET and SUPPORTDESK_WIDGET_SECRE
     raise ImproperlyConfigured(
         "SUPPORTDESK_INBOUND_SECRET and SUPPORTDESK_WIDGET_SECRET must be set in the production profile"
     )
+# Sites that may embed the chat widget (scheme://host[:port], comma-separated; * for any site).
+SUPPORTDESK_WIDGET_ORIGINS = envlist("SUPPORTDESK_WIDGET_ORIGINS", "*")
 SUPPORTDESK_UNDO_SECONDS = envint("SUPPORTDESK_UNDO_SECONDS", 600)
 SUPPORTDESK_RATELIMIT_ENABLED = envbool("SUPPORTDESK_RATELIMIT_ENABLED", default=True)
 SUPPORTDESK_MAX_ATTACHMENT_BYTES = envint("SUPPORTDESK_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)

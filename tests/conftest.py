@@ -231,6 +231,7 @@ def live_server_env(smtp_server: SmtpSink) -> dict[str, str]:
         "SUPPORTDESK_CELERY_EAGER": "true",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SUPPORTDESK_RATELIMIT_ENABLED": "false",
+        "SUPPORTDESK_WIDGET_ORIGINS": "http://shop.example",
     }
 
 
@@ -345,8 +346,10 @@ CHROMIUM_FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for one test module. Module scope, because Playwright's sync API leaves its event
+    loop on the test thread while it runs, and later non-browser tests must not inherit it."""
     from playwright.sync_api import sync_playwright
 
     executable = shutil.which("chromium") or "/usr/bin/chromium"

@@ -1,4 +1,23 @@
-from django.urls import URLPattern
+from __future__ import annotations
+
+from django.urls import URLPattern, path
+
+from tickets import views
 
 app_name = "tickets"
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern] = [
+    path("", views.home, name="home"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
+    path("tickets/<int:pk>/reply", views.ticket_reply, name="reply"),
+    path("tickets/<int:pk>/update", views.ticket_update, name="update"),
+    path("tickets/<int:pk>/follow-ups", views.follow_up_create, name="follow_up_create"),
+    path(
+        "tickets/<int:pk>/follow-ups/<int:follow_up_id>/cancel",
+        views.follow_up_cancel,
+        name="follow_up_cancel",
+    ),
+    path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
+    path("support/new", views.web_form, name="web_form"),
+    path("support/thanks", views.web_form_thanks, name="web_form_thanks"),
+]

@@ -49,21 +49,56 @@ PRODUCTS = [
 ]
 TICKETS = [
     # (customer index, subject, body, final status, agent reply)
-    (0, "My shoes for tomorrow's wedding went to the wrong address",
-     "I'm the best man and the tracking says the shoes were delivered to 12 Chapel Rd. I live at 21 Chapel Rd!",
-     "open", None),
-    (1, "Size chart for the Chelsea boots?", "Do the Chelsea boots run small? I'm usually an 8.", "pending",
-     "They run true to size; our size chart: 8 = 26 cm foot length. Happy to exchange if they don't fit."),
-    (2, "Refund for a damaged belt", "The buckle broke on the first day.", "solved",
-     "So sorry! I've refunded the belt in full, and you don't need to send it back."),
-    (3, "Can I change my delivery address?", "I'm moving next week, order not shipped yet.", "new", None),
-    (4, "Invoice 2291 payment date", "Could you confirm when invoice 2291 will be paid?", "pending",
-     "Finance confirmed: it's scheduled for Friday."),
+    (
+        0,
+        "My shoes for tomorrow's wedding went to the wrong address",
+        "I'm the best man and the tracking says the shoes were delivered to 12 Chapel Rd. I live at 21 Chapel Rd!",
+        "open",
+        None,
+    ),
+    (
+        1,
+        "Size chart for the Chelsea boots?",
+        "Do the Chelsea boots run small? I'm usually an 8.",
+        "pending",
+        "They run true to size; our size chart: 8 = 26 cm foot length. Happy to exchange if they don't fit.",
+    ),
+    (
+        2,
+        "Refund for a damaged belt",
+        "The buckle broke on the first day.",
+        "solved",
+        "So sorry! I've refunded the belt in full, and you don't need to send it back.",
+    ),
+    (
+        3,
+        "Can I change my delivery address?",
+        "I'm moving next week, order not shipped yet.",
+        "new",
+        None,
+    ),
+    (
+        4,
+        "Invoice 2291 payment date",
+        "Could you confirm when invoice 2291 will be paid?",
+        "pending",
+        "Finance confirmed: it's scheduled for Friday.",
+    ),
     (5, "Interview schedule", "I'd love to know the next steps after my interview.", "open", None),
-    (6, "Trail runners out of stock in size 9", "Any chance they come back before my race?", "solved",
-     "They're back on Dec 3rd; I've sent you a discount code, and our sister store has them today."),
-    (7, "Wrong color socks", "I ordered grey, got pink. Funny, but still.", "closed",
-     "Grey ones are on the way, keep the pink ones!"),
+    (
+        6,
+        "Trail runners out of stock in size 9",
+        "Any chance they come back before my race?",
+        "solved",
+        "They're back on Dec 3rd; I've sent you a discount code, and our sister store has them today.",
+    ),
+    (
+        7,
+        "Wrong color socks",
+        "I ordered grey, got pink. Funny, but still.",
+        "closed",
+        "Grey ones are on the way, keep the pink ones!",
+    ),
 ]
 
 
@@ -112,7 +147,9 @@ class Command(BaseCommand):
                         carrier="UPS",
                         tracking=f"1Z{rng.randint(10**7, 10**8)}",
                         status="in_transit" if late or k == 0 else "delivered",
-                        promised_by=now + timedelta(hours=20) if late else now - timedelta(days=3 + k),
+                        promised_by=now + timedelta(hours=20)
+                        if late
+                        else now - timedelta(days=3 + k),
                         last_scan_at=now - timedelta(days=2 if late else 4),
                     ),
                     placed_at=now - timedelta(days=5 + 7 * k),
@@ -129,7 +166,10 @@ class Command(BaseCommand):
                 tickets.update_ticket(ticket, by=agent, status=status, assignee=agent)
             if index == 1:
                 tickets.schedule_follow_up(
-                    ticket, by=agent, send_at=now + timedelta(days=1), body="Checking in: did the boots fit?"
+                    ticket,
+                    by=agent,
+                    send_at=now + timedelta(days=1),
+                    body="Checking in: did the boots fit?",
                 )
         for n in range(40):
             customer = customers[n % len(customers)]
@@ -140,7 +180,9 @@ class Command(BaseCommand):
                 channel=rng.choice(["email", "web", "api"]),
             )
             if n % 3 == 0:
-                tickets.update_ticket(ticket, by=bob, status=rng.choice(["pending", "solved"]), assignee=bob)
+                tickets.update_ticket(
+                    ticket, by=bob, status=rng.choice(["pending", "solved"]), assignee=bob
+                )
 
         self._load_apps(agents, customers)
 

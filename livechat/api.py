@@ -1,0 +1,268 @@
+"""Live chat over HTTP: the widget's public endpoints and the agents' `/chats` endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Field, Router, Schema
+
+from livechat import events, services
+from livechat.models import ChatAuthorType, Conversation, ConversationStatus
+from supportdesk.api import ApiError
+
+router = Router(tags=["live chat"])
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
+
+
+def _rate_limit(request: HttpRequest, scope: str, *, limit: int, per: int = 60) -> None:
+    """A fixed-window limit per client address on the public widget endpoints."""
+    if not settings.SUPPORTDESK_RATELIMIT_ENABLED:
+        return
+    key = f"rl:livechat:{scope}:{request.META.get('REMOTE_ADDR', '')}"
+    cache.add(key, 0, per)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        count = 1
+    if count > limit:
+        raise ApiError(429, "Too many requests; try again in a minute", "rate_limited")
+
+
+def _websocket_url(request: HttpRequest, token: str) -> str:
+    scheme = "wss" if request.is_secure() else "ws"
+    return f"{scheme}://{request.get_host()}/ws/chat/?token={token}"
+
+
+# --- the widget (public) -----------------------------------------------------------------------
+
+
+class SessionIn(Schema):
+    name: str = Field("", max_length=200)
+    email: str = Field("", max_length=254)
+    page_url: str = Field("", max_length=1000)
+    user_hash: str = Field("", max_length=128)
+    visitor_token: str = Field("", max_length=1000)
+
+
+class SessionOut(Schema):
+    visitor_token: str
+    conversation_id: int
+    websocket_url: str
+    agents_online: bool
+    verified: bool
+
+
+@router.post("/widget/sessions", auth=None, response={201: SessionOut}, tags=["widget"])
+def create_session(request: HttpRequest, payload: SessionIn) -> tuple[int, dict[str, Any]]:
+    _rate_limit(request, "sessions", limit=30)
+    if payload.email and "@" not in payload.email:
+        raise ApiError(422, "email: not an email address", "invalid")
+    try:
+        conversation, token = services.start_session(
+            name=payload.name,
+            email=payload.email,
+            page_url=payload.page_url,
+            user_hash=payload.user_hash,
+            visitor_token=payload.visitor_token,
+        )
+    except services.ChatError as error:
+        raise ApiError(403, str(error), error.code) from None
+    return 201, {
+        "visitor_token": token,
+        "conversation_id": conversation.pk,
+        "websocket_url": _websocket_url(request, token),
+        "agents_online": services.agents_available(),
+        "verified": conversation.verified,
+    }
+
+
+class WidgetStatusOut(Schema):
+    agents_online: bool
+
+
+@router.get("/widget/status", auth=None, response=WidgetStatusOut, tags=["widget"])
+def widget_status(request: HttpRequest) -> dict[str, Any]:
+    return {"agents_online": services.agents_available()}
+
+
+class OfflineIn(Schema):
+    name: str = Field("", max_length=200)
+    email: str = Field(..., max_length=254, pattern=EMAIL_PATTERN)
+    message: str = Field(..., min_length=1, max_length=services.MAX_BODY)
+    page_url: str = Field("", max_length=1000)
+
+
+class OfflineOut(Schema):
+    status: str
+    reference: str
+
+
+@router.post("/widget/offline", auth=None, response={201: OfflineOut}, tags=["widget"])
+def offline_message(request: HttpRequest, payload: OfflineIn) -> tuple[int, dict[str, Any]]:
+    _rate_limit(request, "offline", limit=10)
+    try:
+        ticket = services.submit_offline_message(
+            name=payload.name,
+            email=payload.email,
+            message=payload.message,
+            page_url=payload.page_url,
+        )
+    except services.ChatError as error:
+        raise ApiError(422, str(error), error.code) from None
+    return 201, {"status": "received", "reference": ticket.reference}
+
+
+# --- agents ------------------------------------------------------------------------------------
+
+
+class AuthorOut(Schema):
+    type: str
+    name: str
+
+
+class MessageOut(Schema):
+    type: str = "message"
+    conversation_id: int
+    seq: int
+    id: int
+    client_id: str
+    author: AuthorOut
+    body: str
+    sent_at: datetime
+
+
+class ChatOut(Schema):
+    id: int
+    status: str
+    visitor_name: str
+    visitor_email: str
+    verified: bool
+    customer_id: int | None
+    assignee_id: int | None
+    last_seq: int
+    ticket_id: int | None
+    page_url: str
+    created_at: datetime
+
+
+class ChatDetailOut(ChatOut):
+    messages: list[MessageOut]
+
+
+class ChatListOut(Schema):
+    items: list[ChatOut]
+
+
+def _chat(conversation: Conversation) -> dict[str, Any]:
+    return events.conversation_summary(conversation)
+
+
+@router.get("/chats", response=ChatListOut)
+def list_chats(
+    request: HttpRequest,
+    status: ConversationStatus | None = None,
+    customer: int | None = None,
+    limit: int = 100,
+) -> dict[str, Any]:
+    query = Conversation.objects.order_by("-created_at")
+    if customer is not None:
+        query = query.filter(customer_id=customer)
+    if status is not None:
+        query = query.filter(status=status)
+    if status == ConversationStatus.WAITING:
+        query = query.filter(last_seq__gt=0).order_by("created_at")
+    return {"items": [_chat(c) for c in query[: max(1, min(limit, 200))]]}
+
+
+@router.get("/chats/{chat_id}", response=ChatDetailOut)
+def get_chat(request: HttpRequest, chat_id: int, after_seq: int = 0) -> dict[str, Any]:
+    conversation = get_object_or_404(Conversation, pk=chat_id)
+    messages = services.messages_after(conversation.pk, after_seq=max(after_seq, 0))
+    return {**_chat(conversation), "messages": [events.message_frame(m) for m in messages]}
+
+
+@router.post("/chats/{chat_id}/join", response=ChatOut)
+def join_chat(request: HttpRequest, chat_id: int) -> dict[str, Any]:
+    get_object_or_404(Conversation, pk=chat_id)
+    return _chat(services.join_conversation(chat_id, agent=request.auth))
+
+
+class ChatMessageIn(Schema):
+    body: str = Field(..., min_length=1, max_length=services.MAX_BODY)
+    client_id: str = Field(..., min_length=1, max_length=services.MAX_CLIENT_ID)
+
+
+@router.post("/chats/{chat_id}/messages", response={200: MessageOut, 201: MessageOut})
+def post_chat_message(
+    request: HttpRequest, chat_id: int, payload: ChatMessageIn
+) -> tuple[int, dict[str, Any]]:
+    get_object_or_404(Conversation, pk=chat_id)
+    try:
+        message, created = services.post_message(
+            chat_id,
+            author_type=ChatAuthorType.AGENT,
+            body=payload.body,
+            client_id=payload.client_id,
+            author_user=request.auth,
+        )
+    except services.ChatError as error:
+        raise ApiError(422, str(error), error.code) from None
+    return (201 if created else 200), dict(events.message_frame(message))
+
+
+class TransferIn(Schema):
+    to_user_id: int
+
+
+@router.post("/chats/{chat_id}/transfer", response=ChatOut)
+def transfer_chat(request: HttpRequest, chat_id: int, payload: TransferIn) -> dict[str, Any]:
+    from accounts.models import User
+
+    get_object_or_404(Conversation, pk=chat_id)
+    to = get_object_or_404(User, pk=payload.to_user_id, is_active=True)
+    return _chat(services.transfer_conversation(chat_id, to=to, by=request.auth))
+
+
+@router.post("/chats/{chat_id}/end", response=ChatOut)
+def end_chat(request: HttpRequest, chat_id: int) -> dict[str, Any]:
+    get_object_or_404(Conversation, pk=chat_id)
+    return _chat(services.end_conversation(chat_id, by=request.auth))
+
+
+class EscalateIn(Schema):
+    email: str = Field("", max_length=254)
+    note: str = Field("", max_length=100_000)
+    follow_up_at: datetime | None = None
+
+
+class EscalateOut(Schema):
+    ticket_id: int
+    reference: str
+
+
+@router.post("/chats/{chat_id}/escalate", response={201: EscalateOut})
+def escalate_chat(
+    request: HttpRequest, chat_id: int, payload: EscalateIn
+) -> tuple[int, dict[str, Any]]:
+    get_object_or_404(Conversation, pk=chat_id)
+    if payload.email and "@" not in payload.email:
+        raise ApiError(422, "email: not an email address", "invalid")
+    if payload.follow_up_at is not None and payload.follow_up_at.tzinfo is None:
+        raise ApiError(422, "follow_up_at must include a timezone", "naive_datetime")
+    try:
+        ticket = services.escalate_to_email(
+            chat_id,
+            by=request.auth,
+            email=payload.email,
+            note=payload.note,
+            follow_up_at=payload.follow_up_at,
+        )
+    except services.ChatError as error:
+        raise ApiError(422, str(error), error.code) from None
+    return 201, {"ticket_id": ticket.pk, "reference": ticket.reference}

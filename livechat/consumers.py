@@ -1,0 +1,454 @@
+"""Chat sockets: thin consumers that parse frames, call livechat.services, and forward frames.
+
+Visitor socket `/ws/chat/?token=...`: a forged, malformed or expired token is accepted and then
+closed with code 4401 (after an `error` frame with code "bad_token"), so browsers and clients can
+tell an auth failure from a network drop. Agent socket `/ws/agent/`: the session cookie or an
+`Authorization: Bearer` header; without either it closes with 4401 the same way.
+
+Nothing is acknowledged before it is committed: `ack` is sent after `post_message` returns, and
+`post_message` fans out only after commit. A client that sees a gap in `seq` sends `resume`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from accounts.services import user_for_token
+from livechat import events, services
+from livechat.models import ChatAuthorType, Conversation, ConversationStatus
+
+log = logging.getLogger(__name__)
+
+MAX_FRAME_BYTES = 64 * 1024
+CLOSE_UNAUTHORIZED = 4401
+TOKEN_RENEW_SECONDS = 3600
+
+
+class TokenBucket:
+    """Per-socket flood control: `capacity` frames at once, refilled at `rate` per second."""
+
+    def __init__(self, capacity: float, rate: float) -> None:
+        self.capacity = capacity
+        self.rate = rate
+        self.tokens = capacity
+        self.stamp = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+class ChatSocket(AsyncWebsocketConsumer):
+    """Frame parsing, limits and group forwarding shared by the visitor and agent sockets."""
+
+    groups_joined: set[str]
+
+    async def send_json(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(frame, separators=(",", ":")))
+
+    async def send_error(self, code: str, detail: str, **extra: Any) -> None:
+        await self.send_json({"type": "error", "code": code, "detail": detail, **extra})
+
+    async def refuse(self, detail: str) -> None:
+        await self.accept()
+        await self.send_error("bad_token", detail)
+        await self.close(code=CLOSE_UNAUTHORIZED)
+
+    def setup_limits(self) -> None:
+        self.groups_joined = set()
+        self.message_bucket = TokenBucket(10, 5)  # 10 messages per 2 s
+        self.frame_bucket = TokenBucket(40, 20)  # typing, read, resume...
+        self.limited = settings.SUPPORTDESK_RATELIMIT_ENABLED
+
+    async def join_group(self, group: str) -> None:
+        if group not in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.add(group)
+
+    async def leave_groups(self) -> None:
+        for group in list(getattr(self, "groups_joined", ())):
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception:
+                # A layer outage must not block the disconnect; memberships expire on their own.
+                log.info("Could not leave %s", group, exc_info=True)
+        self.groups_joined = set()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not hasattr(self, "groups_joined"):
+            return  # refused socket still draining
+        if bytes_data is not None:
+            await self.send_error("invalid", "Frames are JSON text")
+            return
+        raw = text_data or ""
+        if len(raw) > MAX_FRAME_BYTES or len(raw.encode()) > MAX_FRAME_BYTES:
+            await self.send_error("too_large", f"A frame is at most {MAX_FRAME_BYTES} bytes")
+            return
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            await self.send_error("invalid_json", "The frame is not valid JSON")
+            return
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self.send_error("invalid", 'A frame is an object with a "type"')
+            return
+        kind = frame["type"]
+        bucket = self.message_bucket if kind == "message" else self.frame_bucket
+        if self.limited and not bucket.take():
+            await self.send_error(
+                "rate_limited", "Too many frames; slow down", client_id=frame.get("client_id")
+            )
+            return
+        handler = getattr(self, f"on_{kind}", None)
+        if handler is None:
+            await self.send_error("unknown_type", f"Unknown frame type {kind!r}")
+            return
+        await handler(frame)
+
+    async def on_ping(self, frame: dict[str, Any]) -> None:
+        await self.send_json({"type": "pong"})
+
+    async def replay(self, conversation_id: int, after_seq: int) -> None:
+        """Send every message with seq > after_seq from the database, a bounded batch at a time."""
+        while True:
+            batch = await database_sync_to_async(services.messages_after)(
+                conversation_id, after_seq=after_seq
+            )
+            for message in batch:
+                await self.send_json(dict(events.message_frame(message)))
+            if len(batch) < services.REPLAY_BATCH:
+                return
+            after_seq = batch[-1].seq
+
+    async def post(
+        self,
+        conversation_id: int,
+        frame: dict[str, Any],
+        *,
+        author_type: str,
+        author_user: Any = None,
+    ) -> bool:
+        client_id = frame.get("client_id")
+        body = frame.get("body")
+        if not isinstance(client_id, str) or not client_id or not isinstance(body, str):
+            await self.send_error("invalid", "A message needs a client_id and a body")
+            return False
+        try:
+            message, _ = await database_sync_to_async(services.post_message)(
+                conversation_id,
+                author_type=author_type,
+                body=body,
+                client_id=client_id,
+                author_user=author_user,
+            )
+        except services.ChatError as error:
+            await self.send_error(error.code, str(error), client_id=client_id)
+            return False
+        await self.send_json(
+            {
+                "type": "ack",
+                "conversation_id": conversation_id,
+                "client_id": client_id,
+                "seq": message.seq,
+                "id": message.pk,
+            }
+        )
+        return True
+
+    async def chat_frame(self, event: dict[str, Any]) -> None:
+        frame = event["frame"]
+        if frame.get("sender") == self.channel_name:
+            return  # our own typing/read event
+        await self.send_json({k: v for k, v in frame.items() if k != "sender"})
+
+    async def broadcast(self, group: str, frame: dict[str, Any]) -> None:
+        # Ephemeral signals (typing, read) are not records, so they go straight to the layer.
+        try:
+            await self.channel_layer.group_send(
+                group, events.group_event({**frame, "sender": self.channel_name})
+            )
+        except Exception:
+            # A lost typing or read hint is harmless; the record is in the database.
+            log.info("Could not publish %s", frame.get("type"), exc_info=True)
+
+
+class VisitorConsumer(ChatSocket):
+    async def connect(self) -> None:
+        query = parse_qs(self.scope.get("query_string", b"").decode(errors="replace"))
+        token = (query.get("token") or [""])[0]
+        identity = services.read_visitor_token(token)
+        conversation = (
+            await database_sync_to_async(services.conversation_for_identity)(identity)
+            if identity is not None
+            else None
+        )
+        if conversation is None:
+            await self.refuse("The visitor token is invalid or expired")
+            return
+        self.setup_limits()
+        self.conversation_id = conversation.pk
+        self.visitor_name = conversation.visitor_display_name
+        self.group = events.chat_group(conversation.pk)
+        await self.join_group(self.group)
+        await self.accept()
+        await self.send_json(
+            {
+                "type": "hello",
+                "conversation_id": conversation.pk,
+                "last_seq": conversation.last_seq,
+                "status": conversation.status,
+                "agents_online": await database_sync_to_async(services.agents_available)(),
+            }
+        )
+        await self.send_token(conversation)
+
+    async def send_token(self, conversation: Conversation) -> None:
+        self.token_sent = time.monotonic()
+        await self.send_json(
+            {"type": "token", "visitor_token": services.issue_visitor_token(conversation)}
+        )
+
+    async def disconnect(self, code: int) -> None:
+        await self.leave_groups()
+
+    async def on_message(self, frame: dict[str, Any]) -> None:
+        posted = await self.post(self.conversation_id, frame, author_type=ChatAuthorType.VISITOR)
+        if posted and time.monotonic() - self.token_sent > TOKEN_RENEW_SECONDS:
+            # The visitor is active: keep their token from expiring under them.
+            conversation = await database_sync_to_async(Conversation.objects.get)(
+                pk=self.conversation_id
+            )
+            await self.send_token(conversation)
+
+    async def on_typing(self, frame: dict[str, Any]) -> None:
+        await self.broadcast(
+            self.group,
+            {
+                "type": "typing",
+                "conversation_id": self.conversation_id,
+                "author": {"type": "visitor", "name": self.visitor_name},
+            },
+        )
+
+    async def on_read(self, frame: dict[str, Any]) -> None:
+        seq = _int(frame.get("seq"))
+        if seq is None:
+            await self.send_error("invalid", "read needs a seq")
+            return
+        await self.broadcast(
+            self.group,
+            {
+                "type": "read",
+                "conversation_id": self.conversation_id,
+                "seq": seq,
+                "author": {"type": "visitor", "name": self.visitor_name},
+            },
+        )
+
+    async def on_resume(self, frame: dict[str, Any]) -> None:
+        after_seq = _int(frame.get("after_seq"))
+        if after_seq is None or after_seq < 0:
+            await self.send_error("invalid", "resume needs after_seq >= 0")
+            return
+        await self.replay(self.conversation_id, after_seq)
+
+    async def on_end(self, frame: dict[str, Any]) -> None:
+        await database_sync_to_async(services.end_conversation)(self.conversation_id)
+
+
+class AgentConsumer(ChatSocket):
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
+            user = await database_sync_to_async(user_for_token)(self._bearer())
+        if user is None:
+            await self.refuse("Log in or send Authorization: Bearer <token>")
+            return
+        self.user = user
+        self.setup_limits()
+        self.joined: set[int] = set()
+        self.watching: set[int] = set()
+        await self.join_group(events.QUEUE_GROUP)
+        await self.accept()
+        await database_sync_to_async(services.agent_connected)(user)
+        queue = await database_sync_to_async(_waiting_summaries)()
+        await self.send_json(
+            {
+                "type": "hello",
+                "user": {"id": user.pk, "name": user.display_name},
+                "queue": queue,
+            }
+        )
+
+    def _bearer(self) -> str:
+        for name, value in self.scope.get("headers", []):
+            if name == b"authorization":
+                scheme, _, token = value.decode(errors="replace").partition(" ")
+                if scheme.lower() == "bearer":
+                    return token.strip()
+        return ""
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "user"):
+            await database_sync_to_async(services.agent_disconnected)(self.user)
+        await self.leave_groups()
+
+    def _conversation_id(self, frame: dict[str, Any]) -> int | None:
+        return _int(frame.get("conversation_id"))
+
+    async def _open(self, frame: dict[str, Any], *, take: bool) -> int | None:
+        conversation_id = self._conversation_id(frame)
+        if conversation_id is None:
+            await self.send_error("invalid", "conversation_id is required")
+            return None
+        try:
+            if take:
+                await database_sync_to_async(services.join_conversation)(
+                    conversation_id, agent=self.user
+                )
+            else:
+                await database_sync_to_async(Conversation.objects.get)(pk=conversation_id)
+        except Conversation.DoesNotExist:
+            await self.send_error("not_found", "No such conversation")
+            return None
+        await self.join_group(events.chat_group(conversation_id))
+        after_seq = _int(frame.get("after_seq")) or 0
+        await self.replay(conversation_id, max(after_seq, 0))
+        return conversation_id
+
+    async def on_join(self, frame: dict[str, Any]) -> None:
+        # `"take": false` re-subscribes (e.g. after a reconnect) without taking the chat over.
+        conversation_id = await self._open(frame, take=frame.get("take") is not False)
+        if conversation_id is not None:
+            self.joined.add(conversation_id)
+            self.watching.discard(conversation_id)
+
+    async def on_watch(self, frame: dict[str, Any]) -> None:
+        """Shadow mode: see the chat live, read-only."""
+        conversation_id = await self._open(frame, take=False)
+        if conversation_id is not None and conversation_id not in self.joined:
+            self.watching.add(conversation_id)
+
+    async def on_leave(self, frame: dict[str, Any]) -> None:
+        conversation_id = self._conversation_id(frame)
+        if conversation_id is None:
+            return
+        self.joined.discard(conversation_id)
+        self.watching.discard(conversation_id)
+        group = events.chat_group(conversation_id)
+        if group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+            self.groups_joined.discard(group)
+
+    async def _joined(self, frame: dict[str, Any]) -> int | None:
+        conversation_id = self._conversation_id(frame)
+        if conversation_id is None or conversation_id not in self.joined:
+            await self.send_error(
+                "not_joined", "Join the conversation first", client_id=frame.get("client_id")
+            )
+            return None
+        return conversation_id
+
+    async def on_message(self, frame: dict[str, Any]) -> None:
+        conversation_id = await self._joined(frame)
+        if conversation_id is not None:
+            await self.post(
+                conversation_id, frame, author_type=ChatAuthorType.AGENT, author_user=self.user
+            )
+
+    async def on_typing(self, frame: dict[str, Any]) -> None:
+        conversation_id = await self._joined(frame)
+        if conversation_id is not None:
+            await self.broadcast(
+                events.chat_group(conversation_id),
+                {
+                    "type": "typing",
+                    "conversation_id": conversation_id,
+                    "author": {"type": "agent", "name": self.user.display_name},
+                },
+            )
+
+    async def on_read(self, frame: dict[str, Any]) -> None:
+        conversation_id = await self._joined(frame)
+        seq = _int(frame.get("seq"))
+        if conversation_id is not None and seq is not None:
+            await self.broadcast(
+                events.chat_group(conversation_id),
+                {
+                    "type": "read",
+                    "conversation_id": conversation_id,
+                    "seq": seq,
+                    "author": {"type": "agent", "name": self.user.display_name},
+                },
+            )
+
+    async def on_resume(self, frame: dict[str, Any]) -> None:
+        conversation_id = self._conversation_id(frame)
+        after_seq = _int(frame.get("after_seq"))
+        if conversation_id is None or after_seq is None or after_seq < 0:
+            await self.send_error("invalid", "resume needs conversation_id and after_seq >= 0")
+            return
+        if conversation_id not in self.joined | self.watching:
+            await self.send_error("not_joined", "Join or watch the conversation first")
+            return
+        await self.replay(conversation_id, after_seq)
+
+    async def on_transfer(self, frame: dict[str, Any]) -> None:
+        conversation_id = await self._joined(frame)
+        to_id = _int(frame.get("to_user_id"))
+        if conversation_id is None or to_id is None:
+            return
+        try:
+            await database_sync_to_async(_transfer)(conversation_id, to_id, self.user)
+        except services.ChatError as error:
+            await self.send_error(error.code, str(error))
+
+    async def on_end(self, frame: dict[str, Any]) -> None:
+        conversation_id = await self._joined(frame)
+        if conversation_id is not None:
+            await database_sync_to_async(services.end_conversation)(conversation_id, by=self.user)
+
+    async def on_heartbeat(self, frame: dict[str, Any]) -> None:
+        status = frame.get("status")
+        await database_sync_to_async(services.agent_heartbeat)(
+            self.user, status=status if isinstance(status, str) else None
+        )
+        await self.send_json({"type": "heartbeat", "status": status or "online"})
+
+
+def _waiting_summaries() -> list[dict[str, Any]]:
+    waiting = Conversation.objects.filter(
+        status=ConversationStatus.WAITING, last_seq__gt=0
+    ).order_by("created_at")[:100]
+    return [events.conversation_summary(c) for c in waiting]
+
+
+def _transfer(conversation_id: int, to_id: int, by: Any) -> None:
+    from accounts.models import User
+
+    to = User.objects.filter(pk=to_id, is_active=True).first()
+    if to is None:
+        raise services.ChatError("No such agent", code="not_found")
+    services.transfer_conversation(conversation_id, to=to, by=by)

@@ -1,0 +1,486 @@
+"""Live chat operations: the one way in for consumers, the HTTP API, views and sweeps.
+
+Locking contract: a message takes the next `seq` by incrementing `Conversation.last_seq` in an
+UPDATE that holds the conversation's row lock until the INSERT commits, so seqs are gap-free and
+strictly ordered per conversation. Fan-out happens only after commit (`send_event_on_commit`);
+the channel layer is a hint and clients that miss a frame resume from the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from accounts.models import User
+from customers.services import customer_for_email
+from livechat import events
+from livechat.models import (
+    AgentPresence,
+    ChatAuthorType,
+    ChatMessage,
+    Conversation,
+    ConversationStatus,
+    PresenceStatus,
+)
+from supportdesk.realtime import send_event_on_commit
+from tickets import services as ticket_services
+from tickets.models import AuthorType, Channel, Ticket
+
+MAX_BODY = 5000
+MAX_CLIENT_ID = 64
+REPLAY_BATCH = 500
+TOKEN_SALT = "livechat.visitor"
+TOKEN_MAX_AGE = 24 * 3600
+# A heartbeat older than this means the agent's socket (or its process) is gone.
+PRESENCE_TTL = timedelta(seconds=90)
+
+
+class ChatError(ValueError):
+    """A request that cannot be carried out, with a code for frames and the API."""
+
+    def __init__(self, detail: str, code: str = "invalid") -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+# --- visitor identity ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VisitorIdentity:
+    conversation_id: int
+    email: str
+    verified: bool
+
+
+def issue_visitor_token(conversation: Conversation) -> str:
+    payload = {"c": conversation.pk, "e": conversation.visitor_email, "v": conversation.verified}
+    return signing.dumps(payload, salt=TOKEN_SALT, compress=True)
+
+
+def read_visitor_token(token: str, *, max_age: int = TOKEN_MAX_AGE) -> VisitorIdentity | None:
+    """The identity a token proves, or None when it is forged, malformed or expired."""
+    if not token or len(token) > 1000:
+        return None
+    try:
+        data = signing.loads(token, salt=TOKEN_SALT, max_age=max_age)
+        return VisitorIdentity(int(data["c"]), str(data["e"]), bool(data["v"]))
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+
+
+def expected_user_hash(email: str) -> str:
+    key = settings.SUPPORTDESK_WIDGET_SECRET.encode()
+    return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
+def user_hash_matches(email: str, user_hash: str) -> bool:
+    return bool(email) and hmac.compare_digest(expected_user_hash(email), user_hash.strip().lower())
+
+
+def conversation_for_identity(identity: VisitorIdentity) -> Conversation | None:
+    """The conversation a token is bound to; a token never opens another visitor's chat."""
+    conversation = Conversation.objects.filter(pk=identity.conversation_id).first()
+    if conversation is None or conversation.visitor_email != identity.email:
+        return None
+    return conversation
+
+
+def start_session(
+    *,
+    name: str,
+    email: str,
+    page_url: str = "",
+    user_hash: str = "",
+    visitor_token: str = "",
+) -> tuple[Conversation, str]:
+    """Continue the conversation of `visitor_token` when it is still open, else start one.
+
+    A `user_hash` proves the email (HMAC with the site's widget secret); a wrong one is refused.
+    """
+    email = email.strip().lower()
+    verified = False
+    if user_hash:
+        if not user_hash_matches(email, user_hash):
+            raise ChatError("user_hash does not match the email", code="bad_user_hash")
+        verified = True
+    identity = read_visitor_token(visitor_token) if visitor_token else None
+    if identity is not None:
+        existing = conversation_for_identity(identity)
+        if (
+            existing is not None
+            and existing.status != ConversationStatus.ENDED
+            and (not email or email == existing.visitor_email)
+            and (existing.verified or not verified)
+        ):
+            return existing, issue_visitor_token(existing)
+    customer = customer_for_email(email, name=name) if email else None
+    conversation = Conversation.objects.create(
+        visitor_name=name.strip()[:200],
+        visitor_email=email,
+        verified=verified,
+        customer=customer,
+        page_url=page_url[:1000],
+    )
+    return conversation, issue_visitor_token(conversation)
+
+
+# --- messages --------------------------------------------------------------------------------
+
+
+def _author_name(conversation_name: str, author_type: str, author_user: User | None) -> str:
+    if author_type == ChatAuthorType.AGENT and author_user is not None:
+        return author_user.display_name
+    if author_type == ChatAuthorType.SYSTEM:
+        return settings.SUPPORTDESK_COMPANY_NAME
+    return conversation_name
+
+
+def post_message(
+    conversation_id: int,
+    *,
+    author_type: ChatAuthorType | str,
+    body: str,
+    client_id: str = "",
+    author_user: User | None = None,
+) -> tuple[ChatMessage, bool]:
+    """Store a message with the conversation's next seq; a repeated client_id returns the first.
+
+    Returns (message, created). The fan-out to `chat-<id>` is sent only after commit.
+    """
+    if not body.strip():
+        raise ChatError("A message needs a body", code="empty_body")
+    if len(body) > MAX_BODY:
+        raise ChatError(f"A message is at most {MAX_BODY} characters", code="too_large")
+    if len(client_id) > MAX_CLIENT_ID:
+        raise ChatError(f"client_id is at most {MAX_CLIENT_ID} characters", code="invalid")
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            # One statement takes the row lock and the next number; the lock lasts until commit.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE livechat_conversation SET last_seq = last_seq + 1, last_message_at = %s"
+                    " WHERE id = %s RETURNING last_seq, status, visitor_name, visitor_email",
+                    [now, conversation_id],
+                )
+                row = cursor.fetchone()
+            if row is None:
+                raise ChatError("No such conversation", code="not_found")
+            seq, status, visitor_name, visitor_email = row
+            name = visitor_name or visitor_email.split("@")[0] or "Visitor"
+            message = ChatMessage.objects.create(
+                conversation_id=conversation_id,
+                seq=seq,
+                client_id=client_id,
+                author_type=author_type,
+                author_user=author_user,
+                author_name=_author_name(name, author_type, author_user),
+                body=body,
+                sent_at=now,
+            )
+            send_event_on_commit(
+                events.chat_group(conversation_id),
+                events.group_event(events.message_frame(message)),
+            )
+            if author_type == ChatAuthorType.AGENT and status == ConversationStatus.ENDED:
+                # The visitor is gone: what the agent writes now reaches them by email.
+                _continue_by_email(conversation_id, message, by=author_user)
+            if author_type == ChatAuthorType.VISITOR and status == ConversationStatus.WAITING:
+                # Agents' queues learn about a waiting visitor (and each new line from one).
+                conversation = Conversation.objects.get(pk=conversation_id)
+                send_event_on_commit(
+                    events.QUEUE_GROUP,
+                    events.group_event(events.queue_frame(conversation, "waiting")),
+                )
+    except IntegrityError:
+        if not client_id:
+            raise
+        existing = ChatMessage.objects.filter(
+            conversation_id=conversation_id, client_id=client_id
+        ).first()
+        if existing is None:
+            raise
+        return existing, False
+    return message, True
+
+
+def _continue_by_email(conversation_id: int, message: ChatMessage, *, by: User | None) -> None:
+    conversation = Conversation.objects.get(pk=conversation_id)
+    if by is None:
+        return
+    if conversation.ticket_id is not None:
+        ticket = Ticket.objects.get(pk=conversation.ticket_id)
+        ticket_services.add_agent_reply(ticket, by=by, body_text=message.body)
+    elif conversation.visitor_email:
+        escalate_to_email(conversation_id, by=by, note=message.body)
+
+
+def messages_after(
+    conversation_id: int, *, after_seq: int, limit: int = REPLAY_BATCH
+) -> list[ChatMessage]:
+    """What a client missed: messages with seq > after_seq, oldest first, at most `limit`."""
+    return list(
+        ChatMessage.objects.filter(conversation_id=conversation_id, seq__gt=after_seq).order_by(
+            "seq"
+        )[:limit]
+    )
+
+
+# --- agents ----------------------------------------------------------------------------------
+
+
+def join_conversation(conversation_id: int, *, agent: User) -> Conversation:
+    """The agent takes a waiting chat (or an ended one back); joining an active chat keeps its
+    assignee, so a second agent can help without taking it over."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        if (
+            conversation.assignee_id is not None
+            and conversation.status == ConversationStatus.ACTIVE
+        ):
+            return conversation
+        conversation.status = ConversationStatus.ACTIVE
+        conversation.assignee = agent
+        conversation.joined_at = conversation.joined_at or timezone.now()
+        conversation.ended_at = None
+        conversation.save(update_fields=["status", "assignee", "joined_at", "ended_at"])
+        post_message(
+            conversation.pk,
+            author_type=ChatAuthorType.SYSTEM,
+            body=f"{agent.display_name} joined the chat.",
+        )
+        conversation.refresh_from_db()
+        send_event_on_commit(
+            events.QUEUE_GROUP, events.group_event(events.queue_frame(conversation, "joined"))
+        )
+    return conversation
+
+
+def transfer_conversation(conversation_id: int, *, to: User, by: User) -> Conversation:
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        if conversation.assignee_id == to.pk:
+            return conversation
+        conversation.assignee = to
+        conversation.status = ConversationStatus.ACTIVE
+        conversation.save(update_fields=["assignee", "status"])
+        post_message(
+            conversation.pk,
+            author_type=ChatAuthorType.SYSTEM,
+            body=f"{by.display_name} handed the chat to {to.display_name}.",
+        )
+        conversation.refresh_from_db()
+        send_event_on_commit(
+            events.QUEUE_GROUP,
+            events.group_event(events.queue_frame(conversation, "transferred")),
+        )
+    return conversation
+
+
+def end_conversation(conversation_id: int, *, by: User | None = None) -> Conversation:
+    """End a chat; it is kept, and an agent can still write (it goes by email once escalated)."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        if conversation.status == ConversationStatus.ENDED:
+            return conversation
+        conversation.status = ConversationStatus.ENDED
+        conversation.ended_at = timezone.now()
+        conversation.save(update_fields=["status", "ended_at"])
+        who = by.display_name if by is not None else conversation.visitor_display_name
+        post_message(
+            conversation.pk, author_type=ChatAuthorType.SYSTEM, body=f"{who} ended the chat."
+        )
+        conversation.refresh_from_db()
+        send_event_on_commit(
+            events.QUEUE_GROUP, events.group_event(events.queue_frame(conversation, "ended"))
+        )
+    return conversation
+
+
+def transcript(conversation: Conversation, *, limit: int = 5000) -> str:
+    lines = []
+    for message in conversation.messages.order_by("seq")[:limit]:
+        stamp = timezone.localtime(message.sent_at).strftime("%Y-%m-%d %H:%M")
+        lines.append(f"[{stamp}] {message.author_name}: {message.body}")
+    return "\n".join(lines) or "(no messages)"
+
+
+def escalate_to_email(
+    conversation_id: int,
+    *,
+    by: User,
+    email: str = "",
+    note: str = "",
+    follow_up_at: datetime | None = None,
+) -> Ticket:
+    """Turn the chat into a ticket: transcript first, then the agent's email (threaded, so the
+    customer's reply continues the ticket), an optional follow-up, and a line in the chat.
+
+    Escalating twice returns the first ticket.
+    """
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        if conversation.ticket_id is not None:
+            return Ticket.objects.get(pk=conversation.ticket_id)
+        address = (email or conversation.visitor_email).strip().lower()
+        if not address or "@" not in address:
+            raise ChatError("An email address is needed to continue by email", code="no_email")
+        customer = customer_for_email(address, name=conversation.visitor_name)
+        first_line = (
+            conversation.messages.filter(author_type=ChatAuthorType.VISITOR)
+            .order_by("seq")
+            .values_list("body", flat=True)
+            .first()
+        )
+        subject = (first_line or f"Chat with {conversation.visitor_display_name}")[:120]
+        ticket, _ = ticket_services.create_ticket(
+            customer=customer,
+            subject=subject,
+            body_text=f"Chat transcript (chat {conversation.pk}):\n\n{transcript(conversation)}",
+            channel=Channel.CHAT,
+            assignee=by,
+            author_type=AuthorType.SYSTEM,
+        )
+        body = note.strip() or (
+            f"Hi {conversation.visitor_display_name},\n\nas promised in our chat, we continue by "
+            "email. Just reply to this message and it reaches us.\n\n"
+            f"{by.display_name}"
+        )
+        ticket_services.add_agent_reply(ticket, by=by, body_text=body)
+        if follow_up_at is not None:
+            ticket_services.schedule_follow_up(
+                ticket,
+                by=by,
+                send_at=follow_up_at,
+                body=f"Following up on our chat about \u201c{subject}\u201d.",
+            )
+        conversation.ticket = ticket
+        conversation.customer = conversation.customer or customer
+        if not conversation.visitor_email:
+            conversation.visitor_email = address
+        conversation.save(update_fields=["ticket", "customer", "visitor_email"])
+        post_message(
+            conversation.pk,
+            author_type=ChatAuthorType.SYSTEM,
+            body=f"This conversation continues by email to {address} (ticket #{ticket.reference}).",
+        )
+        send_event_on_commit(
+            events.QUEUE_GROUP, events.group_event(events.queue_frame(conversation, "escalated"))
+        )
+    return ticket
+
+
+def submit_offline_message(*, name: str, email: str, message: str, page_url: str = "") -> Ticket:
+    """What a visitor writes while no agent is online becomes a ticket answered by email."""
+    if not message.strip():
+        raise ChatError("A message needs a body", code="empty_body")
+    customer = customer_for_email(email, name=name)
+    first = message.strip().splitlines()[0][:120]
+    body = message if not page_url else f"{message}\n\n(sent from {page_url})"
+    ticket, _ = ticket_services.create_ticket(
+        customer=customer, subject=first, body_text=body, channel=Channel.WEB
+    )
+    return ticket
+
+
+# --- presence --------------------------------------------------------------------------------
+
+
+def agent_connected(user: User) -> None:
+    now = timezone.now()
+    presence, created = AgentPresence.objects.get_or_create(
+        user=user, defaults={"sockets": 1, "status": PresenceStatus.ONLINE, "last_seen": now}
+    )
+    if not created:
+        AgentPresence.objects.filter(pk=presence.pk).update(
+            sockets=Greatest(F("sockets") + 1, 1), status=PresenceStatus.ONLINE, last_seen=now
+        )
+
+
+def agent_disconnected(user: User) -> None:
+    AgentPresence.objects.filter(user=user).update(sockets=Greatest(F("sockets") - 1, 0))
+    AgentPresence.objects.filter(user=user, sockets=0).update(status=PresenceStatus.OFFLINE)
+
+
+def agent_heartbeat(user: User, *, status: PresenceStatus | str | None = None) -> None:
+    changes: dict[str, object] = {"last_seen": timezone.now()}
+    if status in (PresenceStatus.ONLINE, PresenceStatus.AWAY):
+        changes["status"] = status
+    AgentPresence.objects.filter(user=user).update(**changes)
+
+
+def online_agents() -> list[AgentPresence]:
+    fresh = Q(sockets__gt=0, last_seen__gte=timezone.now() - PRESENCE_TTL)
+    return list(
+        AgentPresence.objects.filter(fresh)
+        .exclude(status=PresenceStatus.OFFLINE)
+        .select_related("user")[:200]
+    )
+
+
+def agents_available() -> bool:
+    """True when some agent is online (not away) with an open socket and a fresh heartbeat."""
+    return AgentPresence.objects.filter(
+        status=PresenceStatus.ONLINE,
+        sockets__gt=0,
+        last_seen__gte=timezone.now() - PRESENCE_TTL,
+    ).exists()
+
+
+# --- unanswered chats while nobody is online ----------------------------------------------------
+
+UNANSWERED_AFTER = timedelta(minutes=2)
+RENOTIFY_AFTER = timedelta(minutes=30)
+
+
+def notify_unanswered_chats(*, limit: int = 100) -> int:
+    """Email the assignee when their visitor wrote and no agent is online: once per stretch of
+    unanswered messages and at most every 30 minutes per chat, so a chatty visitor is no burst."""
+    from mailer.services import queue_email
+
+    if agents_available():
+        return 0
+    now = timezone.now()
+    sent = 0
+    with transaction.atomic():
+        due = (
+            Conversation.objects.select_for_update(skip_locked=True)
+            .select_related("assignee")
+            .filter(
+                status__in=[ConversationStatus.WAITING, ConversationStatus.ACTIVE],
+                assignee__isnull=False,
+                last_seq__gt=F("notified_seq"),
+                last_message_at__lte=now - UNANSWERED_AFTER,
+            )
+            .filter(Q(notified_at__isnull=True) | Q(notified_at__lte=now - RENOTIFY_AFTER))
+            .order_by("last_message_at")[:limit]
+        )
+        for conversation in due:
+            last = conversation.messages.order_by("-seq").first()
+            if last is None or last.author_type != ChatAuthorType.VISITOR:
+                continue
+            if conversation.assignee is None:
+                continue
+            queue_email(
+                to=[conversation.assignee.email],
+                subject=f"{conversation.visitor_display_name} is waiting in chat {conversation.pk}",
+                body_text=(
+                    f"{conversation.visitor_display_name} wrote and no agent is online:\n\n"
+                    f"{last.body}\n\n{settings.SITE_URL}/chats/"
+                ),
+            )
+            conversation.notified_seq = conversation.last_seq
+            conversation.notified_at = now
+            conversation.save(update_fields=["notified_seq", "notified_at"])
+            sent += 1
+    return sent

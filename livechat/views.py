@@ -1,0 +1,44 @@
+"""Pages of live chat: the widget script, the demo shop that embeds it, and the agent console."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from accounts.models import User
+
+WIDGET_PATH = Path(settings.BASE_DIR) / "static" / "widget.js"
+
+
+@lru_cache(maxsize=1)
+def _widget_source(mtime: float) -> bytes:
+    return WIDGET_PATH.read_bytes()
+
+
+@require_GET
+def widget_js(request: HttpRequest) -> HttpResponse:
+    """The embeddable script, served from the site root so shops copy one short tag."""
+    source = _widget_source(WIDGET_PATH.stat().st_mtime)
+    response = HttpResponse(source, content_type="application/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=300"
+    # Any shop may embed it; the API and socket check origin and tokens themselves.
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def demo_shop(request: HttpRequest) -> HttpResponse:
+    return render(request, "livechat/demo_shop.html")
+
+
+@login_required
+@require_GET
+def console(request: HttpRequest) -> HttpResponse:
+    agents = User.objects.filter(is_active=True).only("id", "name", "email")[:200]
+    return render(request, "livechat/console.html", {"nav": "chats", "agents": agents})

@@ -1,0 +1,364 @@
+/* Agent chat console: the queue (live over /ws/agent/), several chats side by side, shadow mode.
+ * Dependency-free. Messages are kept by server seq; unacked sends are resent with the same
+ * client_id (stored once by the server); a reconnect or a seq gap resumes from the database. */
+(function () {
+  "use strict";
+  var rootEl = document.getElementById("chat-console");
+  if (!rootEl) return;
+  var csrf = rootEl.dataset.csrf;
+  var wsUrl = location.origin.replace(/^http/, "ws") + "/ws/agent/";
+  var queueEl = document.getElementById("chat-queue");
+  var queueCount = document.getElementById("chat-queue-count");
+  var activeEl = document.getElementById("chat-active");
+  var panesEl = document.getElementById("chat-panes");
+  var connEl = document.getElementById("chat-connection");
+  var presenceEl = document.getElementById("chat-presence");
+  var agentOptions = document.getElementById("chat-agents").innerHTML;
+  var baseTitle = document.title;
+
+  var ws = null, attempts = 0, unseen = 0;
+  var queue = {}; // conversation id -> summary
+  var panes = {}; // conversation id -> pane state
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    for (var k in attrs || {}) node.setAttribute(k, attrs[k]);
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+  function uuid() {
+    return window.crypto && crypto.randomUUID
+      ? crypto.randomUUID()
+      : "c" + Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
+  }
+  function send(frame) {
+    if (ws && ws.readyState === 1) { ws.send(JSON.stringify(frame)); return true; }
+    return false;
+  }
+  function api(method, path, body) {
+    return fetch("/api/v1/" + path, {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: body ? JSON.stringify(body) : undefined,
+    }).then(function (r) {
+      return r.json().then(function (data) {
+        if (!r.ok) throw new Error(data.detail || "Request failed");
+        return data;
+      });
+    });
+  }
+
+  // --- notifications: title count and a short tone, only when the tab is in the background ---
+  function notify() {
+    if (!document.hidden) return;
+    unseen++;
+    document.title = "(" + unseen + ") " + baseTitle;
+    try {
+      var ctx = new (window.AudioContext || window.webkitAudioContext)();
+      var osc = ctx.createOscillator();
+      osc.frequency.value = 660;
+      osc.connect(ctx.destination);
+      osc.start();
+      osc.stop(ctx.currentTime + 0.12);
+    } catch (e) { /* no audio */ }
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden) { unseen = 0; document.title = baseTitle; }
+  });
+
+  // --- queue ---
+  function renderQueue() {
+    queueEl.textContent = "";
+    var ids = Object.keys(queue);
+    queueCount.textContent = String(ids.length);
+    ids.forEach(function (id) {
+      var c = queue[id];
+      var li = el("li", { "data-conversation": id });
+      li.appendChild(el("span", {}, c.visitor_name + (c.verified ? " \u2713" : "")));
+      var join = el("button", { type: "button", class: "chat-join" }, "Join");
+      join.setAttribute("aria-label", "Join chat with " + c.visitor_name);
+      join.addEventListener("click", function () { openPane(+id, "join"); });
+      var watch = el("button", { type: "button", class: "link chat-watch" }, "Watch");
+      watch.setAttribute("aria-label", "Watch chat with " + c.visitor_name + " read-only");
+      watch.addEventListener("click", function () { openPane(+id, "watch"); });
+      li.appendChild(join);
+      li.appendChild(watch);
+      queueEl.appendChild(li);
+    });
+  }
+  function onQueue(frame) {
+    var c = frame.conversation;
+    if (c.status === "waiting" && c.last_seq > 0) {
+      if (!queue[c.id]) notify();
+      queue[c.id] = c;
+    } else {
+      delete queue[c.id];
+    }
+    renderQueue();
+    if (panes[c.id]) updateHeader(panes[c.id], c);
+    loadActive();
+  }
+  function loadActive() {
+    api("GET", "chats?status=active").then(function (data) {
+      activeEl.textContent = "";
+      data.items.forEach(function (c) {
+        var li = el("li");
+        li.appendChild(el("span", {}, c.visitor_name));
+        var open = el("button", { type: "button", class: "link" }, "Open");
+        open.addEventListener("click", function () { openPane(c.id, "join", true); });
+        var watch = el("button", { type: "button", class: "link" }, "Watch");
+        watch.addEventListener("click", function () { openPane(c.id, "watch"); });
+        li.appendChild(open);
+        li.appendChild(watch);
+        activeEl.appendChild(li);
+      });
+    }).catch(function () {});
+  }
+
+  // --- panes ---
+  function openPane(id, mode, noTake) {
+    var p = panes[id];
+    if (p && (p.mode === mode || mode === "watch")) { p.input && p.input.focus(); return; }
+    if (p) p.node.remove();
+    var empty = document.getElementById("chat-empty");
+    if (empty) empty.remove();
+    p = panes[id] = { id: id, mode: mode, lastSeq: 0, seen: {}, nodes: {}, pending: {}, lastTyping: 0 };
+    var node = (p.node = el("section", { class: "chat-pane", "data-conversation": String(id), "aria-label": "Chat " + id }));
+    var header = el("header");
+    p.title = el("h2", {}, "Chat " + id);
+    header.appendChild(p.title);
+    p.meta = el("span", { class: "chat-meta" });
+    header.appendChild(p.meta);
+    var close = el("button", { type: "button", class: "link", "aria-label": "Close this chat pane" }, "\u00d7");
+    close.addEventListener("click", function () {
+      send({ type: "leave", conversation_id: id });
+      node.remove();
+      delete panes[id];
+    });
+    header.appendChild(close);
+    node.appendChild(header);
+    p.log = el("div", { class: "chat-log", role: "log", "aria-live": "polite" });
+    node.appendChild(p.log);
+    p.typing = el("div", { class: "chat-typing", "aria-live": "polite" });
+    node.appendChild(p.typing);
+    if (mode === "watch") {
+      node.appendChild(el("p", { class: "chat-tools" }, "Shadowing read-only: you see the chat live."));
+    } else {
+      var form = el("form", { class: "chat-compose" });
+      p.input = el("textarea", { rows: "2", "aria-label": "Reply", name: "body" });
+      form.appendChild(p.input);
+      form.appendChild(el("button", { type: "submit" }, "Send"));
+      form.addEventListener("submit", function (e) { e.preventDefault(); sendMessage(p); });
+      p.input.addEventListener("keydown", function (e) {
+        if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); sendMessage(p); }
+      });
+      p.input.addEventListener("input", function () {
+        if (Date.now() - p.lastTyping > 2000) {
+          p.lastTyping = Date.now();
+          send({ type: "typing", conversation_id: id });
+        }
+      });
+      node.appendChild(form);
+      node.appendChild(tools(p));
+    }
+    p.customer = el("details", { class: "chat-customer chat-tools" });
+    p.customer.appendChild(el("summary", {}, "Customer"));
+    node.appendChild(p.customer);
+    panesEl.appendChild(node);
+    subscribe(p, !noTake);
+    api("GET", "chats/" + id + "?after_seq=999999999").then(function (c) {
+      updateHeader(p, c);
+      loadCustomer(p, c);
+    }).catch(function () {});
+    if (p.input) p.input.focus();
+  }
+
+  function subscribe(p, take) {
+    if (p.mode === "watch") send({ type: "watch", conversation_id: p.id, after_seq: p.lastSeq });
+    else send({ type: "join", conversation_id: p.id, after_seq: p.lastSeq, take: take });
+  }
+
+  function tools(p) {
+    var box = el("div", { class: "chat-tools" });
+    var esc = el("details");
+    esc.appendChild(el("summary", {}, "Escalate to email"));
+    var form = el("form", { class: "chat-escalate" });
+    var email = el("input", { type: "email", name: "email", placeholder: "customer@example.com", "aria-label": "Customer email" });
+    var note = el("textarea", { name: "note", rows: "3", "aria-label": "First email to the customer" });
+    var follow = el("input", { type: "datetime-local", name: "follow_up_at", "aria-label": "Follow up at (optional)" });
+    var result = el("span", { role: "status" });
+    form.appendChild(email);
+    form.appendChild(note);
+    form.appendChild(follow);
+    form.appendChild(el("button", { type: "submit" }, "Send by email"));
+    form.appendChild(result);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var body = { email: email.value, note: note.value };
+      if (follow.value) body.follow_up_at = new Date(follow.value).toISOString();
+      api("POST", "chats/" + p.id + "/escalate", body).then(function (data) {
+        result.textContent = "";
+        var link = el("a", { href: "/tickets/" + data.ticket_id + "/" }, "Ticket #" + data.reference);
+        result.appendChild(link);
+      }).catch(function (err) { result.textContent = err.message; });
+    });
+    esc.appendChild(form);
+    box.appendChild(esc);
+
+    var transfer = el("form", { class: "chat-transfer" });
+    var select = el("select", { "aria-label": "Transfer to" });
+    select.innerHTML = agentOptions;
+    transfer.appendChild(select);
+    transfer.appendChild(el("button", { type: "submit" }, "Transfer"));
+    transfer.addEventListener("submit", function (e) {
+      e.preventDefault();
+      send({ type: "transfer", conversation_id: p.id, to_user_id: +select.value });
+    });
+    box.appendChild(transfer);
+    var end = el("button", { type: "button", class: "link" }, "End chat");
+    end.addEventListener("click", function () { send({ type: "end", conversation_id: p.id }); });
+    box.appendChild(end);
+    p.emailInput = email;
+    return box;
+  }
+
+  function updateHeader(p, c) {
+    p.title.textContent = (c.visitor_name || "Visitor") + (c.verified ? " \u2713" : "");
+    p.meta.textContent = c.status + (c.ticket_id ? " \u00b7 ticket " + c.ticket_id : "");
+    if (p.emailInput && !p.emailInput.value) p.emailInput.value = c.visitor_email || "";
+  }
+
+  function loadCustomer(p, c) {
+    if (!c.customer_id) { p.customer.appendChild(el("p", {}, "No customer record yet.")); return; }
+    api("GET", "customers/" + c.customer_id).then(function (cu) {
+      p.customer.appendChild(el("p", {}, (cu.name || "") + " \u00b7 " + (cu.tier || "") + " \u00b7 " + (cu.emails || []).join(", ")));
+      var orders = el("ul");
+      (cu.orders || []).slice(0, 10).forEach(function (o) {
+        var ships = (o.shipments || []).map(function (s) { return s.carrier + " " + s.tracking + " (" + s.status + ")"; }).join("; ");
+        orders.appendChild(el("li", {}, "Order " + o.external_id + ": " + o.total + " " + o.currency + ", " + o.status + (ships ? " \u2014 " + ships : "")));
+      });
+      p.customer.appendChild(el("h3", {}, "Orders"));
+      p.customer.appendChild(orders);
+      var tickets = el("ul");
+      (cu.tickets || []).slice(0, 10).forEach(function (t) {
+        var li = el("li");
+        li.appendChild(el("a", { href: "/tickets/" + t.id + "/" }, t.subject || "Ticket " + t.id));
+        tickets.appendChild(li);
+      });
+      p.customer.appendChild(el("h3", {}, "Past tickets"));
+      p.customer.appendChild(tickets);
+      return api("GET", "chats?customer=" + c.customer_id).then(function (data) {
+        var chats = el("ul");
+        data.items.forEach(function (other) {
+          if (other.id !== c.id) chats.appendChild(el("li", {}, "Chat " + other.id + " (" + other.status + ", " + other.created_at.slice(0, 10) + ")"));
+        });
+        p.customer.appendChild(el("h3", {}, "Past chats"));
+        p.customer.appendChild(chats);
+      });
+    }).catch(function () {});
+  }
+
+  function renderMessage(p, key, f) {
+    var node = p.nodes[key];
+    if (!node) {
+      node = p.nodes[key] = el("div");
+      var after = null;
+      if (f.seq) {
+        for (var i = 0; i < p.log.children.length; i++) {
+          var s = +p.log.children[i].dataset.seq || Infinity;
+          if (s > f.seq) { after = p.log.children[i]; break; }
+        }
+      }
+      p.log.insertBefore(node, after);
+    }
+    node.className = "chat-msg " + f.author.type + (f.pending ? " pending" : "");
+    if (f.seq) node.dataset.seq = f.seq;
+    node.textContent = "";
+    node.appendChild(el("small", {}, f.author.name + (f.sent_at ? " \u00b7 " + new Date(f.sent_at).toLocaleTimeString() : "")));
+    node.appendChild(document.createTextNode(f.body));
+    p.log.scrollTop = p.log.scrollHeight;
+  }
+
+  function onMessage(f) {
+    var p = panes[f.conversation_id];
+    if (!p || f.seq in p.seen) return;
+    p.seen[f.seq] = true;
+    delete p.pending[f.client_id];
+    renderMessage(p, f.client_id && p.nodes[f.client_id] ? f.client_id : "s" + f.seq, f);
+    while (p.seen[p.lastSeq + 1]) p.lastSeq++;
+    if (f.seq > p.lastSeq) send({ type: "resume", conversation_id: p.id, after_seq: p.lastSeq });
+    if (f.author.type === "visitor") {
+      p.typing.textContent = "";
+      notify();
+      if (p.mode === "join") send({ type: "read", conversation_id: p.id, seq: f.seq });
+    }
+  }
+
+  function sendMessage(p) {
+    var body = p.input.value.trim();
+    if (!body) return;
+    p.input.value = "";
+    var id = uuid();
+    p.pending[id] = { body: body, sent: Date.now() };
+    renderMessage(p, id, { author: { type: "agent", name: rootEl.dataset.userName }, body: body, pending: true });
+    send({ type: "message", conversation_id: p.id, client_id: id, body: body });
+  }
+
+  function flush(all) {
+    var now = Date.now();
+    for (var cid in panes) {
+      var p = panes[cid];
+      for (var id in p.pending) {
+        if (all || now - p.pending[id].sent > 4000) {
+          p.pending[id].sent = now;
+          send({ type: "message", conversation_id: p.id, client_id: id, body: p.pending[id].body });
+        }
+      }
+    }
+  }
+  setInterval(function () { flush(false); }, 2000);
+
+  // --- socket ---
+  function connect() {
+    ws = new WebSocket(wsUrl);
+    ws.onopen = function () {
+      attempts = 0;
+      connEl.textContent = "Connected";
+      send({ type: "heartbeat", status: presenceEl.value });
+      for (var id in panes) subscribe(panes[id], false);
+      flush(true);
+    };
+    ws.onmessage = function (event) {
+      var f = JSON.parse(event.data);
+      if (f.type === "hello") {
+        queue = {};
+        (f.queue || []).forEach(function (c) { queue[c.id] = c; });
+        renderQueue();
+        loadActive();
+      } else if (f.type === "queue") onQueue(f);
+      else if (f.type === "message") onMessage(f);
+      else if (f.type === "ack") {
+        var p = panes[f.conversation_id];
+        if (p) delete p.pending[f.client_id];
+      } else if (f.type === "typing" && panes[f.conversation_id] && f.author.type === "visitor") {
+        var pane = panes[f.conversation_id];
+        pane.typing.textContent = f.author.name + " is typing\u2026";
+        clearTimeout(pane.typingTimer);
+        pane.typingTimer = setTimeout(function () { pane.typing.textContent = ""; }, 4000);
+      } else if (f.type === "error") {
+        connEl.textContent = f.detail;
+        if (f.code === "bad_token") location.href = "/login/?next=/chats/";
+      }
+    };
+    ws.onclose = function (event) {
+      if (event.code === 4401) return;
+      connEl.textContent = "Reconnecting\u2026";
+      var delay = Math.min(30000, 500 * Math.pow(2, attempts++)) * (0.75 + Math.random() / 2);
+      setTimeout(connect, delay);
+    };
+  }
+  presenceEl.addEventListener("change", function () { send({ type: "heartbeat", status: presenceEl.value }); });
+  setInterval(function () { send({ type: "heartbeat", status: presenceEl.value }); }, 30000);
+  connect();
+})();

@@ -1,0 +1,370 @@
+/* Supportdesk chat widget: <script src="BASE/widget.js" async></script>
+ * Dependency-free. Lives in a shadow root so the host page's CSS cannot reach it.
+ * Identity verification: set window.SupportdeskChat = {name, email, user_hash} before the tag,
+ * with user_hash = hex HMAC-SHA256(email, SUPPORTDESK_WIDGET_SECRET) computed by the shop server.
+ * Protocol: every message carries a client_id and is resent until acked (the server stores it
+ * once); messages are kept by server seq, and a gap or a reconnect sends {type:"resume"}. */
+(function () {
+  "use strict";
+  if (window.__supportdeskChat) return;
+  window.__supportdeskChat = true;
+
+  var script = document.currentScript || document.querySelector('script[src*="widget.js"]');
+  var base = new URL(script ? script.src : "/widget.js", location.href).origin;
+  var wsBase = base.replace(/^http/, "ws");
+  var cfg = window.SupportdeskChat || {};
+  var KEY = "supportdesk.chat:" + base;
+
+  function load() {
+    try { return JSON.parse(localStorage.getItem(KEY) || "{}") || {}; } catch (e) { return {}; }
+  }
+  function save() {
+    try { localStorage.setItem(KEY, JSON.stringify(state)); } catch (e) { /* private mode */ }
+  }
+  var state = load(); // {token, conversation_id, name, email}
+
+  var ws = null, attempts = 0, retryTimer = null, lastSeq = 0, resumeAsked = 0;
+  var seen = {}, pending = {}, nodes = {}, typingTimer = null, lastTyping = 0, agentsOnline = true;
+
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return "c" + Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
+  }
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    for (var k in attrs || {}) node.setAttribute(k, attrs[k]);
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  var CSS =
+    ":host{all:initial}*{box-sizing:border-box;font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif}" +
+    ".launch{position:fixed;right:20px;bottom:20px;z-index:2147483646;border:0;border-radius:28px;padding:14px 20px;background:#1f5f4a;color:#fff;font-weight:600;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25)}" +
+    ".launch:focus-visible,button:focus-visible,input:focus-visible,textarea:focus-visible{outline:3px solid #f2b233;outline-offset:2px}" +
+    ".badge{display:inline-block;min-width:18px;margin-left:6px;border-radius:9px;background:#f2b233;color:#222;font-size:12px;padding:0 5px}" +
+    ".panel{position:fixed;right:20px;bottom:84px;z-index:2147483647;width:360px;max-width:calc(100vw - 24px);height:520px;max-height:calc(100vh - 110px);display:flex;flex-direction:column;background:#fff;color:#1d1d1d;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.3);overflow:hidden}" +
+    ".panel[hidden],[hidden]{display:none!important}" +
+    "header{display:flex;align-items:center;justify-content:space-between;padding:12px 14px;background:#1f5f4a;color:#fff}" +
+    "header h2{margin:0;font-size:16px;font-weight:600;color:#fff}" +
+    ".x{background:none;border:0;color:#fff;font-size:22px;line-height:1;cursor:pointer;padding:2px 6px}" +
+    ".status{padding:6px 14px;font-size:12px;color:#5b4a00;background:#fff6d6}.status:empty{display:none}" +
+    ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:6px;background:#f6f7f6}" +
+    ".m{max-width:82%;padding:8px 10px;border-radius:10px;white-space:pre-wrap;word-wrap:break-word;background:#fff;border:1px solid #e2e2e2;align-self:flex-start}" +
+    ".m.visitor{align-self:flex-end;background:#dff1e9;border-color:#bfe0d1}.m.system{align-self:center;background:none;border:0;color:#666;font-size:12px;text-align:center}" +
+    ".m.pending{opacity:.6}.m.failed{border-color:#c33}.who{display:block;font-size:11px;color:#666}" +
+    ".typing{padding:0 14px 4px;font-size:12px;color:#666;min-height:16px}" +
+    "form{display:flex;flex-direction:column;gap:8px;padding:12px}label{font-size:12px;color:#444;display:flex;flex-direction:column;gap:3px}" +
+    "input,textarea{width:100%;padding:8px;border:1px solid #bbb;border-radius:6px;background:#fff;color:#1d1d1d}textarea{resize:none}" +
+    ".send{display:flex;flex-direction:row;gap:6px;border-top:1px solid #e2e2e2;padding:8px}" +
+    ".btn{border:0;border-radius:6px;padding:9px 14px;background:#1f5f4a;color:#fff;font-weight:600;cursor:pointer}.btn.link{background:none;color:#1f5f4a;padding:4px;text-decoration:underline}" +
+    "p{margin:0 0 4px}.note{padding:12px;color:#333}" +
+    "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100%;max-height:100%;border-radius:0}}";
+
+  var host = el("div", { id: "supportdesk-chat" });
+  var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+  root.appendChild(el("style", {}, CSS));
+
+  var launcher = el("button", { class: "launch", type: "button", "aria-label": "Open chat", "aria-expanded": "false", "aria-controls": "sd-panel" }, "Chat with us");
+  var badge = el("span", { class: "badge", hidden: "" });
+  launcher.appendChild(badge);
+
+  var panel = el("section", { class: "panel", id: "sd-panel", role: "dialog", "aria-label": "Chat with us", hidden: "" });
+  var header = el("header");
+  header.appendChild(el("h2", {}, "Chat with us"));
+  var closeBtn = el("button", { class: "x", type: "button", "aria-label": "Close chat" }, "\u00d7");
+  header.appendChild(closeBtn);
+  var status = el("div", { class: "status", role: "status", "aria-live": "polite" });
+
+  // Pre-chat form.
+  var pre = el("form", { "aria-label": "Start a chat" });
+  pre.appendChild(el("p", {}, "Hi! Tell us who you are and what you need."));
+  function field(form, label, name, type, required) {
+    var l = el("label", {}, label);
+    var input = el(type === "textarea" ? "textarea" : "input", { name: name, rows: "3" });
+    if (type !== "textarea") input.type = type;
+    if (required) input.required = true;
+    l.appendChild(input);
+    form.appendChild(l);
+    return input;
+  }
+  var preName = field(pre, "Name", "name", "text", false);
+  var preEmail = field(pre, "Email", "email", "email", false);
+  var preQuestion = field(pre, "Your question", "question", "textarea", true);
+  pre.appendChild(el("button", { class: "btn", type: "submit" }, "Start chat"));
+
+  // Chat view.
+  var chat = el("div", { hidden: "" });
+  chat.style.cssText = "display:flex;flex-direction:column;flex:1;min-height:0";
+  var log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Messages" });
+  var typing = el("div", { class: "typing", "aria-live": "polite" });
+  var composer = el("form", { class: "send", "aria-label": "Send a message" });
+  var input = el("textarea", { rows: "2", "aria-label": "Type your message", placeholder: "Write a message\u2026" });
+  composer.appendChild(input);
+  composer.appendChild(el("button", { class: "btn", type: "submit" }, "Send"));
+  var offlineLink = el("button", { class: "btn link", type: "button", hidden: "" }, "No one online? Leave a message");
+  chat.appendChild(log);
+  chat.appendChild(typing);
+  chat.appendChild(offlineLink);
+  chat.appendChild(composer);
+
+  // Offline form.
+  var off = el("form", { "aria-label": "Leave a message", hidden: "" });
+  off.appendChild(el("p", {}, "No one is online right now. Leave a message and we will answer by email."));
+  var offName = field(off, "Name", "name", "text", false);
+  var offEmail = field(off, "Email", "email", "email", true);
+  var offMessage = field(off, "Message", "message", "textarea", true);
+  off.appendChild(el("button", { class: "btn", type: "submit" }, "Send message"));
+  var thanks = el("div", { class: "note", hidden: "", role: "status" });
+
+  [header, status, pre, chat, off, thanks].forEach(function (n) { panel.appendChild(n); });
+  root.appendChild(launcher);
+  root.appendChild(panel);
+
+  function show(view) {
+    [pre, chat, off, thanks].forEach(function (n) { n.hidden = n !== view; });
+    chat.style.display = view === chat ? "flex" : "none";
+  }
+
+  function setOpen(open) {
+    panel.hidden = !open;
+    launcher.setAttribute("aria-expanded", String(open));
+    launcher.firstChild.textContent = open ? "Close chat" : "Chat with us";
+    if (open) {
+      badge.hidden = true;
+      badge.textContent = "";
+      var first = panel.querySelector("form:not([hidden]) input, form:not([hidden]) textarea");
+      if (!chat.hidden) first = input;
+      if (first) first.focus();
+      markRead();
+    } else {
+      launcher.focus();
+    }
+  }
+  launcher.addEventListener("click", function () { setOpen(panel.hidden); });
+  closeBtn.addEventListener("click", function () { setOpen(false); });
+  panel.addEventListener("keydown", function (e) { if (e.key === "Escape") setOpen(false); });
+
+  function api(path, body) {
+    return fetch(base + "/api/v1/" + path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    }).then(function (r) {
+      return r.json().then(function (data) {
+        if (!r.ok) throw new Error(data.detail || "Request failed");
+        return data;
+      });
+    });
+  }
+
+  // --- rendering ---
+  function render(frame) {
+    var node = nodes[frame.key];
+    if (!node) {
+      node = nodes[frame.key] = el("div", {});
+      // Keep server order: insert before the first message with a higher seq, pending last.
+      var after = null;
+      if (frame.seq) {
+        var kids = log.children;
+        for (var i = 0; i < kids.length; i++) {
+          var s = +kids[i].getAttribute("data-seq") || Infinity;
+          if (s > frame.seq) { after = kids[i]; break; }
+        }
+      }
+      log.insertBefore(node, after);
+    }
+    node.className = "m " + frame.kind + (frame.pending ? " pending" : "") + (frame.failed ? " failed" : "");
+    if (frame.seq) node.setAttribute("data-seq", frame.seq);
+    node.textContent = "";
+    if (frame.kind === "agent") node.appendChild(el("span", { class: "who" }, frame.name));
+    node.appendChild(document.createTextNode(frame.body));
+    if (frame.failed) node.appendChild(el("span", { class: "who" }, frame.failed));
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function onMessage(f) {
+    if (f.seq in seen) return;
+    seen[f.seq] = true;
+    if (f.client_id && pending[f.client_id]) delete pending[f.client_id];
+    var key = f.client_id && nodes[f.client_id] ? f.client_id : "s" + f.seq;
+    render({ key: key, seq: f.seq, kind: f.author.type, name: f.author.name, body: f.body });
+    while (seen[lastSeq + 1]) lastSeq++;
+    if (f.seq > lastSeq && Date.now() - resumeAsked > 2000) resume(); // a gap: ask for it
+    if (f.author.type === "agent") {
+      typing.textContent = "";
+      if (panel.hidden) {
+        badge.hidden = false;
+        badge.textContent = String((+badge.textContent || 0) + 1);
+      } else {
+        markRead();
+      }
+    }
+  }
+
+  function markRead() {
+    if (lastSeq && ws && ws.readyState === 1) ws.send(JSON.stringify({ type: "read", seq: lastSeq }));
+  }
+
+  function resume() {
+    resumeAsked = Date.now();
+    if (ws && ws.readyState === 1) ws.send(JSON.stringify({ type: "resume", after_seq: lastSeq }));
+  }
+
+  // --- the socket ---
+  function connect() {
+    if (!state.token) return;
+    clearTimeout(retryTimer);
+    try {
+      ws = new WebSocket(wsBase + "/ws/chat/?token=" + encodeURIComponent(state.token));
+    } catch (e) {
+      return retry();
+    }
+    ws.onopen = function () {
+      attempts = 0;
+      status.textContent = "";
+      resume();
+      flush(true);
+    };
+    ws.onmessage = function (event) {
+      var f;
+      try { f = JSON.parse(event.data); } catch (e) { return; }
+      if (f.type === "message") onMessage(f);
+      else if (f.type === "ack") {
+        delete pending[f.client_id];
+      } else if (f.type === "hello") {
+        agentsOnline = !!f.agents_online;
+        offlineLink.hidden = agentsOnline;
+      } else if (f.type === "token") {
+        state.token = f.visitor_token;
+        save();
+      } else if (f.type === "typing" && f.author && f.author.type === "agent") {
+        typing.textContent = f.author.name + " is typing\u2026";
+        clearTimeout(typingTimer);
+        typingTimer = setTimeout(function () { typing.textContent = ""; }, 4000);
+      } else if (f.type === "error") {
+        var p = f.client_id && pending[f.client_id];
+        if (p && f.code !== "rate_limited") {
+          delete pending[f.client_id];
+          render({ key: f.client_id, kind: "visitor", body: p.body, failed: f.detail });
+        }
+      }
+    };
+    ws.onclose = function (event) {
+      ws = null;
+      if (event.code === 4401) {
+        // The token is no longer valid: start over with the pre-chat form.
+        state = {};
+        save();
+        status.textContent = "Your chat session expired. Please start a new chat.";
+        show(pre);
+        return;
+      }
+      retry();
+    };
+  }
+
+  function retry() {
+    status.textContent = "Reconnecting\u2026";
+    var delay = Math.min(30000, 500 * Math.pow(2, attempts++)) * (0.75 + Math.random() / 2);
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(connect, delay);
+  }
+
+  // Resend unacked messages: at once after a (re)connect, later every few seconds.
+  function flush(all) {
+    if (!ws || ws.readyState !== 1) return;
+    var now = Date.now();
+    for (var id in pending) {
+      var p = pending[id];
+      if (all || now - p.sent > 4000) {
+        p.sent = now;
+        ws.send(JSON.stringify({ type: "message", client_id: id, body: p.body }));
+      }
+    }
+  }
+  setInterval(function () { flush(false); }, 2000);
+
+  function send(body) {
+    body = body.trim();
+    if (!body) return;
+    var id = uuid();
+    pending[id] = { body: body, sent: 0 };
+    render({ key: id, kind: "visitor", body: body, pending: true });
+    flush(false);
+  }
+
+  function openChat() {
+    show(chat);
+    if (!ws) connect();
+  }
+
+  // --- forms ---
+  pre.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var question = preQuestion.value;
+    var body = {
+      name: preName.value || cfg.name || "",
+      email: preEmail.value || cfg.email || "",
+      page_url: location.href,
+      user_hash: cfg.user_hash || "",
+    };
+    api("widget/sessions", body).then(function (data) {
+      state = { token: data.visitor_token, conversation_id: data.conversation_id, name: body.name, email: body.email };
+      save();
+      if (!data.agents_online) {
+        offName.value = body.name;
+        offEmail.value = body.email;
+        offMessage.value = question;
+        show(off);
+        return;
+      }
+      openChat();
+      send(question);
+      preQuestion.value = "";
+      input.focus();
+    }).catch(function (err) { status.textContent = err.message; });
+  });
+
+  composer.addEventListener("submit", function (e) {
+    e.preventDefault();
+    send(input.value);
+    input.value = "";
+  });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey) {
+      e.preventDefault();
+      composer.requestSubmit ? composer.requestSubmit() : composer.dispatchEvent(new Event("submit"));
+    }
+  });
+  input.addEventListener("input", function () {
+    if (ws && ws.readyState === 1 && Date.now() - lastTyping > 2000) {
+      lastTyping = Date.now();
+      ws.send(JSON.stringify({ type: "typing" }));
+    }
+  });
+  offlineLink.addEventListener("click", function () {
+    offName.value = state.name || "";
+    offEmail.value = state.email || "";
+    show(off);
+  });
+  off.addEventListener("submit", function (e) {
+    e.preventDefault();
+    api("widget/offline", { name: offName.value, email: offEmail.value, message: offMessage.value, page_url: location.href })
+      .then(function () {
+        thanks.textContent = "Thanks! We got your message and will answer by email at " + offEmail.value + ".";
+        show(thanks);
+      })
+      .catch(function (err) { status.textContent = err.message; });
+  });
+
+  if (cfg.name) preName.value = cfg.name;
+  if (cfg.email) preEmail.value = cfg.email;
+
+  function mount() {
+    document.body.appendChild(host);
+    if (state.token) openChat(); // a reload or a new tab continues the same conversation
+    else show(pre);
+  }
+  if (document.body) mount();
+  else document.addEventListener("DOMContentLoaded", mount);
+})();

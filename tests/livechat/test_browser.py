@@ -1,0 +1,105 @@
+"""Scenario 2 in Chromium: "Email me the size chart" from the demo shop's widget to email."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import urllib.request
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import pytest
+
+from livechat.models import ChatMessage, Conversation
+from tests.conftest import login
+from tickets.models import AuthorType, Ticket
+
+
+def _post_inbound(server, raw: bytes) -> dict:
+    secret = os.environ.get("SUPPORTDESK_INBOUND_SECRET", "test-inbound-secret").encode()
+    signature = hmac.new(secret, raw, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(
+        f"{server.url}/api/v1/inbound/email",
+        data=raw,
+        headers={
+            "X-Supportdesk-Signature": f"sha256={signature}",
+            "Content-Type": "message/rfc822",
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=15) as response:
+        assert response.status == 202
+        return json.loads(response.read())
+
+
+@pytest.mark.browser
+@pytest.mark.live
+def test_email_me_the_size_chart(cast, live_server, browser, smtp_server) -> None:
+    agent_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    shop_context = browser.new_context(viewport={"width": 1000, "height": 800})
+    try:
+        agent = agent_context.new_page()
+        agent.set_default_timeout(15_000)
+        login(agent, live_server, cast.alice.email, cast.password)
+        agent.goto(f"{live_server.url}/chats/")
+        agent.get_by_text("Connected").wait_for()
+
+        shop = shop_context.new_page()
+        shop.set_default_timeout(15_000)
+        shop.goto(f"{live_server.url}/demo/shop/")
+        shop.get_by_role("button", name="Open chat").click()
+        shop.get_by_label("Name").first.fill("Ben Best")
+        shop.get_by_label("Email").first.fill("ben@shop.example")
+        shop.get_by_label("Your question").fill("Which size is EU 43 in US? I have to leave soon.")
+        shop.get_by_role("button", name="Start chat").click()
+        shop.locator(".m.visitor:not(.pending)").wait_for()
+
+        conversation = Conversation.objects.get(visitor_email="ben@shop.example")
+        agent.get_by_role("button", name="Join chat with Ben Best").click()
+        pane = agent.locator(f".chat-pane[data-conversation='{conversation.pk}']")
+        pane.get_by_text("Which size is EU 43 in US?").wait_for()
+        pane.get_by_label("Reply").fill("EU 43 is US 10. Shall I email you the size chart?")
+        pane.get_by_label("Reply").press("Enter")
+        shop.get_by_text("Shall I email you the size chart?").wait_for()
+
+        shop.get_by_label("Type your message").fill("Yes please, email me the size chart!")
+        shop.get_by_label("Type your message").press("Enter")
+        pane.get_by_text("email me the size chart!").wait_for()
+
+        pane.get_by_text("Escalate to email").click()
+        pane.get_by_label("First email to the customer").fill(
+            "Here is our size chart: EU 42 = US 9, EU 43 = US 10, EU 44 = US 11."
+        )
+        pane.get_by_role("button", name="Send by email").click()
+        pane.locator(".chat-escalate a").wait_for()
+        shop.get_by_text("This conversation continues by email").wait_for()
+    finally:
+        agent_context.close()
+        shop_context.close()
+
+    conversation.refresh_from_db()
+    ticket = Ticket.objects.get(pk=conversation.ticket_id)
+    assert ticket.channel == "chat"
+    transcript = ticket.messages.order_by("created_at", "pk").first().body_text
+    assert "Ben Best: Which size is EU 43 in US?" in transcript
+    assert "Alice Agent: EU 43 is US 10." in transcript
+
+    [mail] = smtp_server.wait_for(1, timeout=20)
+    assert mail["To"] == "ben@shop.example"
+    assert "EU 43 = US 10" in mail.get_body(("plain",)).get_content()
+
+    reply = EmailMessage()
+    reply["From"] = "Ben Best <ben@shop.example>"
+    reply["To"] = mail["Reply-To"] or mail["From"]
+    reply["Subject"] = f"Re: {mail['Subject']}"
+    reply["Message-ID"] = make_msgid(domain="shop.example")
+    reply["In-Reply-To"] = mail["Message-ID"]
+    reply["References"] = f"{mail['References'] or ''} {mail['Message-ID']}".strip()
+    reply.set_content("Thanks, I'll take the 43!")
+    assert _post_inbound(live_server, reply.as_bytes())["ticket_id"] == ticket.pk
+    assert ticket.messages.filter(
+        author_type=AuthorType.CUSTOMER, body_text__contains="I'll take the 43"
+    ).exists()
+    assert ChatMessage.objects.filter(conversation=conversation, author_type="visitor").count() == 2

@@ -1,0 +1,108 @@
+"""Smoke test of the embedded profile: no Postgres, Redis or SMTP; migrate, serve, log in, inbox."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from services import free_port, wait_for_port  # noqa: E402
+
+PRODUCTION_ONLY = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "EMAIL_HOST",
+    "EMAIL_PORT",
+    "DJANGO_SETTINGS_MODULE",
+)
+
+
+def _embedded_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ONLY}
+    env.pop("SUPPORTDESK_CELERY_EAGER", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    env.update(
+        SQLITE_PATH=str(tmp_path / "supportdesk.sqlite3"),
+        MEDIA_ROOT=str(tmp_path / "media"),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def _manage(env: dict[str, str], cwd: Path, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def test_embedded_profile_boots_migrates_logs_in_and_shows_the_inbox(tmp_path: Path) -> None:
+    env = _embedded_env(tmp_path)
+    _manage(env, tmp_path, "migrate", "--noinput")
+    _manage(
+        env, tmp_path, "create_agent", "smoke@example.com", "--role", "agent",
+        "--password", "smoke-test-password-1",
+    )  # fmt: skip
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        try:
+            wait_for_port(port, timeout=60)
+        except TimeoutError:
+            pytest.fail(f"serve did not start:\n{log_path.read_text(errors='replace')}")
+        base = f"http://127.0.0.1:{port}"
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+
+        with opener.open(f"{base}/login/", timeout=15) as response:
+            html = response.read().decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+        form = urllib.parse.urlencode(
+            {
+                "csrfmiddlewaretoken": token,
+                "username": "smoke@example.com",
+                "password": "smoke-test-password-1",
+            }
+        ).encode()
+        with opener.open(f"{base}/login/", data=form, timeout=15) as response:
+            assert response.status == 200
+            assert response.geturl().endswith("/inbox/")
+
+        with opener.open(f"{base}/inbox/", timeout=15) as response:
+            assert response.status == 200
+            assert "Inbox" in response.read().decode()
+
+        with urllib.request.urlopen(f"{base}/healthz", timeout=15) as response:
+            assert response.status == 200
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(5)
+    assert server.returncode is not None

@@ -1,0 +1,73 @@
+"""Forms of the agent app and the customer web form: parsing and validation only, no domain rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from accounts.models import User
+from tickets.models import Priority, Status, TicketType
+
+STATUS_AFTER_SEND = [("", "Keep status"), *Status.choices]
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), max_length=100_000)
+    internal = forms.TypedChoiceField(
+        choices=[("0", "Public reply"), ("1", "Internal note")],
+        coerce=lambda value: value == "1",
+        initial="0",
+        widget=forms.RadioSelect,
+    )
+    status = forms.ChoiceField(choices=STATUS_AFTER_SEND, required=False)
+    # The newest message the agent had on screen: a newer public one means they would reply blind.
+    last_seen_message_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class TicketUpdateForm(forms.Form):
+    status = forms.ChoiceField(choices=Status.choices)
+    priority = forms.ChoiceField(choices=Priority.choices)
+    type = forms.ChoiceField(choices=TicketType.choices)
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_active=True), required=False, empty_label="Unassigned"
+    )
+    tags = forms.CharField(required=False, max_length=1000, help_text="Comma-separated")
+
+    def tag_names(self) -> list[str]:
+        return [t.strip() for t in self.cleaned_data.get("tags", "").split(",") if t.strip()]
+
+
+class FollowUpForm(forms.Form):
+    # datetime-local carries no offset; Django reads it in the current (server) timezone.
+    send_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=100_000)
+
+    def clean_send_at(self) -> datetime:
+        send_at: datetime = self.cleaned_data["send_at"]
+        if send_at <= timezone.now():
+            raise forms.ValidationError("Pick a time in the future.")
+        return send_at
+
+
+class WebTicketForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    email = forms.EmailField(max_length=254)
+    subject = forms.CharField(max_length=255)
+    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), max_length=50_000)
+    # Honeypot: hidden from people, filled in by naive bots.
+    website = forms.CharField(required=False, label="Leave this empty")
+
+    def is_bot(self) -> bool:
+        return bool(self.cleaned_data.get("website"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for field in ("name", "subject"):
+            if field in data:
+                # Header injection: names and subjects end up in mail headers.
+                data[field] = " ".join(str(data[field]).splitlines()).strip()
+        return data

@@ -1,0 +1,365 @@
+"""The agent app (inbox, ticket page, attachments) and the customer web form.
+
+Thin views: they parse input with `tickets.forms` and call `tickets.services`; reads go through
+`tickets.selectors` or small prefetching querysets so every page costs a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import User
+from customers.models import Order
+from customers.services import customer_for_email
+from tickets import selectors, services
+from tickets.forms import FollowUpForm, ReplyForm, TicketUpdateForm, WebTicketForm
+from tickets.models import (
+    Attachment,
+    Channel,
+    FollowUp,
+    FollowUpStatus,
+    Message,
+    Priority,
+    Status,
+    Ticket,
+    TicketType,
+)
+
+PAGE_SIZE = 50
+# Sidebar counts stop at this many: an exact count of a million rows is a scan, a capped one is not.
+COUNT_CAP = 1000
+FILTER_PARAMS = ("view", "status", "type", "channel", "assignee", "tag", "kind", "q")
+VIEW_LABELS = [
+    ("mine", "Mine"),
+    ("unassigned", "Unassigned"),
+    ("open", "Open"),
+    ("pending", "Pending"),
+    ("solved", "Solved"),
+    ("all", "All"),
+]
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("tickets:inbox")
+
+
+# --- inbox ---------------------------------------------------------------------------------------
+
+
+def _view_counts(user: User) -> dict[str, int]:
+    """Capped counts for every view in ONE query: each view's indexed range, limited, counted."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for name, _ in VIEW_LABELS:
+        qs = selectors.apply_view(Ticket.objects.all(), name, user).values("id")[:COUNT_CAP]
+        sql, sql_params = qs.query.sql_with_params()
+        # The ORM compiled `sql` with placeholders (params stay separate); `name` is a constant.
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS v_{name})")  # noqa: S608
+        params.extend(sql_params)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    return {name: int(count) for (name, _), count in zip(VIEW_LABELS, row, strict=True)}
+
+
+def _filters(request: HttpRequest) -> dict[str, str]:
+    return {key: request.GET.get(key, "").strip()[:200] for key in FILTER_PARAMS}
+
+
+@login_required
+@require_GET
+def inbox(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    filters = _filters(request)
+    view = filters["view"] if filters["view"] in dict(VIEW_LABELS) else "open"
+    filters["view"] = view
+    assignee_id = int(filters["assignee"]) if filters["assignee"].isdigit() else None
+    cursor = request.GET.get("cursor") or None
+    try:
+        page = selectors.ticket_page(
+            user=user,
+            view=view,
+            status=filters["status"] or None,
+            type=filters["type"] or None,
+            channel=filters["channel"] or None,
+            assignee_id=assignee_id,
+            customer_kind=filters["kind"] or None,
+            tag=filters["tag"] or None,
+            q=filters["q"] or None,
+            cursor=cursor,
+            limit=PAGE_SIZE,
+        )
+    except selectors.BadCursor:
+        # A stale or hand-edited link: start again from the first page instead of failing.
+        page = selectors.ticket_page(user=user, view=view, limit=PAGE_SIZE)
+        cursor = None
+    kept = {k: v for k, v in filters.items() if v}
+    context = {
+        "page": page,
+        "filters": filters,
+        "current_query": urlencode({**kept, **({"cursor": cursor} if cursor else {})}),
+        "first_query": urlencode(kept),
+        "next_query": urlencode({**kept, "cursor": page.next_cursor}) if page.next_cursor else "",
+        "is_paged": bool(cursor),
+    }
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "tickets/partials/ticket_table.html", context)
+    context.update(
+        nav="inbox",
+        views=[
+            (name, label, count)
+            for (name, label), count in zip(VIEW_LABELS, _view_counts(user).values(), strict=True)
+        ],
+        count_cap=COUNT_CAP,
+        agents=User.objects.filter(is_active=True).only("id", "name", "email"),
+        statuses=Status.choices,
+        types=TicketType.choices,
+        channels=Channel.choices,
+        kinds=_customer_kinds(),
+    )
+    return render(request, "tickets/inbox.html", context)
+
+
+def _customer_kinds() -> list[tuple[str, str]]:
+    from customers.models import CustomerKind
+
+    return list(CustomerKind.choices)
+
+
+# --- ticket page ---------------------------------------------------------------------------------
+
+
+def _get_ticket_for_agent(request: HttpRequest, pk: int) -> Ticket:
+    # Every role works tickets (PRODUCT.md: any employee takes shifts); login is the access check.
+    return get_object_or_404(
+        Ticket.objects.select_related("customer", "assignee").prefetch_related("tags"), pk=pk
+    )
+
+
+def _thread(ticket: Ticket) -> list[Message]:
+    return list(
+        ticket.messages.select_related("author_user", "author_customer").prefetch_related(
+            "attachments"
+        )
+    )
+
+
+def _customer_context(ticket: Ticket) -> dict[str, Any]:
+    customer = ticket.customer
+    orders: QuerySet[Order] = customer.orders.prefetch_related("items", "shipments")[:10]
+    past = (
+        customer.tickets.exclude(pk=ticket.pk)
+        .only("id", "subject", "status", "created_at", "customer_id")
+        .order_by("-created_at")[:10]
+    )
+    return {
+        "customer": customer,
+        "customer_emails": list(customer.emails.all()),
+        "orders": list(orders),
+        "past_tickets": list(past),
+    }
+
+
+def _render_ticket(
+    request: HttpRequest,
+    ticket: Ticket,
+    *,
+    reply_form: ReplyForm | None = None,
+    update_form: TicketUpdateForm | None = None,
+    follow_up_form: FollowUpForm | None = None,
+    collision: list[Message] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    thread = _thread(ticket)
+    last_id = thread[-1].pk if thread else 0
+    if reply_form is None:
+        reply_form = ReplyForm(initial={"internal": "0", "last_seen_message_id": last_id})
+    if update_form is None:
+        update_form = TicketUpdateForm(
+            initial={
+                "status": ticket.status,
+                "priority": ticket.priority,
+                "type": ticket.type,
+                "assignee": ticket.assignee_id,
+                "tags": ", ".join(t.name for t in ticket.tags.all()),
+            }
+        )
+    context = {
+        "nav": "inbox",
+        "ticket": ticket,
+        "thread": thread,
+        "last_message_id": last_id,
+        "reply_form": reply_form,
+        "update_form": update_form,
+        "follow_up_form": follow_up_form or FollowUpForm(),
+        "follow_ups": list(
+            ticket.follow_ups.filter(status=FollowUpStatus.SCHEDULED).select_related("created_by")
+        ),
+        "collision": collision or [],
+        "server_timezone": timezone.get_current_timezone_name(),
+        "statuses": Status.choices,
+        "priorities": Priority.choices,
+        **_customer_context(ticket),
+    }
+    return render(request, "tickets/ticket.html", context, status=status)
+
+
+@login_required
+@require_GET
+def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_ticket(request, _get_ticket_for_agent(request, pk))
+
+
+@login_required
+@require_POST
+def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = _get_ticket_for_agent(request, pk)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return _render_ticket(request, ticket, reply_form=form, status=400)
+    data = form.cleaned_data
+    seen = data.get("last_seen_message_id") or 0
+    if not data["confirm"]:
+        # Warn at send time (PRODUCT.md): a public message the agent has not seen means the
+        # conversation moved on; keep the draft and let them read it before sending anyway.
+        newer = list(
+            ticket.messages.filter(pk__gt=seen, internal=False).select_related(
+                "author_user", "author_customer"
+            )
+        )
+        if newer:
+            post = request.POST.copy()
+            post["confirm"] = "True"
+            post["last_seen_message_id"] = str(max(m.pk for m in newer))
+            form = ReplyForm(post)
+            form.is_valid()
+            return _render_ticket(request, ticket, reply_form=form, collision=newer, status=409)
+    try:
+        services.add_agent_reply(
+            ticket,
+            by=request.user,  # type: ignore[arg-type]
+            body_text=data["body"],
+            internal=data["internal"],
+            status=data["status"] or None,
+        )
+    except services.TicketError as exc:
+        form.add_error("body", str(exc))
+        return _render_ticket(request, ticket, reply_form=form, status=400)
+    messages.success(request, "Internal note added." if data["internal"] else "Reply sent.")
+    return redirect("tickets:ticket", pk=ticket.pk)
+
+
+@login_required
+@require_POST
+def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = _get_ticket_for_agent(request, pk)
+    form = TicketUpdateForm(request.POST)
+    if not form.is_valid():
+        return _render_ticket(request, ticket, update_form=form, status=400)
+    data = form.cleaned_data
+    try:
+        services.update_ticket(
+            ticket,
+            by=request.user,  # type: ignore[arg-type]
+            status=data["status"],
+            priority=data["priority"],
+            type=data["type"],
+            assignee=data["assignee"],
+            tags=form.tag_names(),
+        )
+    except services.TicketError as exc:
+        form.add_error(None, str(exc))
+        return _render_ticket(request, ticket, update_form=form, status=400)
+    messages.success(request, "Ticket updated.")
+    return redirect("tickets:ticket", pk=ticket.pk)
+
+
+@login_required
+@require_POST
+def follow_up_create(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = _get_ticket_for_agent(request, pk)
+    form = FollowUpForm(request.POST)
+    if not form.is_valid():
+        return _render_ticket(request, ticket, follow_up_form=form, status=400)
+    try:
+        services.schedule_follow_up(
+            ticket,
+            by=request.user,  # type: ignore[arg-type]
+            send_at=form.cleaned_data["send_at"],
+            body=form.cleaned_data["body"],
+        )
+    except services.TicketError as exc:
+        form.add_error(None, str(exc))
+        return _render_ticket(request, ticket, follow_up_form=form, status=400)
+    messages.success(request, "Follow-up scheduled.")
+    return redirect("tickets:ticket", pk=ticket.pk)
+
+
+@login_required
+@require_POST
+def follow_up_cancel(request: HttpRequest, pk: int, follow_up_id: int) -> HttpResponse:
+    ticket = _get_ticket_for_agent(request, pk)
+    follow_up = get_object_or_404(FollowUp, pk=follow_up_id, ticket=ticket)
+    if services.cancel_follow_up(follow_up):
+        messages.success(request, "Follow-up cancelled.")
+    else:
+        messages.info(request, "That follow-up was already sent or cancelled.")
+    return redirect("tickets:ticket", pk=ticket.pk)
+
+
+@login_required
+@require_GET
+def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
+    attachment = get_object_or_404(Attachment, pk=pk)
+    try:
+        handle = attachment.file.open("rb")
+    except (FileNotFoundError, ValueError):
+        raise Http404("The file of this attachment is missing") from None
+    # Always a download, never rendered inline: a customer's "image" may be HTML or script.
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=attachment.filename or f"attachment-{attachment.pk}",
+        content_type=attachment.content_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+# --- customer web form -----------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def web_form(request: HttpRequest) -> HttpResponse:
+    form = WebTicketForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if not form.is_bot():
+            data = form.cleaned_data
+            customer = customer_for_email(data["email"], name=data["name"])
+            services.create_ticket(
+                customer=customer,
+                subject=data["subject"],
+                body_text=data["message"],
+                channel=Channel.WEB,
+            )
+        # A bot sees the same thank-you page, so the honeypot gives nothing away.
+        return redirect(reverse("tickets:web_form_thanks"))
+    return render(request, "tickets/web_form.html", {"form": form})
+
+
+@require_GET
+def web_form_thanks(request: HttpRequest) -> HttpResponse:
+    return render(request, "tickets/web_form_thanks.html")
