@@ -24,7 +24,7 @@ def widget_origin_allowed(origin: str) -> bool:
     return "*" in allowed or origin.rstrip("/") in allowed
 
 
-def WidgetOriginValidator(application: Any) -> OriginValidator:  # noqa: N802 - reads like a class
+def WidgetOriginValidator(application: Any) -> OriginValidator:
     """Websocket origin check for the visitor socket: the widget's origins plus our own hosts."""
     origins = list(settings.SUPPORTDESK_WIDGET_ORIGINS) + list(settings.ALLOWED_HOSTS)
     return OriginValidator(application, origins)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -115,7 +116,7 @@ class Command(BaseCommand):
         self._print_logins()
 
     def _load(self) -> None:
-        rng = random.Random(42)  # noqa: S311 - demo data, not security
+        rng = random.Random(42)
         now = timezone.now()
         agents = {
             email: create_agent(email, role=role, password=PASSWORD, name=name, team=team)
@@ -184,21 +185,12 @@ class Command(BaseCommand):
                     ticket, by=bob, status=rng.choice(["pending", "solved"]), assignee=bob
                 )
 
-        self._load_apps(agents, customers)
-
-    def _load_apps(self, agents: dict[str, User], customers: list[Any]) -> None:
-        """Chats, grants and stories: each app's own demo loader, when it has one."""
-        from django.utils.module_loading import autodiscover_modules
-
-        autodiscover_modules("demo")
-        from supportdesk.demo import loaders
-
-        for loader in loaders:
-            loader(agents=list(agents.values()), customers=customers)
+        # Grants, stories and celebrations, through the WOW credits services.
+        call_command("load_wow_demo", stdout=self.stdout)
 
     def _print_logins(self) -> None:
         self.stdout.write("")
-        self.stdout.write("Demo logins (password for all: %s):" % PASSWORD)
-        for email, name, role, team, trainee in AGENTS:
+        self.stdout.write(f"Demo logins (password for all: {PASSWORD}):")
+        for email, name, role, _team, trainee in AGENTS:
             self.stdout.write(f"  {email:<28} {role}{' (trainee)' if trainee else ''} - {name}")
         self.stdout.write(f"Outgoing mail is captured at /outbox/ ({settings.PROFILE} profile).")

@@ -1,0 +1,624 @@
+"""The rules of granting, in one place.
+
+Locking contracts:
+- `grant`: a refund locks the Order row (SELECT ... FOR UPDATE) before summing what was already
+  refunded, so concurrent refunds on one order serialise and never exceed what was paid. A coworker
+  bonus locks the giver's User row before summing the month's bonuses.
+- `undo_grant` locks the grant; the sweep claims grants with SKIP LOCKED only once their undo window
+  has closed (`execute_after == undo_until`), so an undo and an execution never both win.
+- `execute_due` claims due grants, commits the claim (`executing` with a lease), executes through
+  the commerce backend, then records the outcome. A grant whose lease ran out (a dead worker) is
+  claimed again and re-executed with the same idempotency key; backends must make that a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from accounts.models import User
+from customers.models import Customer, Order
+from mailer.services import queue_email
+from wow_credits.models import (
+    Celebration,
+    CoreValue,
+    DigestRun,
+    Grant,
+    GrantEvent,
+    GrantKind,
+    GrantStatus,
+    Story,
+)
+
+log = logging.getLogger(__name__)
+
+COUNTED = (GrantStatus.PENDING, GrantStatus.EXECUTING, GrantStatus.EXECUTED)
+MONEY_KINDS = {GrantKind.REFUND, GrantKind.REBATE, GrantKind.COWORKER_BONUS}
+CUSTOMER_KINDS = set(GrantKind) - {GrantKind.COWORKER_BONUS}
+ORDER_KINDS = {GrantKind.REFUND, GrantKind.OVERNIGHT_RESHIP, GrantKind.REROUTE_OVERNIGHT}
+LEASE = timedelta(minutes=5)
+BATCH_SIZE = 20
+
+
+class GrantError(ValueError):
+    """A refused grant operation; `status` is the HTTP status an API answers with."""
+
+    def __init__(self, detail: str, *, code: str, status: int = 422) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.status = status
+
+
+class Conflict(GrantError):
+    def __init__(self, detail: str, *, code: str = "conflict") -> None:
+        super().__init__(detail, code=code, status=409)
+
+
+# --- settings (read at call time so tests and deployments can change them) ------------------------
+
+
+def undo_seconds() -> int:
+    return int(getattr(settings, "SUPPORTDESK_UNDO_SECONDS", 600))
+
+
+def bonus_allowance() -> Decimal:
+    return Decimal(str(getattr(settings, "SUPPORTDESK_BONUS_ALLOWANCE", 50)))
+
+
+def max_attempts() -> int:
+    return int(getattr(settings, "SUPPORTDESK_GRANT_MAX_ATTEMPTS", 6))
+
+
+def retry_base_seconds() -> float:
+    return float(getattr(settings, "SUPPORTDESK_GRANT_RETRY_SECONDS", 30))
+
+
+# --- ledger ------------------------------------------------------------------------------------
+
+
+def _transition(
+    grant: Grant,
+    to: GrantStatus,
+    *,
+    actor: User | None = None,
+    note: str = "",
+    fields: tuple[str, ...] = (),
+) -> None:
+    """Change a grant's status and append the ledger row, in the caller's transaction."""
+    before = grant.status
+    grant.status = to
+    grant.save(update_fields=["status", *fields])
+    GrantEvent.objects.create(
+        grant=grant, from_status=before, to_status=to, actor=actor, note=note[:2000]
+    )
+
+
+# --- granting ------------------------------------------------------------------------------------
+
+
+def request_hash_for(payload: dict[str, Any]) -> str:
+    """A stable hash of a grant request, to tell a retry from a different request with one key."""
+    canonical = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _parse_amount(amount: Decimal | str | int | float | None) -> Decimal | None:
+    if amount is None or amount == "":
+        return None
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        raise GrantError("The amount must be a number", code="invalid_amount") from None
+    if not value.is_finite():
+        raise GrantError("The amount must be a number", code="invalid_amount")
+    if value <= 0:
+        raise GrantError("The amount must be more than zero", code="invalid_amount")
+    if value != value.quantize(Decimal("0.01")):
+        raise GrantError("The amount has at most two decimals", code="invalid_amount")
+    return value
+
+
+def refunded_total(order: Order) -> Decimal:
+    total = Grant.objects.filter(order=order, kind=GrantKind.REFUND, status__in=COUNTED).aggregate(
+        s=Sum("amount")
+    )["s"]
+    return total or Decimal("0")
+
+
+def refunded_executed(order: Order) -> Decimal:
+    total = Grant.objects.filter(
+        order=order, kind=GrantKind.REFUND, status=GrantStatus.EXECUTED
+    ).aggregate(s=Sum("amount"))["s"]
+    return total or Decimal("0")
+
+
+def refundable(order: Order) -> Decimal:
+    return max(Decimal("0"), order.paid_amount - refunded_total(order))
+
+
+def bonuses_given_this_month(user: User) -> Decimal:
+    start = timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    total = Grant.objects.filter(
+        agent=user,
+        kind=GrantKind.COWORKER_BONUS,
+        status__in=COUNTED,
+        created_at__gte=start,
+    ).aggregate(s=Sum("amount"))["s"]
+    return total or Decimal("0")
+
+
+def grant(
+    kind: GrantKind | str,
+    *,
+    by: User,
+    reason: str,
+    idempotency_key: str,
+    customer: Customer | None = None,
+    order: Order | None = None,
+    amount: Decimal | str | int | float | None = None,
+    request_hash: str | None = None,
+    ticket_id: int | None = None,
+    chat_id: int | None = None,
+    recipient: User | None = None,
+    details: dict[str, Any] | None = None,
+) -> tuple[Grant, bool]:
+    """Record a grant to execute after the undo window. Returns (grant, created).
+
+    The same agent and idempotency key with the same request return the existing grant; with a
+    different request they raise Conflict. All invariants are checked here and nowhere else.
+    """
+    try:
+        kind = GrantKind(kind)
+    except ValueError:
+        raise GrantError(f"Unknown grant kind {kind!r}", code="invalid_kind") from None
+    reason = (reason or "").strip()
+    idempotency_key = (idempotency_key or "").strip()
+    if not idempotency_key:
+        raise GrantError(
+            "An idempotency key is required", code="idempotency_key_required", status=400
+        )
+    if len(idempotency_key) > 200:
+        raise GrantError("The idempotency key is too long", code="invalid_idempotency_key")
+    details = dict(details or {})
+    if request_hash is None:
+        request_hash = request_hash_for(
+            {
+                "kind": kind,
+                "customer": customer.pk if customer else None,
+                "order": order.pk if order else None,
+                "amount": str(amount) if amount is not None else None,
+                "reason": reason,
+                "ticket_id": ticket_id,
+                "chat_id": chat_id,
+                "recipient": recipient.pk if recipient else None,
+                "details": details,
+            }
+        )
+
+    existing = _replay(by, idempotency_key, request_hash)
+    if existing is not None:
+        return existing, False
+
+    if not reason:
+        raise GrantError("A reason is required", code="reason_required")
+    value = _parse_amount(amount)
+    if order is not None:
+        if customer is None:
+            customer = order.customer
+        elif order.customer_id != customer.pk:
+            raise GrantError(
+                "The order belongs to another customer", code="order_customer_mismatch"
+            )
+    if kind in ORDER_KINDS and order is None:
+        raise GrantError(f"A {kind.label.lower()} needs an order", code="order_required")
+    if kind in CUSTOMER_KINDS and customer is None:
+        raise GrantError("A grant needs a customer", code="customer_required")
+    if kind == GrantKind.COWORKER_BONUS:
+        if recipient is None:
+            raise GrantError("A coworker bonus needs a coworker", code="recipient_required")
+        if recipient.pk == by.pk:
+            raise GrantError("A bonus goes to a coworker, not yourself", code="self_bonus")
+    if kind in (GrantKind.REBATE, GrantKind.COWORKER_BONUS) and value is None:
+        raise GrantError("This grant needs an amount", code="amount_required")
+    if kind == GrantKind.DISCOUNT_CODE:
+        percent = details.get("percent")
+        if value is None and not percent:
+            raise GrantError("A discount code needs an amount or a percent", code="amount_required")
+        if percent is not None and not (isinstance(percent, int) and 0 < percent <= 100):
+            raise GrantError("The percent is between 1 and 100", code="invalid_percent")
+
+    now = timezone.now()
+    undo_until = now + timedelta(seconds=undo_seconds())
+    try:
+        with transaction.atomic():
+            if kind == GrantKind.REFUND:
+                assert order is not None
+                locked = Order.objects.select_for_update().get(pk=order.pk)
+                left = locked.paid_amount - refunded_total(locked)
+                if value is None:
+                    value = left  # a full refund of what is left
+                if value <= 0 or value > left:
+                    raise GrantError(
+                        f"At most {left} {locked.currency} is refundable on {locked}",
+                        code="amount_exceeds_refundable",
+                    )
+            if kind == GrantKind.COWORKER_BONUS:
+                assert value is not None
+                User.objects.select_for_update().filter(pk=by.pk).first()
+                left = bonus_allowance() - bonuses_given_this_month(by)
+                if value > left:
+                    raise GrantError(
+                        f"Your bonus allowance left this month is {left}",
+                        code="allowance_exceeded",
+                    )
+            created = Grant.objects.create(
+                kind=kind,
+                agent=by,
+                customer=customer,
+                order=order,
+                recipient_user=recipient,
+                ticket_id=ticket_id,
+                chat_id=chat_id,
+                amount=value,
+                currency=order.currency if order is not None else "USD",
+                reason=reason,
+                details=details,
+                idempotency_key=idempotency_key,
+                request_hash=request_hash,
+                undo_until=undo_until,
+                execute_after=undo_until,
+                created_at=now,
+            )
+            GrantEvent.objects.create(
+                grant=created, from_status="", to_status=GrantStatus.PENDING, actor=by, note=reason
+            )
+    except IntegrityError:
+        # Two requests with one key raced; the loser answers with the winner's grant.
+        existing = _replay(by, idempotency_key, request_hash)
+        if existing is None:
+            raise
+        return existing, False
+    return created, True
+
+
+def _replay(by: User, key: str, request_hash: str) -> Grant | None:
+    existing = Grant.objects.filter(agent=by, idempotency_key=key).first()
+    if existing is None:
+        return None
+    if existing.request_hash != request_hash:
+        raise Conflict(
+            "This idempotency key was used for another grant request",
+            code="idempotency_key_reused",
+        )
+    return existing
+
+
+def undo_grant(target: Grant, *, by: User) -> Grant:
+    """Cancel a grant inside its undo window (any agent may). After it, compensate with a new grant."""
+    with transaction.atomic():
+        locked = Grant.objects.select_for_update().get(pk=target.pk)
+        if locked.status == GrantStatus.UNDONE:
+            return locked
+        if locked.status != GrantStatus.PENDING or timezone.now() >= locked.undo_until:
+            raise Conflict(
+                "The undo window has closed; make a compensating grant instead",
+                code="undo_window_closed",
+            )
+        _transition(locked, GrantStatus.UNDONE, actor=by, note=f"Undone by {by.display_name}")
+    return locked
+
+
+def retry_grant(target: Grant, *, by: User) -> Grant:
+    """Queue a failed grant again. A refund is re-checked against what is still refundable."""
+    with transaction.atomic():
+        locked = Grant.objects.select_for_update().get(pk=target.pk)
+        if locked.status != GrantStatus.FAILED:
+            raise Conflict("Only a failed grant can be retried", code="not_failed")
+        if locked.kind == GrantKind.REFUND and locked.order_id is not None:
+            order = Order.objects.select_for_update().get(pk=locked.order_id)
+            if (locked.amount or 0) > refundable(order):
+                raise GrantError(
+                    "Retrying would refund more than was paid", code="amount_exceeds_refundable"
+                )
+        now = timezone.now()
+        locked.attempts = 0
+        locked.next_attempt_at = now
+        locked.execute_after = now
+        locked.last_error = ""
+        _transition(
+            locked,
+            GrantStatus.PENDING,
+            actor=by,
+            note=f"Retry requested by {by.display_name}",
+            fields=("attempts", "next_attempt_at", "execute_after", "last_error"),
+        )
+    return locked
+
+
+def guardrails(*, customer: Customer | None, order: Order | None = None) -> list[str]:
+    """Notes shown beside the grant button. They inform; they never block."""
+    notes: list[str] = []
+    now = timezone.now()
+    if customer is not None:
+        recent = (
+            Grant.objects.filter(customer=customer, created_at__gte=now - timedelta(days=30))
+            .exclude(status=GrantStatus.UNDONE)
+            .count()
+        )
+        if recent:
+            notes.append(
+                f"This customer received {recent} grant{'s' if recent != 1 else ''} in 30 days"
+            )
+    if order is not None:
+        last = (
+            Grant.objects.filter(order=order)
+            .exclude(status=GrantStatus.UNDONE)
+            .select_related("agent")
+            .order_by("-created_at")
+            .first()
+        )
+        if last is not None:
+            minutes = int((now - last.created_at).total_seconds() // 60)
+            when = (
+                "just now" if minutes < 1 else f"{minutes} minute{'s' if minutes != 1 else ''} ago"
+            )
+            notes.append(f"{last.agent.display_name} granted on this order {when}")
+        left = refundable(order)
+        if left < order.paid_amount:
+            notes.append(f"{left} {order.currency} of {order.paid_amount} is still refundable")
+    return notes
+
+
+# --- execution -------------------------------------------------------------------------------------
+
+
+def _claim(limit: int) -> list[Grant]:
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            Grant.objects.select_for_update(skip_locked=True)
+            .filter(
+                Q(status=GrantStatus.PENDING, execute_after__lte=now)
+                & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+                | Q(status=GrantStatus.EXECUTING, lease_until__lt=now)
+            )
+            .order_by("execute_after", "id")[:limit]
+        )
+        for row in rows:
+            row.attempts += 1
+            row.lease_until = now + LEASE
+            note = f"Attempt {row.attempts}"
+            if row.status == GrantStatus.EXECUTING:
+                note += " (lease expired: re-run with the same idempotency key)"
+            _transition(row, GrantStatus.EXECUTING, note=note, fields=("attempts", "lease_until"))
+    return rows
+
+
+def execute_due(*, limit: int = BATCH_SIZE, backend: Any = None) -> int:
+    """Claim due grants and execute them; returns how many were executed."""
+    from wow_credits.backends import get_backend
+
+    backend = backend or get_backend()
+    done = 0
+    for row in _claim(limit):
+        try:
+            result = backend.execute(row)
+        except Exception as exc:  # a backend bug must not lose the grant: it is retried
+            log.exception("Grant %s execution raised", row.pk)
+            from wow_credits.backends import ExecutionResult
+
+            result = ExecutionResult(ok=False, error=f"{type(exc).__name__}: {exc}")
+        if result.ok:
+            done += _record_success(row, result)
+        else:
+            _record_failure(row, result.error)
+    return done
+
+
+def _record_success(row: Grant, result: Any) -> int:
+    with transaction.atomic():
+        locked = Grant.objects.select_for_update().get(pk=row.pk)
+        if locked.status != GrantStatus.EXECUTING:
+            return 0  # another sweeper finished it after our lease ran out
+        locked.executed_at = timezone.now()
+        locked.external_ref = result.external_ref[:200]
+        locked.outcome = result.summary
+        locked.lease_until = None
+        locked.last_error = ""
+        _transition(
+            locked,
+            GrantStatus.EXECUTED,
+            note=result.summary,
+            fields=("executed_at", "external_ref", "outcome", "lease_until", "last_error"),
+        )
+        # Queued in the transition's transaction: the customer hears once per executed grant.
+        _queue_confirmation(locked)
+        if locked.kind == GrantKind.COWORKER_BONUS:
+            _bonus_story(locked)
+    return 1
+
+
+def _record_failure(row: Grant, error: str) -> None:
+    with transaction.atomic():
+        locked = Grant.objects.select_for_update().get(pk=row.pk)
+        if locked.status != GrantStatus.EXECUTING:
+            return
+        locked.last_error = error[:2000]
+        locked.lease_until = None
+        if locked.attempts >= max_attempts():
+            _transition(
+                locked,
+                GrantStatus.FAILED,
+                note=f"Gave up after {locked.attempts} attempts: {error}",
+                fields=("last_error", "lease_until"),
+            )
+            return
+        delay = min(3600.0, retry_base_seconds() * 2 ** (locked.attempts - 1))
+        locked.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+        _transition(
+            locked,
+            GrantStatus.PENDING,
+            note=f"Attempt {locked.attempts} failed, retry in {delay:.0f}s: {error}",
+            fields=("last_error", "lease_until", "next_attempt_at"),
+        )
+
+
+def _bonus_story(row: Grant) -> None:
+    """A coworker bonus is a WOW story too (scenario 8): it appears on the wall once paid."""
+    recipient = row.recipient_user
+    if recipient is None or row.stories.exists():
+        return
+    story = Story.objects.create(
+        title=f"A bonus for {recipient.display_name}",
+        story=row.reason,
+        author=row.agent,
+        subject_user=recipient,
+    )
+    story.grants.add(row)
+
+
+def _queue_confirmation(row: Grant) -> None:
+    """Tell the customer what was made right, in the ticket's thread when there is one."""
+    if row.kind == GrantKind.COWORKER_BONUS or row.customer is None:
+        return
+    to = row.customer.primary_email
+    if not to:
+        return
+    from tickets.services import reply_address, thread_headers
+
+    company = settings.SUPPORTDESK_COMPANY_NAME
+    subject = f"We made it right: {row.get_kind_display().lower()}"
+    in_reply_to = references = reply_to = ""
+    extra = {"Auto-Submitted": "auto-generated", "X-Supportdesk-Grant": str(row.pk)}
+    ticket = row.ticket
+    if ticket is not None:
+        in_reply_to, references = thread_headers(ticket)
+        reply_to = reply_address(ticket)
+        subject = f"Re: {ticket.subject} [#{ticket.reference}]"
+        extra["X-Supportdesk-Ticket"] = ticket.reference
+    body = (
+        f"Hello {row.customer.display_name},\n\n"
+        f"{row.outcome}\n\n"
+        f"{row.agent.display_name} did this because: {row.reason}\n\n"
+        f"— {row.agent.display_name}, {company}\n"
+    )
+    queue_email(
+        to=[to],
+        subject=subject,
+        body_text=body,
+        reply_to=reply_to,
+        in_reply_to=in_reply_to,
+        references=references,
+        extra_headers=extra,
+        ticket_id=ticket.pk if ticket is not None else None,
+    )
+
+
+# --- stories --------------------------------------------------------------------------------------
+
+
+def nominate_story(
+    *,
+    by: User,
+    title: str,
+    story: str,
+    values: list[str] | None = None,
+    ticket_id: int | None = None,
+    chat_id: int | None = None,
+    grant_ids: list[int] | None = None,
+    subject_user: User | None = None,
+) -> Story:
+    title, story = (title or "").strip(), (story or "").strip()
+    if not title or not story:
+        raise GrantError("A story needs a title and a text", code="story_required")
+    wanted = [v for v in (values or []) if v]
+    found = list(CoreValue.objects.filter(Q(slug__in=wanted) | Q(name__in=wanted)))
+    known = {v.slug for v in found} | {v.name for v in found}
+    missing = [v for v in wanted if v not in known]
+    if missing:
+        raise GrantError(f"Unknown core values: {', '.join(missing)}", code="unknown_value")
+    grants = list(Grant.objects.filter(pk__in=grant_ids or []))
+    if len(grants) != len(set(grant_ids or [])):
+        raise GrantError("Unknown grant ids", code="unknown_grant")
+    if (
+        subject_user is None
+        and len({g.agent_id for g in grants}) == 1
+        and grants[0].agent_id != by.pk
+    ):
+        subject_user = grants[0].agent
+    if subject_user is None:
+        bonus = next((g for g in grants if g.kind == GrantKind.COWORKER_BONUS), None)
+        if bonus is not None:
+            subject_user = bonus.recipient_user
+    with transaction.atomic():
+        created = Story.objects.create(
+            title=title[:200],
+            story=story,
+            author=by,
+            subject_user=subject_user,
+            ticket_id=ticket_id,
+            chat_id=chat_id,
+        )
+        created.values.set(found)
+        created.grants.set(grants)
+    return created
+
+
+def send_monthly_digest(*, now: datetime | None = None, top: int = 5) -> int:
+    """Email everyone last month's most celebrated stories, once per month (a DigestRun row)."""
+    now = timezone.localtime(now or timezone.now())
+    this_month = now.date().replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    start = timezone.make_aware(datetime.combine(last_month, time.min))
+    end = timezone.make_aware(datetime.combine(this_month, time.min))
+    with transaction.atomic():
+        _, created = DigestRun.objects.get_or_create(month=last_month)
+        if not created:
+            return 0
+        stories = list(
+            Story.objects.filter(created_at__gte=start, created_at__lt=end)
+            .select_related("author", "subject_user")
+            .annotate(n=Count("celebrations"))
+            .order_by("-n", "-id")[:top]
+        )
+        if not stories:
+            return 0
+        lines = [f"The WOW stories of {last_month:%B %Y}:", ""]
+        for story in stories:
+            who = (story.subject_user or story.author).display_name
+            lines += [
+                f"* {story.title} ({who}, {story.n} celebrations)",
+                f"  {story.story[:300]}",
+                "",
+            ]
+        lines.append(f"Read and celebrate them all at {settings.SITE_URL}/wall/")
+        body = "\n".join(lines)
+        sent = 0
+        for address in User.objects.filter(is_active=True).values_list("email", flat=True):
+            queue_email(
+                to=[address],
+                subject=f"WOW digest: {last_month:%B %Y}",
+                body_text=body,
+                extra_headers={"Auto-Submitted": "auto-generated"},
+            )
+            sent += 1
+    return sent
+
+
+def celebrate(story: Story, *, by: User) -> int:
+    """Celebrate once per person; repeating changes nothing. Returns the live count."""
+    try:
+        with transaction.atomic():
+            Celebration.objects.get_or_create(story=story, user=by)
+    except IntegrityError:
+        pass  # a concurrent double click: the first one counted
+    return Celebration.objects.filter(story=story).count()

@@ -1,0 +1,355 @@
+"""WOW pages: the wall, nominating a story, celebrating, manager reports and the grant dialog."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncWeek
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import User
+from customers.models import Customer, Order
+from wow_credits import services
+from wow_credits.charts import bar_chart
+from wow_credits.models import Celebration, CoreValue, Grant, GrantKind, GrantStatus, Story
+
+PERIODS = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+@login_required
+@require_GET
+def wall(request: HttpRequest) -> HttpResponse:
+    f = {k: request.GET.get(k, "") for k in ("value", "agent", "team", "kind", "period")}
+    qs = (
+        Story.objects.select_related("author", "subject_user")
+        .prefetch_related("values", "grants__agent", "grants__order", "grants__recipient_user")
+        .annotate(
+            celebration_count=Count("celebrations", distinct=True),
+            celebrated=Exists(
+                Celebration.objects.filter(story=OuterRef("pk"), user_id=request.user.pk)
+            ),
+        )
+    )
+    if f["value"]:
+        qs = qs.filter(values__slug=f["value"])
+    agent = _int(f["agent"])
+    if agent:
+        qs = qs.filter(Q(author_id=agent) | Q(subject_user_id=agent) | Q(grants__agent_id=agent))
+    if f["team"]:
+        qs = qs.filter(Q(author__team=f["team"]) | Q(subject_user__team=f["team"]))
+    if f["kind"]:
+        qs = qs.filter(grants__kind=f["kind"])
+    if f["period"] in PERIODS:
+        qs = qs.filter(created_at__gte=timezone.now() - timedelta(days=PERIODS[f["period"]]))
+    before = _int(request.GET.get("before"))
+    if before:
+        qs = qs.filter(pk__lt=before)
+    stories = list(qs.distinct().order_by("-id")[:31])
+    more = len(stories) > 30
+    stories = stories[:30]
+    for story in stories:
+        story.cost = sum((g.amount or Decimal("0")) for g in story.grants.all())  # type: ignore[attr-defined]
+    context = {
+        "nav": "wall",
+        "stories": stories,
+        "next_before": stories[-1].pk if more else None,
+        "filters": f,
+        "values": CoreValue.objects.all(),
+        "agents": User.objects.filter(is_active=True).only("id", "name", "email"),
+        "teams": User.objects.exclude(team="").values_list("team", flat=True).distinct(),
+        "kinds": GrantKind.choices,
+        "periods": [
+            ("7d", "Last 7 days"),
+            ("30d", "Last 30 days"),
+            ("90d", "Last 90 days"),
+            ("365d", "Last year"),
+        ],
+    }
+    return render(request, "wow_credits/wall.html", context)
+
+
+@login_required
+@require_POST
+def celebrate(request: HttpRequest, story_id: int) -> HttpResponse:
+    story = get_object_or_404(Story, pk=story_id)
+    count = services.celebrate(story, by=request.user)  # type: ignore[arg-type]
+    if not request.htmx:  # type: ignore[attr-defined]
+        return redirect("wow_credits:wall")
+    return render(
+        request,
+        "wow_credits/partials/celebrate.html",
+        {"story": story, "count": count, "celebrated": True},
+    )
+
+
+@login_required
+def story_new(request: HttpRequest) -> HttpResponse:
+    source = request.POST if request.method == "POST" else request.GET
+    grant_ids = [int(g) for g in source.getlist("grant_ids") if g.isdigit()]
+    for chunk in source.get("grants", "").split(","):  # ?grants=1,2 from a grant or ticket page
+        if chunk.strip().isdigit():
+            grant_ids.append(int(chunk))
+    form = {
+        "title": source.get("title", ""),
+        "story": source.get("story", ""),
+        "values": source.getlist("values"),
+        "ticket_id": source.get("ticket_id", ""),
+        "chat_id": source.get("chat_id", ""),
+        "subject_user": source.get("subject_user", ""),
+        "grant_ids": grant_ids,
+    }
+    error = ""
+    if request.method == "POST":
+        subject_id = _int(form["subject_user"])
+        try:
+            services.nominate_story(
+                by=request.user,  # type: ignore[arg-type]
+                title=form["title"],
+                story=form["story"],
+                values=form["values"],
+                ticket_id=_int(form["ticket_id"]),
+                chat_id=_int(form["chat_id"]),
+                grant_ids=grant_ids,
+                subject_user=User.objects.filter(pk=subject_id).first() if subject_id else None,
+            )
+        except services.GrantError as exc:
+            error = str(exc)
+        else:
+            return redirect("wow_credits:wall")
+    context = {
+        "nav": "wall",
+        "form": form,
+        "error": error,
+        "values": CoreValue.objects.all(),
+        "coworkers": User.objects.filter(is_active=True).exclude(pk=request.user.pk),
+        "grants": Grant.objects.filter(pk__in=grant_ids).select_related("agent"),
+    }
+    return render(request, "wow_credits/story_form.html", context, status=422 if error else 200)
+
+
+def _repeat_rate(wowed: bool, kind: str | None = None) -> tuple[int, int]:
+    """(customers with an order, of whom with more than one) among WOWed customers or the others."""
+    orders = Subquery(
+        Order.objects.filter(customer=OuterRef("pk"))
+        .values("customer")
+        .annotate(n=Count("id"))
+        .values("n"),
+        output_field=IntegerField(),
+    )
+    grants = Grant.objects.filter(customer=OuterRef("pk"), status=GrantStatus.EXECUTED)
+    if kind:
+        grants = grants.filter(kind=kind)
+    qs = Customer.objects.annotate(n=Coalesce(orders, 0), wowed=Exists(grants)).filter(
+        n__gte=1, wowed=wowed
+    )
+    result = qs.aggregate(total=Count("id"), repeat=Count("id", filter=Q(n__gt=1)))
+    return result["total"], result["repeat"]
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "—"
+
+
+@login_required
+@require_GET
+def reports(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_manager:  # type: ignore[union-attr]
+        raise PermissionDenied("Reports are for managers")
+    days = PERIODS.get(request.GET.get("period", ""), 90)
+    since = timezone.now() - timedelta(days=days)
+    counted = Grant.objects.filter(status__in=services.COUNTED, created_at__gte=since)
+    by_kind = list(
+        counted.values("kind").annotate(n=Count("id"), spend=Sum("amount")).order_by("-n")
+    )
+    labels = dict(GrantKind.choices)
+    by_agent = list(
+        counted.values("agent__name", "agent__email")
+        .annotate(n=Count("id"), spend=Sum("amount"))
+        .order_by("-n")[:15]
+    )
+    by_value = list(
+        CoreValue.objects.annotate(
+            n=Count("stories", filter=Q(stories__created_at__gte=since), distinct=True)
+        ).order_by("-n", "position")
+    )
+    weekly = list(
+        counted.annotate(week=TruncWeek("created_at"))
+        .values("week")
+        .annotate(n=Count("id"), spend=Sum("amount"))
+        .order_by("week")
+    )
+    spend = counted.aggregate(s=Sum("amount"))["s"] or Decimal("0")
+    wowed_total, wowed_repeat = _repeat_rate(True)
+    other_total, other_repeat = _repeat_rate(False)
+    outcomes = []
+    for kind, label in GrantKind.choices:
+        if kind == GrantKind.COWORKER_BONUS:
+            continue
+        total, repeat = _repeat_rate(True, kind)
+        if total:
+            outcomes.append({"label": label, "customers": total, "rate": _pct(repeat, total)})
+
+    def name(row: dict[str, Any]) -> str:
+        return row["agent__name"] or row["agent__email"].split("@")[0]
+
+    context = {
+        "nav": "reports",
+        "days": days,
+        "period": request.GET.get("period", "90d"),
+        "spend": spend,
+        "grant_count": sum(r["n"] for r in by_kind),
+        "kind_chart": bar_chart(
+            [(labels.get(r["kind"], r["kind"]), r["n"]) for r in by_kind], title="Grants by kind"
+        ),
+        "kind_spend_chart": bar_chart(
+            [(labels.get(r["kind"], r["kind"]), r["spend"] or Decimal("0")) for r in by_kind],
+            title="Spend by kind",
+        ),
+        "agent_chart": bar_chart([(name(r), r["n"]) for r in by_agent], title="Grants by agent"),
+        "value_chart": bar_chart([(v.name, v.n) for v in by_value], title="Stories by value"),
+        "weekly_chart": bar_chart(
+            [(f"{r['week']:%Y-%m-%d}", r["n"]) for r in weekly], title="Grants per week"
+        ),
+        "repeat_chart": bar_chart(
+            [
+                ("WOWed customers", round(100 * wowed_repeat / wowed_total) if wowed_total else 0),
+                ("Other customers", round(100 * other_repeat / other_total) if other_total else 0),
+            ],
+            title="Repeat-purchase rate",
+            unit="%",
+        ),
+        "wowed": {"total": wowed_total, "rate": _pct(wowed_repeat, wowed_total)},
+        "others": {"total": other_total, "rate": _pct(other_repeat, other_total)},
+        "outcomes": outcomes,
+        "failed": Grant.objects.filter(status=GrantStatus.FAILED).select_related("agent")[:20],
+        "periods": [("30d", "30 days"), ("90d", "90 days"), ("365d", "1 year")],
+    }
+    return render(request, "wow_credits/reports.html", context)
+
+
+def _dialog_context(request: HttpRequest, source: Any) -> dict[str, Any]:
+    customer = Customer.objects.filter(pk=_int(source.get("customer_id"))).first()
+    order = Order.objects.filter(pk=_int(source.get("order_id"))).select_related("customer").first()
+    if order is not None and customer is None:
+        customer = order.customer
+    orders = list(customer.orders.all()[:20]) if customer is not None else []
+    return {
+        "customer": customer,
+        "order": order,
+        "orders": orders,
+        "ticket_id": source.get("ticket_id", ""),
+        "chat_id": source.get("chat_id", ""),
+        "kinds": [k for k in GrantKind.choices if k[0] != GrantKind.COWORKER_BONUS],
+        "idempotency_key": secrets.token_urlsafe(16),
+        "notes": services.guardrails(customer=customer, order=order),
+    }
+
+
+@login_required
+def grant_dialog(request: HttpRequest) -> HttpResponse:
+    """GET: the grant form (a fresh idempotency key per render). POST: make the grant."""
+    if request.method != "POST":
+        return render(
+            request, "wow_credits/partials/grant_form.html", _dialog_context(request, request.GET)
+        )
+    data = request.POST
+    context = _dialog_context(request, data)
+    details: dict[str, Any] = {}
+    if data.get("address", "").strip():
+        details["address"] = data["address"].strip()[:2000]
+    if _int(data.get("percent")):
+        details["percent"] = int(data["percent"])
+    try:
+        grant, _ = services.grant(
+            data.get("kind", ""),
+            by=request.user,  # type: ignore[arg-type]
+            customer=context["customer"],
+            order=context["order"],
+            amount=data.get("amount") or None,
+            reason=data.get("reason", ""),
+            idempotency_key=data.get("idempotency_key", ""),
+            ticket_id=_int(data.get("ticket_id")),
+            chat_id=_int(data.get("chat_id")),
+            details=details,
+        )
+    except services.GrantError as exc:
+        context.update(error=str(exc), form=data, idempotency_key=data.get("idempotency_key", ""))
+        return render(request, "wow_credits/partials/grant_form.html", context, status=exc.status)
+    return render(request, "wow_credits/partials/grant_done.html", {"grant": grant})
+
+
+@login_required
+def bonus(request: HttpRequest) -> HttpResponse:
+    """Give a coworker a bonus (scenario 8): recipient, amount within the allowance, reason."""
+    user: User = request.user  # type: ignore[assignment]
+    error = ""
+    form = request.POST if request.method == "POST" else {}
+    if request.method == "POST":
+        recipient = User.objects.filter(pk=_int(form.get("recipient")), is_active=True).first()
+        try:
+            if recipient is None:
+                raise services.GrantError("Choose a coworker", code="recipient_required")
+            grant, _ = services.grant(
+                GrantKind.COWORKER_BONUS,
+                by=user,
+                recipient=recipient,
+                amount=form.get("amount") or None,
+                reason=form.get("reason", ""),
+                idempotency_key=form.get("idempotency_key", ""),
+            )
+        except services.GrantError as exc:
+            error = str(exc)
+        else:
+            return render(request, "wow_credits/bonus.html", {"nav": "wall", "grant": grant})
+    context = {
+        "nav": "wall",
+        "form": form,
+        "error": error,
+        "coworkers": User.objects.filter(is_active=True).exclude(pk=user.pk),
+        "allowance": services.bonus_allowance(),
+        "left": services.bonus_allowance() - services.bonuses_given_this_month(user),
+        "idempotency_key": form.get("idempotency_key") or secrets.token_urlsafe(16),
+    }
+    return render(request, "wow_credits/bonus.html", context, status=422 if error else 200)
+
+
+@login_required
+@require_POST
+def grant_undo(request: HttpRequest, grant_id: int) -> HttpResponse:
+    grant = get_object_or_404(Grant, pk=grant_id)
+    error = ""
+    try:
+        grant = services.undo_grant(grant, by=request.user)  # type: ignore[arg-type]
+    except services.GrantError as exc:
+        error = str(exc)
+        grant.refresh_from_db()
+    return render(
+        request,
+        "wow_credits/partials/grant_done.html",
+        {"grant": grant, "error": error},
+        status=409 if error else 200,
+    )
+
+
+@login_required
+@require_POST
+def grant_retry(request: HttpRequest, grant_id: int) -> HttpResponse:
+    grant = get_object_or_404(Grant, pk=grant_id)
+    # The page shows the grant's current state either way.
+    with contextlib.suppress(services.GrantError):
+        services.retry_grant(grant, by=request.user)  # type: ignore[arg-type]
+    return redirect("wow_credits:reports")
