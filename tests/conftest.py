@@ -376,3 +376,26 @@ def login(page, server: ServerProcess, email: str, password: str) -> None:
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login/" not in url)
+
+
+def post_inbound_email(server: ServerProcess, raw: bytes) -> dict:
+    """Deliver a raw email to the live server's inbound webhook, signed as an MTA would."""
+    import hashlib
+    import hmac
+    import json
+    import urllib.request
+
+    secret = os.environ.get("SUPPORTDESK_INBOUND_SECRET", "test-inbound-secret").encode()
+    signature = hmac.new(secret, raw, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(
+        f"{server.url}/api/v1/inbound/email",
+        data=raw,
+        headers={
+            "X-Supportdesk-Signature": f"sha256={signature}",
+            "Content-Type": "message/rfc822",
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=15) as response:
+        assert response.status == 202
+        return json.loads(response.read())

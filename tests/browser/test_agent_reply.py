@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import os
 import urllib.request
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -14,26 +11,9 @@ import pytest
 
 from accounts.services import issue_api_token
 from tests import factories
-from tests.conftest import login
+from tests.conftest import login, post_inbound_email
 from tickets import services
 from tickets.models import AuthorType, Ticket
-
-
-def _post_inbound(server, raw: bytes) -> dict:
-    secret = os.environ.get("SUPPORTDESK_INBOUND_SECRET", "test-inbound-secret").encode()
-    signature = hmac.new(secret, raw, hashlib.sha256).hexdigest()
-    request = urllib.request.Request(
-        f"{server.url}/api/v1/inbound/email",
-        data=raw,
-        headers={
-            "X-Supportdesk-Signature": f"sha256={signature}",
-            "Content-Type": "message/rfc822",
-        },
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=15) as response:
-        assert response.status == 202
-        return json.loads(response.read())
 
 
 @pytest.mark.browser
@@ -75,7 +55,7 @@ def test_agent_replies_in_the_browser_and_the_customer_reply_threads_back(
     reply["In-Reply-To"] = mail["Message-ID"]
     reply["References"] = f"{mail['References']} {mail['Message-ID']}"
     reply.set_content("Thank you so much, they fit!")
-    result = _post_inbound(live_server, reply.as_bytes())
+    result = post_inbound_email(live_server, reply.as_bytes())
 
     assert result["ticket_id"] == ticket.pk
     bodies = list(

@@ -2,36 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import os
-import urllib.request
 from email.message import EmailMessage
 from email.utils import make_msgid
 
 import pytest
 
 from livechat.models import ChatMessage, Conversation
-from tests.conftest import login
+from tests.conftest import login, post_inbound_email
 from tickets.models import AuthorType, Ticket
-
-
-def _post_inbound(server, raw: bytes) -> dict:
-    secret = os.environ.get("SUPPORTDESK_INBOUND_SECRET", "test-inbound-secret").encode()
-    signature = hmac.new(secret, raw, hashlib.sha256).hexdigest()
-    request = urllib.request.Request(
-        f"{server.url}/api/v1/inbound/email",
-        data=raw,
-        headers={
-            "X-Supportdesk-Signature": f"sha256={signature}",
-            "Content-Type": "message/rfc822",
-        },
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=15) as response:
-        assert response.status == 202
-        return json.loads(response.read())
 
 
 @pytest.mark.browser
@@ -98,7 +76,7 @@ def test_email_me_the_size_chart(cast, live_server, browser, smtp_server) -> Non
     reply["In-Reply-To"] = mail["Message-ID"]
     reply["References"] = f"{mail['References'] or ''} {mail['Message-ID']}".strip()
     reply.set_content("Thanks, I'll take the 43!")
-    assert _post_inbound(live_server, reply.as_bytes())["ticket_id"] == ticket.pk
+    assert post_inbound_email(live_server, reply.as_bytes())["ticket_id"] == ticket.pk
     assert ticket.messages.filter(
         author_type=AuthorType.CUSTOMER, body_text__contains="I'll take the 43"
     ).exists()
