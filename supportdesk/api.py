@@ -127,6 +127,10 @@ def _register_routers() -> None:
     api.add_router("/", livechat_router)
     api.add_router("/", "wow_credits.api.router")
     api.add_router("/", "tickets.inbound_api.router")
+    api.add_router("/", "care.api.router")
+    api.add_router("/", "csat.api.router")
+    api.add_router("/", "snippets.api.router")
+    api.add_router("/", "team.api.router")
 
 
 _register_routers()

@@ -84,6 +84,10 @@ INSTALLED_APPS = [
     "tickets",
     "livechat",
     "wow_credits",
+    "care",
+    "csat",
+    "snippets",
+    "team",
 ]
 
 MIDDLEWARE = [

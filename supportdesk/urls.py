@@ -21,4 +21,8 @@ urlpatterns = [
     path("", include("tickets.urls")),
     path("", include("livechat.urls")),
     path("", include("wow_credits.urls")),
+    path("", include("care.urls")),
+    path("", include("csat.urls")),
+    path("", include("snippets.urls")),
+    path("", include("team.urls")),
 ]
