@@ -11,7 +11,8 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 
 from customers import services
-from customers.models import Customer, Order, Shipment
+from customers.models import Customer, CustomerKind, Order, OrderProblem, Shipment
+from supportdesk.api import ApiError
 
 router = Router(tags=["customers"])
 
@@ -47,7 +48,11 @@ class OrderIn(Schema):
     total: Decimal = Field(..., ge=0, max_digits=12, decimal_places=2)
     currency: str = Field("USD", pattern="^[A-Za-z]{3}$")
     status: str = Field("paid", max_length=32)
-    problem: str = Field("", max_length=200)
+    problem: OrderProblem = Field(
+        OrderProblem.NONE,
+        description="A problem the shop reports on this order; anything but none opens a care task",
+    )
+    problem_detail: str = Field("", max_length=500, description="The shop's words about it")
     shipping: ShippingIn | None = None
     placed_at: datetime | None = None
 
@@ -78,6 +83,7 @@ class OrderOut(Schema):
     currency: str
     status: str
     problem: str
+    problem_detail: str
     placed_at: datetime
     items: list[ItemOut]
     shipments: list[ShipmentOut]
@@ -122,6 +128,13 @@ class CustomerOut(Schema):
         return list(obj.tickets.order_by("-created_at")[:50])
 
 
+class CustomerPatch(Schema):
+    kind: CustomerKind | None = Field(
+        None, description="customer, vendor, candidate or employee: everyone is served alike"
+    )
+    name: str | None = Field(None, max_length=200)
+
+
 def _order_queryset() -> object:
     return Order.objects.prefetch_related(
         "items", Prefetch("shipments", Shipment.objects.order_by("created_at", "id"))
@@ -146,8 +159,19 @@ def upsert_order(request: HttpRequest, payload: OrderIn) -> Status[Order]:
         shipping=shipping,
         placed_at=payload.placed_at,
         problem=payload.problem,
+        problem_detail=payload.problem_detail,
     )
     return Status(201 if created else 200, _order_queryset().get(pk=order.pk))  # type: ignore[attr-defined]
+
+
+def _customer(customer_id: int) -> Customer:
+    return get_object_or_404(
+        Customer.objects.prefetch_related(
+            "emails",
+            Prefetch("orders", _order_queryset()),  # type: ignore[arg-type]
+        ),
+        pk=customer_id,
+    )
 
 
 @router.get(
@@ -156,10 +180,18 @@ def upsert_order(request: HttpRequest, payload: OrderIn) -> Status[Order]:
     summary="A customer with emails, orders and tickets",
 )
 def get_customer(request: HttpRequest, customer_id: int) -> Customer:
-    return get_object_or_404(
-        Customer.objects.prefetch_related(
-            "emails",
-            Prefetch("orders", _order_queryset()),  # type: ignore[arg-type]
-        ),
-        pk=customer_id,
-    )
+    return _customer(customer_id)
+
+
+@router.patch(
+    "/customers/{customer_id}",
+    response=CustomerOut,
+    summary="Change a contact's kind (customer, vendor, candidate, employee) or name",
+)
+def patch_customer(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> Customer:
+    customer = get_object_or_404(Customer, pk=customer_id)
+    try:
+        services.update_customer(customer, kind=payload.kind, name=payload.name)
+    except services.CustomerError as exc:
+        raise ApiError(422, str(exc), exc.code) from None
+    return _customer(customer_id)

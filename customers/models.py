@@ -25,6 +25,13 @@ class Tier(models.TextChoices):
     VIP = "vip", "VIP"
 
 
+class OrderProblem(models.TextChoices):
+    NONE = "none", "No problem"
+    PAYMENT = "payment", "Payment problem"
+    ADDRESS = "address", "Address problem"
+    OTHER = "other", "Other problem"
+
+
 class Customer(models.Model):
     name = models.CharField(max_length=200, blank=True)
     kind = models.CharField(
@@ -74,15 +81,23 @@ class Order(models.Model):
     total = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3, default="USD")
     status = models.CharField(max_length=32, default="paid")
+    # Reported by the shop through POST /api/v1/orders; the care sweep opens a task for it.
     problem = models.CharField(
-        max_length=200, blank=True, help_text="A payment or address problem reported by the shop."
+        max_length=16, choices=OrderProblem.choices, default=OrderProblem.NONE
+    )
+    problem_detail = models.CharField(
+        max_length=500, blank=True, help_text="The shop's words about the problem."
     )
     placed_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-placed_at"]
-        indexes = [models.Index(fields=["customer", "-placed_at"])]
+        indexes = [
+            models.Index(fields=["customer", "-placed_at"]),
+            # The care sweep reads only orders in trouble: a tiny partial index.
+            models.Index(fields=["id"], name="order_with_problem", condition=~Q(problem="none")),
+        ]
 
     def __str__(self) -> str:
         return f"Order {self.external_id}"

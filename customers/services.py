@@ -6,20 +6,54 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from customers.models import Customer, CustomerEmail, CustomerKind, Order, OrderItem, Shipment
+from customers.models import (
+    Customer,
+    CustomerEmail,
+    CustomerKind,
+    Order,
+    OrderItem,
+    OrderProblem,
+    Shipment,
+)
+
+
+class CustomerError(ValueError):
+    """A change that cannot be made, with a code for the API."""
+
+    def __init__(self, detail: str, code: str = "invalid") -> None:
+        super().__init__(detail)
+        self.code = code
 
 
 def normalize_email(address: str) -> str:
     return address.strip().lower()
 
 
+def is_employee_address(address: str) -> bool:
+    """True when `address` is at one of SUPPORTDESK_EMPLOYEE_DOMAINS (or a subdomain of one)."""
+    domain = normalize_email(address).rpartition("@")[2]
+    if not domain:
+        return False
+    return any(
+        domain == known or domain.endswith("." + known)
+        for known in settings.SUPPORTDESK_EMPLOYEE_DOMAINS
+    )
+
+
 def customer_for_email(
-    address: str, *, name: str = "", kind: str = CustomerKind.CUSTOMER
+    address: str, *, name: str = "", kind: CustomerKind | str | None = None
 ) -> Customer:
-    """The person who owns `address`, created on first contact. Safe under concurrent first contacts."""
+    """The person who owns `address`, created on first contact. Safe under concurrent first contacts.
+
+    A new contact's kind is `kind` when given; otherwise an employee when the address is at one of
+    the company's domains, else a customer. An existing contact's kind is never changed here.
+    """
     address = normalize_email(address)
+    if kind is None:
+        kind = CustomerKind.EMPLOYEE if is_employee_address(address) else CustomerKind.CUSTOMER
     existing = CustomerEmail.objects.select_related("customer").filter(address=address).first()
     if existing is not None:
         customer = existing.customer
@@ -42,6 +76,30 @@ def _follow_merges(customer: Customer) -> Customer:
     while customer.merged_into_id is not None and customer.merged_into_id not in seen:
         seen.add(customer.merged_into_id)
         customer = Customer.objects.get(pk=customer.merged_into_id)
+    return customer
+
+
+def update_customer(
+    customer: Customer,
+    *,
+    kind: CustomerKind | str | None = None,
+    name: str | None = None,
+) -> Customer:
+    """An agent reclassifies a contact (a vendor, a candidate, an employee) or fixes their name.
+
+    The tier is not changed here: a VIP upgrade is a WOW grant, recorded in the ledger.
+    """
+    changed: list[str] = []
+    if kind is not None:
+        if kind not in CustomerKind.values:
+            raise CustomerError(f"Unknown contact kind {kind!r}", code="invalid_kind")
+        customer.kind = CustomerKind(kind)
+        changed.append("kind")
+    if name is not None:
+        customer.name = name.strip()[:200]
+        changed.append("name")
+    if changed:
+        customer.save(update_fields=changed)
     return customer
 
 
@@ -102,12 +160,17 @@ def upsert_order(
     status: str,
     shipping: ShipmentInput | None,
     placed_at: datetime | None,
-    problem: str = "",
+    problem: OrderProblem | str = OrderProblem.NONE,
+    problem_detail: str = "",
 ) -> tuple[Order, bool]:
     """Create or replace an order by the shop's id. Items are replaced; the first shipment is updated.
 
     Shipments created by us (reships) are left alone: the shop's payload describes its own shipment.
+    A `problem` (payment, address, other) or a shipment with status "late" is what the care sweep
+    turns into an outreach task.
     """
+    if problem not in OrderProblem.values:
+        raise CustomerError(f"Unknown order problem {problem!r}", code="invalid_problem")
     customer = customer_for_email(customer_email, name=customer_name)
     with transaction.atomic():
         order = Order.objects.select_for_update().filter(external_id=external_id).first()
@@ -118,7 +181,8 @@ def upsert_order(
         order.total = total
         order.currency = currency.upper()
         order.status = status
-        order.problem = problem
+        order.problem = OrderProblem(problem)
+        order.problem_detail = problem_detail.strip()[:500]
         if placed_at is not None:
             order.placed_at = placed_at
         order.save()

@@ -73,3 +73,53 @@ def test_bad_orders_are_422_and_store_nothing(api_client, change):
 
 def test_orders_api_needs_a_token(client):
     assert client.post("/api/v1/orders", ORDER, content_type="application/json").status_code == 401
+
+
+@pytest.mark.parametrize("problem", ["payment", "address", "other"])
+def test_the_shop_reports_a_problem_on_an_order(api_client, problem):
+    response = api_client.post(
+        "/api/v1/orders",
+        {**ORDER, "problem": problem, "problem_detail": "Card declined at capture"},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 201
+    assert response.json()["problem"] == problem
+    assert response.json()["problem_detail"] == "Card declined at capture"
+    order = Order.objects.get()
+    assert (order.problem, order.problem_detail) == (problem, "Card declined at capture")
+
+
+def test_an_order_without_a_problem_says_none_and_a_later_sync_clears_one(api_client):
+    api_client.post(
+        "/api/v1/orders", {**ORDER, "problem": "payment"}, content_type="application/json"
+    )
+
+    cleared = api_client.post("/api/v1/orders", ORDER, content_type="application/json")
+
+    assert cleared.status_code == 200
+    assert (cleared.json()["problem"], cleared.json()["problem_detail"]) == ("none", "")
+    assert Order.objects.get().problem == "none"
+
+
+def test_an_unknown_problem_is_422(api_client):
+    response = api_client.post(
+        "/api/v1/orders", {**ORDER, "problem": "gremlins"}, content_type="application/json"
+    )
+
+    assert response.status_code == 422
+    assert Order.objects.count() == 0
+
+
+def test_openapi_documents_the_order_problem_fields_and_the_customer_patch(api_client):
+    schema = api_client.get("/api/v1/openapi.json").json()
+
+    order_in = schema["components"]["schemas"]["OrderIn"]["properties"]
+    assert "problem_detail" in order_in
+    problem = order_in["problem"]
+    ref = problem.get("$ref") or problem.get("allOf", [{}])[0].get("$ref", "")
+    enum = (
+        schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]["enum"] if ref else problem["enum"]
+    )
+    assert set(enum) == {"none", "payment", "address", "other"}
+    assert "patch" in schema["paths"]["/api/v1/customers/{customer_id}"]

@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from care import services
+from supportdesk.sweeps import register
+
+
+@register("care")
+def proactive_care() -> int:
+    return services.sweep_care()
