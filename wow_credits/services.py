@@ -281,6 +281,7 @@ def grant(
             GrantEvent.objects.create(
                 grant=created, from_status="", to_status=GrantStatus.PENDING, actor=by, note=reason
             )
+            _tell_chat(created, "created")
     except IntegrityError:
         # Two requests with one key raced; the loser answers with the winner's grant.
         existing = _replay(by, idempotency_key, request_hash)
@@ -314,6 +315,7 @@ def undo_grant(target: Grant, *, by: User) -> Grant:
                 code="undo_window_closed",
             )
         _transition(locked, GrantStatus.UNDONE, actor=by, note=f"Undone by {by.display_name}")
+        _tell_chat(locked, "undone")
     return locked
 
 
@@ -442,6 +444,7 @@ def _record_success(row: Grant, result: Any) -> int:
         )
         # Queued in the transition's transaction: the customer hears once per executed grant.
         _queue_confirmation(locked)
+        _tell_chat(locked, "executed")
         if locked.kind == GrantKind.COWORKER_BONUS:
             _bonus_story(locked)
     return 1
@@ -486,6 +489,53 @@ def _bonus_story(row: Grant) -> None:
     story.grants.add(row)
 
 
+def _plan(row: Grant) -> str:
+    """What a pending grant will do, in the customer's words."""
+    amount = f" of {row.amount} {row.currency}" if row.amount is not None else ""
+    order = f" for order {row.order.external_id}" if row.order_id else ""
+    kind = GrantKind(row.kind)
+    if kind == GrantKind.OVERNIGHT_RESHIP:
+        return f"a new shipment{order} by overnight shipping"
+    if kind == GrantKind.REROUTE_OVERNIGHT:
+        return f"overnight shipping{order}"
+    if kind == GrantKind.VIP_UPGRADE:
+        return "a VIP upgrade: free overnight shipping on future orders"
+    if kind == GrantKind.DISCOUNT_CODE and row.details.get("percent"):
+        amount = f" of {row.details['percent']}%"
+    return f"a {row.get_kind_display().lower()}{amount}{order}"
+
+
+def _tell_chat(row: Grant, event: str) -> None:
+    """Show the customer in their chat what was made right: when a grant is made, executed (with
+    the concrete facts: tracking, amount, VIP, code) or undone. One line per grant and event (the
+    key makes a re-run a no-op), in the caller's transaction, so it is as durable as the grant."""
+    if row.chat_id is None or row.kind == GrantKind.COWORKER_BONUS:
+        return
+    from livechat.services import ChatError, post_system_message
+
+    if event == "created":
+        body = f"{row.agent.display_name} arranged {_plan(row)}. We confirm here once it is done."
+    elif event == "executed":
+        body = f"Done: {row.outcome}"
+    else:
+        body = f"{_plan(row)[0].upper()}{_plan(row)[1:]} was cancelled."
+    try:
+        post_system_message(row.chat_id, body, key=f"wow-{row.pk}-{event}")
+    except ChatError:
+        # A grant may name a chat this desk does not hold (the API takes any id): the grant stands.
+        log.warning("Grant %s names chat %s, which does not exist", row.pk, row.chat_id)
+
+
+def _chat_ticket(row: Grant) -> Any:
+    """The ticket a grant's chat was escalated to, if any: the email thread the customer has."""
+    if row.chat_id is None:
+        return None
+    from livechat.models import Conversation
+
+    conversation = Conversation.objects.filter(pk=row.chat_id).select_related("ticket").first()
+    return conversation.ticket if conversation is not None else None
+
+
 def _queue_confirmation(row: Grant) -> None:
     """Tell the customer what was made right, in the ticket's thread when there is one."""
     if row.kind == GrantKind.COWORKER_BONUS or row.customer is None:
@@ -499,12 +549,21 @@ def _queue_confirmation(row: Grant) -> None:
     subject = f"We made it right: {row.get_kind_display().lower()}"
     in_reply_to = references = reply_to = ""
     extra = {"Auto-Submitted": "auto-generated", "X-Supportdesk-Grant": str(row.pk)}
-    ticket = row.ticket
+    # The ticket's thread; for a chat, the thread of the ticket it was escalated to.
+    ticket = row.ticket or _chat_ticket(row)
     if ticket is not None:
         in_reply_to, references = thread_headers(ticket)
         reply_to = reply_address(ticket)
         subject = f"Re: {ticket.subject} [#{ticket.reference}]"
         extra["X-Supportdesk-Ticket"] = ticket.reference
+    elif row.chat_id is not None:
+        # A chat that stayed a chat: every confirmation of it shares one subject and one thread
+        # root, so mail clients show them as one conversation.
+        root = f"<chat-{row.chat_id}@{settings.SUPPORTDESK_MAIL_DOMAIN}>"
+        in_reply_to = references = root
+        subject = f"Your chat with {company}: we made it right"
+    if row.chat_id is not None:
+        extra["X-Supportdesk-Chat"] = str(row.chat_id)
     body = (
         f"Hello {row.customer.display_name},\n\n"
         f"{row.outcome}\n\n"

@@ -18,7 +18,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
+from csat.reports import report_context as csat_report_context
 from customers.models import Customer, Order
+from team.reports import hours_chart as team_hours_chart
 from wow_credits import services
 from wow_credits.charts import bar_chart
 from wow_credits.models import Celebration, CoreValue, Grant, GrantKind, GrantStatus, Story
@@ -103,6 +105,18 @@ def story_new(request: HttpRequest) -> HttpResponse:
     for chunk in source.get("grants", "").split(","):  # ?grants=1,2 from a grant or ticket page
         if chunk.strip().isdigit():
             grant_ids.append(int(chunk))
+    if request.method != "POST" and not grant_ids:
+        # Nominated from a chat or a ticket: link what was granted there (not what was undone).
+        linked = Q(chat_id=_int(source.get("chat_id"))) if _int(source.get("chat_id")) else Q()
+        if _int(source.get("ticket_id")):
+            linked |= Q(ticket_id=_int(source.get("ticket_id")))
+        if linked:
+            grant_ids = list(
+                Grant.objects.filter(linked)
+                .exclude(status=GrantStatus.UNDONE)
+                .order_by("id")
+                .values_list("pk", flat=True)[:50]
+            )
     form = {
         "title": source.get("title", ""),
         "story": source.get("story", ""),
@@ -237,6 +251,8 @@ def reports(request: HttpRequest) -> HttpResponse:
         "outcomes": outcomes,
         "failed": Grant.objects.filter(status=GrantStatus.FAILED).select_related("agent")[:20],
         "periods": [("30d", "30 days"), ("90d", "90 days"), ("365d", "1 year")],
+        **csat_report_context(days),
+        "hours_chart": team_hours_chart(),
     }
     return render(request, "wow_credits/reports.html", context)
 
@@ -246,7 +262,16 @@ def _dialog_context(request: HttpRequest, source: Any) -> dict[str, Any]:
     order = Order.objects.filter(pk=_int(source.get("order_id"))).select_related("customer").first()
     if order is not None and customer is None:
         customer = order.customer
+    chat_id = _int(source.get("chat_id"))
+    if customer is None and chat_id is not None:
+        from livechat.models import Conversation
+
+        chat = Conversation.objects.filter(pk=chat_id).select_related("customer").first()
+        customer = chat.customer if chat is not None else None
     orders = list(customer.orders.all()[:20]) if customer is not None else []
+    if order is None and "order_id" not in source and orders:
+        # Opened from a chat or ticket without an order: the latest one is the likely subject.
+        order = orders[0]
     return {
         "customer": customer,
         "order": order,
@@ -263,9 +288,9 @@ def _dialog_context(request: HttpRequest, source: Any) -> dict[str, Any]:
 def grant_dialog(request: HttpRequest) -> HttpResponse:
     """GET: the grant form (a fresh idempotency key per render). POST: make the grant."""
     if request.method != "POST":
-        return render(
-            request, "wow_credits/partials/grant_form.html", _dialog_context(request, request.GET)
-        )
+        # ?kind=&reason= prefill the dialog (a care task opens it with its suggested WOW).
+        context = {**_dialog_context(request, request.GET), "form": request.GET}
+        return render(request, "wow_credits/partials/grant_form.html", context)
     data = request.POST
     context = _dialog_context(request, data)
     details: dict[str, Any] = {}
@@ -289,7 +314,15 @@ def grant_dialog(request: HttpRequest) -> HttpResponse:
     except services.GrantError as exc:
         context.update(error=str(exc), form=data, idempotency_key=data.get("idempotency_key", ""))
         return render(request, "wow_credits/partials/grant_form.html", context, status=exc.status)
-    return render(request, "wow_credits/partials/grant_done.html", {"grant": grant})
+    # The outcome, then a fresh dialog (a new idempotency key) keeping the reason and the order,
+    # so several grants for one chat or ticket are one click each.
+    context.update(
+        grant=grant,
+        form={"reason": data.get("reason", "")},
+        idempotency_key=secrets.token_urlsafe(16),
+        notes=services.guardrails(customer=context["customer"], order=context["order"]),
+    )
+    return render(request, "wow_credits/partials/grant_made.html", context)
 
 
 @login_required

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from tests import factories
+from tests.reliability.helpers import slow_shop  # noqa: F401 (a fixture, shared)
 from wow_credits import services
 
 _keys = itertools.count(1)

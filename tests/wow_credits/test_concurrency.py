@@ -1,36 +1,13 @@
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from tests import factories
+from tests.reliability.helpers import in_parallel
 from wow_credits import services
 from wow_credits.models import Grant
-
-
-def _in_parallel(calls):
-    """Run each call on its own thread (and so its own database connection), all at once."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait()
-            results[i] = call()
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return results
 
 
 @pytest.mark.django_db(transaction=True)
@@ -45,7 +22,7 @@ def test_two_concurrent_refunds_over_the_total_one_wins():
         )
 
     for round_ in range(3):
-        results = _in_parallel([refund(alice, f"a{round_}"), refund(bob, f"b{round_}")])
+        results = in_parallel([refund(alice, f"a{round_}"), refund(bob, f"b{round_}")])
         if round_ == 0:
             wins = [r for r in results if isinstance(r, tuple)]
             errors = [r for r in results if isinstance(r, services.GrantError)]
@@ -65,7 +42,7 @@ def test_concurrent_retries_with_one_key_make_one_grant():
             "refund", by=alice, order=order, amount="10", reason="late", idempotency_key="same"
         )
 
-    results = _in_parallel([call] * 4)
+    results = in_parallel([call] * 4)
     assert all(isinstance(r, tuple) for r in results), results
     assert len({r[0].pk for r in results}) == 1
     assert sum(1 for r in results if r[1]) == 1
@@ -86,6 +63,6 @@ def test_concurrent_bonuses_never_exceed_the_allowance():
             idempotency_key=f"k{i}",
         )
 
-    results = _in_parallel([call(i) for i in range(3)])
+    results = in_parallel([call(i) for i in range(3)])
     assert sum(1 for r in results if isinstance(r, tuple)) == 1
     assert services.bonuses_given_this_month(alice) == Decimal("30.00")

@@ -99,7 +99,7 @@ def test_reports_render_for_a_manager_with_charts(client, cast, order):
     assert html.count("<svg") >= 5
     assert "Overnight reship" in html and "Refund" in html
     assert "spend <strong>65.00</strong>" in html
-    assert "<script" not in html.split("<main", 1)[1]
+    assert "<script" not in html.split("<main", 1)[1].split("</main>", 1)[0]  # charts need no JS
 
 
 def test_reports_are_403_for_an_agent(client, cast):

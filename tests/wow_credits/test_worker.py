@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.utils import timezone
 
 from customers.models import Shipment, Tier
+from tests.reliability.helpers import SlowShop
 from tests.wow_credits.conftest import make_grant
 from wow_credits.models import Grant, GrantStatus
 
@@ -65,45 +63,6 @@ def test_a_real_worker_executes_due_grants_and_mails_the_customer(
     assert waiting.status == GrantStatus.PENDING
     mails = smtp_server.wait_for(2)
     assert {m["X-Supportdesk-Grant"] for m in mails} == {str(reship.pk), str(vip.pk)}
-
-
-class SlowShop(BaseHTTPRequestHandler):
-    """Holds the first request long enough for the test to kill the worker mid-execution."""
-
-    keys: list[str] = []
-    arrived = threading.Event()
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).keys.append(self.headers["Idempotency-Key"])
-        first = len(type(self).keys) == 1
-        type(self).arrived.set()
-        if first:
-            time.sleep(5)
-        try:
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(json.dumps({"reference": "shop-ref"}).encode())
-        except OSError:
-            pass
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def slow_shop(monkeypatch):
-    SlowShop.keys, SlowShop.arrived = [], threading.Event()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowShop)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    # Read by the worker processes started after this fixture.
-    monkeypatch.setenv("SUPPORTDESK_COMMERCE_BACKEND", "webhook")
-    monkeypatch.setenv(
-        "SUPPORTDESK_COMMERCE_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/g"
-    )
-    monkeypatch.setenv("SUPPORTDESK_COMMERCE_WEBHOOK_SECRET", "shop-secret")
-    yield server
-    server.shutdown()
 
 
 def test_a_worker_killed_mid_execution_neither_loses_nor_repeats_the_grant(

@@ -1,0 +1,54 @@
+"""Scenario 3's promise: a follow-up that falls due while no worker and no sweep runs (and Redis
+restarts meanwhile) is sent once, as soon as work resumes."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests import factories
+from tests.conftest import start_celery_worker, stop_celery_worker
+from tests.reliability.helpers import send_sweep, wait_until
+from tickets import services as tickets
+from tickets.models import FollowUp, FollowUpStatus
+
+pytestmark = [
+    pytest.mark.live,
+    pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored"),
+]
+
+
+def test_a_follow_up_due_during_downtime_is_sent_once_after_recovery(
+    transactional_db, cast, tmp_path, smtp_server, redis_server
+):
+    with smtp_server._cond:
+        smtp_server.messages.clear()
+    ticket = factories.TicketFactory(assignee=cast.alice)
+    follow_up = tickets.schedule_follow_up(
+        ticket,
+        by=cast.alice,
+        send_at=timezone.now() + timedelta(seconds=2),
+        body="As promised: the size chart.",
+    )
+    # Downtime: no worker, no beat, and Redis restarts; the due time passes.
+    redis_server.restart()
+    time.sleep(3)
+    follow_up.refresh_from_db()
+    assert follow_up.status == FollowUpStatus.SCHEDULED
+    assert smtp_server.messages == []
+
+    worker = start_celery_worker(tmp_path, smtp_server, "worker-after")
+    try:
+        for _ in range(3):  # beat's ticks after recovery; only the first one has work
+            send_sweep()
+        [mail] = smtp_server.wait_for(1, timeout=30)
+        wait_until(lambda: worker.log().count("supportdesk.sweep") >= 3, 20, "three sweeps")
+        time.sleep(1)  # a second copy would have arrived by now
+    finally:
+        stop_celery_worker(worker)
+    assert len(smtp_server.messages) == 1
+    assert "As promised: the size chart." in mail.get_body(("plain",)).get_content()
+    assert FollowUp.objects.get(pk=follow_up.pk).status == FollowUpStatus.SENT
