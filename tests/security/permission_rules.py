@@ -1,0 +1,205 @@
+"""Who may use each route: the table test_permission_matrix.py checks every URL and API operation
+against. A route missing here fails that test by name, so a new view cannot ship without a rule.
+
+Outcomes per role: "ok" (served), "login" (not authenticated: 401, or a redirect to a login
+page), "forbidden" (authenticated but not allowed: 403, or the admin's login page for a
+non-admin). Staff roles are agent < manager < admin, plus trainees (agents in their first weeks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.security.conftest import ROLES, STAFF
+
+Expect = dict[str, str]
+
+
+def allow(*roles: str) -> Expect:
+    return {
+        role: "ok" if role in roles else ("forbidden" if role in STAFF else "login")
+        for role in ROLES
+    }
+
+
+PUBLIC = allow(*ROLES)
+AGENTS = allow(*STAFF)  # every employee takes shifts (PRODUCT.md): login is the check
+MANAGERS = allow("manager", "admin")
+ADMINS = allow("admin")
+# Signed by the sender (HMAC of the body), never by a user: refused for everyone without it.
+SIGNED = allow()
+
+
+@dataclass(frozen=True)
+class Rule:
+    path: Callable[[Any], str]
+    methods: dict[str, Expect] = field(default_factory=dict)
+
+
+def fixed(url: str) -> Callable[[Any], str]:
+    return lambda w: url
+
+
+# Django routes, by their pattern as the URL conf spells it (prefixes joined).
+PAGES: dict[str, Rule] = {
+    "healthz": Rule(fixed("/healthz"), {"GET": PUBLIC}),
+    "api/v1/": Rule(fixed("/api/v1/"), {"GET": PUBLIC}),
+    "api/v1/openapi.json": Rule(fixed("/api/v1/openapi.json"), {"GET": PUBLIC}),
+    "api/v1/docs": Rule(fixed("/api/v1/docs"), {"GET": PUBLIC}),
+    "admin/login/": Rule(fixed("/admin/login/"), {"GET": PUBLIC}),
+    "login/": Rule(fixed("/login/"), {"GET": PUBLIC}),
+    "logout/": Rule(fixed("/logout/"), {"POST": PUBLIC}),
+    "password/": Rule(fixed("/password/"), {"GET": AGENTS}),
+    "password/done/": Rule(fixed("/password/done/"), {"GET": AGENTS}),
+    "outbox/": Rule(fixed("/outbox/"), {"GET": AGENTS}),
+    "outbox/<int:pk>/": Rule(lambda w: f"/outbox/{w.captured.pk}/", {"GET": AGENTS}),
+    "": Rule(fixed("/"), {"GET": PUBLIC}),  # a redirect to the inbox, which checks
+    "inbox/": Rule(fixed("/inbox/"), {"GET": AGENTS}),
+    "tickets/<int:pk>/": Rule(lambda w: f"/tickets/{w.ticket.pk}/", {"GET": AGENTS}),
+    "tickets/<int:pk>/reply": Rule(lambda w: f"/tickets/{w.ticket.pk}/reply", {"POST": AGENTS}),
+    "tickets/<int:pk>/update": Rule(lambda w: f"/tickets/{w.ticket.pk}/update", {"POST": AGENTS}),
+    "tickets/<int:pk>/contact-kind": Rule(
+        lambda w: f"/tickets/{w.ticket.pk}/contact-kind", {"POST": AGENTS}
+    ),
+    "tickets/<int:pk>/follow-ups": Rule(
+        lambda w: f"/tickets/{w.ticket.pk}/follow-ups", {"POST": AGENTS}
+    ),
+    "tickets/<int:pk>/follow-ups/<int:follow_up_id>/cancel": Rule(
+        lambda w: f"/tickets/{w.ticket.pk}/follow-ups/{w.follow_up.pk}/cancel", {"POST": AGENTS}
+    ),
+    "attachments/<int:pk>/": Rule(lambda w: f"/attachments/{w.attachment.pk}/", {"GET": AGENTS}),
+    "support/new": Rule(fixed("/support/new"), {"GET": PUBLIC, "POST": PUBLIC}),
+    "support/thanks": Rule(fixed("/support/thanks"), {"GET": PUBLIC}),
+    "widget.js": Rule(fixed("/widget.js"), {"GET": PUBLIC}),
+    "demo/shop/": Rule(fixed("/demo/shop/"), {"GET": PUBLIC}),
+    "chats/": Rule(fixed("/chats/"), {"GET": AGENTS}),
+    "wall/": Rule(fixed("/wall/"), {"GET": AGENTS}),
+    "wall/new": Rule(fixed("/wall/new"), {"GET": AGENTS, "POST": AGENTS}),
+    "wall/<int:story_id>/celebrate": Rule(
+        lambda w: f"/wall/{w.story.pk}/celebrate", {"POST": AGENTS}
+    ),
+    "reports/": Rule(fixed("/reports/"), {"GET": MANAGERS}),
+    "wow/grant": Rule(
+        lambda w: f"/wow/grant?ticket={w.ticket.pk}", {"GET": AGENTS, "POST": AGENTS}
+    ),
+    "wow/bonus": Rule(fixed("/wow/bonus"), {"GET": AGENTS, "POST": AGENTS}),
+    "wow/grants/<int:grant_id>/undo": Rule(
+        lambda w: f"/wow/grants/{w.grant.pk}/undo", {"POST": AGENTS}
+    ),
+    "wow/grants/<int:grant_id>/retry": Rule(
+        lambda w: f"/wow/grants/{w.grant.pk}/retry", {"POST": AGENTS}
+    ),
+    # The signed link is the customer's credential: whoever holds it may rate, nobody else.
+    "csat/<str:token>/": Rule(lambda w: f"/csat/{w.survey_token}/", {"GET": PUBLIC}),
+    "csat/surveys/<int:pk>/resend": Rule(
+        lambda w: f"/csat/surveys/{w.survey.pk}/resend", {"POST": AGENTS}
+    ),
+    "snippets/": Rule(fixed("/snippets/"), {"GET": AGENTS}),
+    "snippets/new": Rule(fixed("/snippets/new"), {"GET": AGENTS, "POST": AGENTS}),
+    "snippets/<int:snippet_id>/edit": Rule(
+        lambda w: f"/snippets/{w.snippet.pk}/edit", {"GET": AGENTS, "POST": AGENTS}
+    ),
+    "snippets/<int:snippet_id>/archive": Rule(
+        lambda w: f"/snippets/{w.snippet.pk}/archive", {"POST": AGENTS}
+    ),
+    "team/": Rule(fixed("/team/"), {"GET": AGENTS}),
+    "team/heartbeat": Rule(fixed("/team/heartbeat"), {"POST": AGENTS}),
+    # One's own page, or anyone's for managers.
+    "team/<int:user_id>/": Rule(
+        lambda w: f"/team/{w.users['agent'].pk}/",
+        {"GET": {**MANAGERS, "agent": "ok"}},
+    ),
+}
+
+# Included URL confs matched as one prefix: the Django admin is for admins only.
+PREFIXES: dict[str, Rule] = {
+    "admin/": Rule(fixed("/admin/"), {"GET": ADMINS}),
+}
+
+# API operations, as "METHOD /api/v1/path" from the OpenAPI schema.
+API: dict[str, Rule] = {
+    "POST /api/v1/orders": Rule(fixed("/api/v1/orders"), {"POST": AGENTS}),
+    "GET /api/v1/customers/{customer_id}": Rule(
+        lambda w: f"/api/v1/customers/{w.customer.pk}", {"GET": AGENTS}
+    ),
+    "PATCH /api/v1/customers/{customer_id}": Rule(
+        lambda w: f"/api/v1/customers/{w.customer.pk}", {"PATCH": AGENTS}
+    ),
+    "POST /api/v1/tickets": Rule(fixed("/api/v1/tickets"), {"POST": AGENTS}),
+    "GET /api/v1/tickets": Rule(fixed("/api/v1/tickets"), {"GET": AGENTS}),
+    "GET /api/v1/tickets/{ticket_id}": Rule(
+        lambda w: f"/api/v1/tickets/{w.ticket.pk}", {"GET": AGENTS}
+    ),
+    "PATCH /api/v1/tickets/{ticket_id}": Rule(
+        lambda w: f"/api/v1/tickets/{w.ticket.pk}", {"PATCH": AGENTS}
+    ),
+    "POST /api/v1/tickets/{ticket_id}/replies": Rule(
+        lambda w: f"/api/v1/tickets/{w.ticket.pk}/replies", {"POST": AGENTS}
+    ),
+    "POST /api/v1/tickets/{ticket_id}/follow-ups": Rule(
+        lambda w: f"/api/v1/tickets/{w.ticket.pk}/follow-ups", {"POST": AGENTS}
+    ),
+    "POST /api/v1/widget/sessions": Rule(fixed("/api/v1/widget/sessions"), {"POST": PUBLIC}),
+    "GET /api/v1/widget/status": Rule(fixed("/api/v1/widget/status"), {"GET": PUBLIC}),
+    "POST /api/v1/widget/offline": Rule(fixed("/api/v1/widget/offline"), {"POST": PUBLIC}),
+    "POST /api/v1/widget/csat": Rule(fixed("/api/v1/widget/csat"), {"POST": PUBLIC}),
+    "GET /api/v1/chats": Rule(fixed("/api/v1/chats"), {"GET": AGENTS}),
+    "GET /api/v1/chats/{chat_id}": Rule(
+        lambda w: f"/api/v1/chats/{w.conversation.pk}", {"GET": AGENTS}
+    ),
+    "POST /api/v1/chats/{chat_id}/join": Rule(
+        lambda w: f"/api/v1/chats/{w.conversation.pk}/join", {"POST": AGENTS}
+    ),
+    "POST /api/v1/chats/{chat_id}/messages": Rule(
+        lambda w: f"/api/v1/chats/{w.conversation.pk}/messages", {"POST": AGENTS}
+    ),
+    "POST /api/v1/chats/{chat_id}/transfer": Rule(
+        lambda w: f"/api/v1/chats/{w.conversation.pk}/transfer", {"POST": AGENTS}
+    ),
+    "POST /api/v1/chats/{chat_id}/end": Rule(
+        lambda w: f"/api/v1/chats/{w.conversation.pk}/end", {"POST": AGENTS}
+    ),
+    "POST /api/v1/chats/{chat_id}/escalate": Rule(
+        lambda w: f"/api/v1/chats/{w.conversation.pk}/escalate", {"POST": AGENTS}
+    ),
+    "POST /api/v1/wow/grants": Rule(fixed("/api/v1/wow/grants"), {"POST": AGENTS}),
+    "GET /api/v1/wow/grants": Rule(fixed("/api/v1/wow/grants"), {"GET": AGENTS}),
+    "GET /api/v1/wow/grants/{grant_id}": Rule(
+        lambda w: f"/api/v1/wow/grants/{w.grant.pk}", {"GET": AGENTS}
+    ),
+    "POST /api/v1/wow/grants/{grant_id}/undo": Rule(
+        lambda w: f"/api/v1/wow/grants/{w.grant.pk}/undo", {"POST": AGENTS}
+    ),
+    "POST /api/v1/wow/grants/{grant_id}/retry": Rule(
+        lambda w: f"/api/v1/wow/grants/{w.grant.pk}/retry", {"POST": AGENTS}
+    ),
+    "POST /api/v1/wow/stories": Rule(fixed("/api/v1/wow/stories"), {"POST": AGENTS}),
+    "GET /api/v1/wow/stories": Rule(fixed("/api/v1/wow/stories"), {"GET": AGENTS}),
+    "GET /api/v1/wow/stories/{story_id}": Rule(
+        lambda w: f"/api/v1/wow/stories/{w.story.pk}", {"GET": AGENTS}
+    ),
+    "POST /api/v1/wow/stories/{story_id}/celebrate": Rule(
+        lambda w: f"/api/v1/wow/stories/{w.story.pk}/celebrate", {"POST": AGENTS}
+    ),
+    "POST /api/v1/inbound/email": Rule(fixed("/api/v1/inbound/email"), {"POST": SIGNED}),
+    "GET /api/v1/snippets": Rule(fixed("/api/v1/snippets"), {"GET": AGENTS}),
+    "POST /api/v1/snippets": Rule(fixed("/api/v1/snippets"), {"POST": AGENTS}),
+    "GET /api/v1/snippets/{snippet_id}": Rule(
+        lambda w: f"/api/v1/snippets/{w.snippet.pk}", {"GET": AGENTS}
+    ),
+    "PATCH /api/v1/snippets/{snippet_id}": Rule(
+        lambda w: f"/api/v1/snippets/{w.snippet.pk}", {"PATCH": AGENTS}
+    ),
+    "POST /api/v1/snippets/{snippet_id}/use": Rule(
+        lambda w: f"/api/v1/snippets/{w.snippet.pk}/use", {"POST": AGENTS}
+    ),
+    "GET /api/v1/team/hours": Rule(fixed("/api/v1/team/hours"), {"GET": AGENTS}),
+    "GET /api/v1/team/tickets/{ticket_id}/handle-time": Rule(
+        lambda w: f"/api/v1/team/tickets/{w.ticket.pk}/handle-time", {"GET": AGENTS}
+    ),
+    "GET /api/v1/team/chats/{chat_id}/handle-time": Rule(
+        lambda w: f"/api/v1/team/chats/{w.conversation.pk}/handle-time", {"GET": AGENTS}
+    ),
+}
