@@ -11,6 +11,10 @@ from ninja import Field, Query, Router, Schema
 from ninja import Status as WithStatus
 
 from accounts.models import User
+from care.api import CareOut, care_result
+from csat.api import CsatOut
+from csat.services import result as csat_result
+from customers.models import CustomerKind
 from customers.services import customer_for_email
 from supportdesk.api import ApiError
 from tickets import selectors, services
@@ -118,12 +122,27 @@ class TicketOut(Schema):
 
     @staticmethod
     def resolve_tags(obj: Ticket) -> list[str]:
-        return [t.name for t in obj.tags.all()]
+        # Sorted here, not in SQL, so a prefetched list stays one query and the order is stable.
+        return sorted(t.name for t in obj.tags.all())
 
 
 class TicketDetail(TicketOut):
     messages: list[MessageOut]
     follow_ups: list[FollowUpOut] = []
+    csat: CsatOut | None = None
+    care: CareOut | None = Field(None, description="The problem behind a proactive care task")
+
+    @staticmethod
+    def resolve_care(obj: Ticket) -> dict[str, object] | None:
+        if obj.type != TicketType.CARE:
+            return None
+        # The reverse one-to-one raises (an AttributeError) on a care ticket made by hand.
+        return care_result(getattr(obj, "care_task", None))
+
+    @staticmethod
+    def resolve_csat(obj: Ticket) -> dict[str, object] | None:
+        # The reverse one-to-one raises (an AttributeError) when the customer was never asked.
+        return csat_result(getattr(obj, "csat", None))
 
     @staticmethod
     def resolve_messages(obj: Ticket) -> list[object]:
@@ -155,9 +174,12 @@ class TicketFilters(Schema):
     type: TicketType | None = None
     channel: Channel | None = None
     view: selectors.InboxView | None = Field(
-        None, description="mine, unassigned, open, pending, solved, all"
+        None, description="mine, unassigned, open, pending, solved, all, care, my_care"
     )
     assignee: int | None = None
+    contact_kind: CustomerKind | None = Field(
+        None, description="Only tickets of customers, vendors, candidates or employees"
+    )
     tag: str | None = Field(None, max_length=50)
     q: str | None = Field(None, max_length=200, description="Full-text search")
     cursor: str | None = Field(None, max_length=200)
@@ -166,7 +188,7 @@ class TicketFilters(Schema):
 
 def _detail(ticket_id: int) -> Ticket:
     return get_object_or_404(
-        Ticket.objects.select_related("customer").prefetch_related(
+        Ticket.objects.select_related("customer", "csat").prefetch_related(
             "tags",
             "customer__emails",
             "follow_ups",
@@ -211,6 +233,7 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> dict[st
             type=filters.type,
             channel=filters.channel,
             assignee_id=filters.assignee,
+            customer_kind=filters.contact_kind,
             tag=filters.tag,
             q=filters.q,
             cursor=filters.cursor,

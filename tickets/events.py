@@ -59,3 +59,18 @@ def message_added(message: Message) -> MessageAdded:
 
 def ticket_updated(ticket: Ticket, *, by: object) -> TicketUpdated:
     return {"type": "ticket.updated", "ticket_id": ticket.pk, "by_id": getattr(by, "pk", None)}
+
+
+class TicketsChanged(TicketChanged):
+    ticket_ids: list[int]
+
+
+def tickets_changed(tickets: list[Ticket], change: str) -> TicketsChanged:
+    """One inbox event for a batch (follow-ups sent together): the inbox re-fetches once anyway,
+    so a batch of 200 costs one publish instead of 200. `ticket_id` is the latest, for clients
+    reading only that."""
+    latest = max(tickets, key=lambda t: (t.updated_at, t.pk))
+    return {
+        **ticket_changed(latest, change),
+        "ticket_ids": [t.pk for t in tickets],
+    }

@@ -52,6 +52,7 @@ MAX_ADDRESS_LENGTH = 254  # CustomerEmail.address is an EmailField
 _MSGID = re.compile(r"<[^<>\s]{1,250}>")
 _SUBJECT_TOKEN = re.compile(r"\[#([a-z0-9]{4,16})\]", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # Types a browser would execute if an attachment were ever served inline: never trust the label.
 _ACTIVE_TYPES = {
     "text/html",
@@ -390,8 +391,9 @@ def _filename(part: MimeMessage, content_type: str) -> str:
         name = part.get_filename() or ""
     except Exception:
         name = ""
-    # Display only (files are stored under random names), but keep it one clean line.
-    name = _clean_line(str(name)).replace("/", "_").replace("\\", "_").strip(". ")
+    # Display only (files are stored under random names), but keep it one clean line, and
+    # without bidi controls: "invoice\u202egpj.exe" must not show as "invoiceexe.jpg".
+    name = _clean_line(_BIDI.sub("", str(name))).replace("/", "_").replace("\\", "_").strip(". ")
     if not name and content_type == "message/rfc822":
         name = "message.eml"
     if not name:

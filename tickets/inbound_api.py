@@ -12,6 +12,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
+from supportdesk import ratelimit
 from supportdesk.api import ApiError
 from tickets.inbound import ingest_raw_email, sign
 from tickets.models import InboundStatus
@@ -54,6 +55,7 @@ def _declared_length(request: HttpRequest) -> int:
     },
 )
 def inbound_email(request: HttpRequest) -> Status:
+    ratelimit.check(request, "inbound-email")
     limit = settings.SUPPORTDESK_MAX_INBOUND_BYTES
     # Checked before reading the body, so an oversize request costs us nothing.
     if _declared_length(request) > limit:

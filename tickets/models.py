@@ -106,6 +106,13 @@ class Ticket(models.Model):
                 condition=Q(assignee__isnull=True, status__in=["new", "open"]),
             ),
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_created"),
+            # The default "open" view (status new or open): a single ordered range, so a deep
+            # keyset page reads one page; ticket_status_updated needed a sort over both statuses.
+            models.Index(
+                fields=["-updated_at", "-id"],
+                name="ticket_open_updated",
+                condition=Q(status__in=["new", "open"]),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -6,18 +6,23 @@ pages update live) and bumps `updated_at`, which orders the inbox.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
 from customers.models import Customer
-from mailer.services import make_message_id, queue_email, single_line
-from supportdesk.realtime import send_event_on_commit
+from mailer.models import OutboundEmail
+from mailer.services import build_email, make_message_id, queue_emails, single_line
+from supportdesk.realtime import agroup_send, send_event_on_commit
 from tickets import events
 from tickets.models import (
     AuthorType,
@@ -250,15 +255,24 @@ def add_agent_reply(
 def _queue_reply_email(
     ticket: Ticket, message: Message, *, by: User, in_reply_to: str, references: str
 ) -> None:
+    email = _reply_email(ticket, message, by=by, in_reply_to=in_reply_to, references=references)
+    if email is not None:
+        queue_emails([email])
+
+
+def _reply_email(
+    ticket: Ticket, message: Message, *, by: User, in_reply_to: str, references: str
+) -> OutboundEmail | None:
+    """The unsaved email row for an agent's public reply (None: the customer has no address)."""
     to = ticket.customer.primary_email
     if not to:
         log.info("Ticket %s has no customer address; reply kept on the ticket only", ticket.pk)
-        return
+        return None
     subject = (
         ticket.subject if ticket.subject.lower().startswith("re:") else f"Re: {ticket.subject}"
     )
     sender = f"{single_line(by.display_name)} at {settings.SUPPORTDESK_COMPANY_NAME}"
-    queue_email(
+    return build_email(
         to=[to],
         subject=f"{subject} [#{ticket.reference}]",
         body_text=message.body_text,
@@ -274,8 +288,16 @@ def _queue_reply_email(
 
 
 def _apply_status(ticket: Ticket, status: Status) -> None:
+    solving = status == Status.SOLVED and ticket.status != Status.SOLVED
     ticket.status = status
     ticket.solved_at = timezone.now() if status in (Status.SOLVED, Status.CLOSED) else None
+    if solving:
+        # CSAT: ask once the solve is committed (at most once per ticket: re-solving sends
+        # nothing); robust, so a survey failure is logged and never breaks the solve.
+        from csat.services import request_for_ticket_id
+
+        ticket_id = ticket.pk
+        transaction.on_commit(lambda: request_for_ticket_id(ticket_id), robust=True)
 
 
 def update_ticket(
@@ -346,34 +368,166 @@ def cancel_follow_up(follow_up: FollowUp) -> bool:
     )
 
 
-def send_due_follow_ups(*, limit: int = 200) -> int:
-    """Turn due follow-ups into replies. Claim, reply and mark sent commit together: exactly once."""
+FOLLOW_UP_BATCH = 500
+
+
+def send_due_follow_ups(*, limit: int = 2000, batch_size: int = FOLLOW_UP_BATCH) -> int:
+    """Turn due follow-ups into replies, `batch_size` per transaction, at most `limit` per call.
+
+    Claim, replies, email rows and `sent` marks of a batch commit together: exactly once. Several
+    sweepers run batches side by side (SKIP LOCKED), never sharing a follow-up.
+    """
     sent = 0
     while sent < limit:
-        with transaction.atomic():
-            # of=("self",): lock the follow-up only; Postgres refuses FOR UPDATE on the nullable
-            # outer join to created_by.
-            follow_up = (
-                FollowUp.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("ticket", "created_by")
-                .filter(status=FollowUpStatus.SCHEDULED, send_at__lte=timezone.now())
-                .order_by("send_at", "id")
-                .first()
-            )
-            if follow_up is None:
-                break
-            author = follow_up.created_by or follow_up.ticket.assignee
-            if author is None:
-                author = User.objects.filter(is_active=True).order_by("id").first()
+        done = _send_follow_up_batch(min(batch_size, limit - sent))
+        sent += done
+        if done == 0:
+            break
+    return sent
+
+
+def _send_follow_up_batch(size: int) -> int:
+    """One batch: what `add_agent_reply` does per follow-up, in a constant number of statements
+    (bench/followups.py: one transaction and three publishes per follow-up capped throughput)."""
+    now = timezone.now()
+    with transaction.atomic():
+        # of=("self",): lock the follow-ups only; Postgres refuses FOR UPDATE on the nullable
+        # outer join to created_by.
+        follow_ups = list(
+            FollowUp.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("created_by")
+            .filter(status=FollowUpStatus.SCHEDULED, send_at__lte=now)
+            .order_by("send_at", "id")[:size]
+        )
+        if not follow_ups:
+            return 0
+        # The tickets are locked like add_agent_reply locks one, in id order so two batches (or a
+        # batch and a customer's reply) never deadlock.
+        tickets = {
+            t.pk: t
+            for t in Ticket.objects.select_for_update(of=("self",))
+            .select_related("customer", "assignee")
+            .prefetch_related("customer__emails")
+            .filter(pk__in={f.ticket_id for f in follow_ups})
+            .order_by("pk")
+        }
+        fallback: User | None = None
+        if any(f.created_by is None and tickets[f.ticket_id].assignee is None for f in follow_ups):
+            fallback = User.objects.filter(is_active=True).order_by("id").first()
+        # Every ticket's thread so far, in one query (thread_headers, batched).
+        threads: dict[int, list[str]] = {pk: [] for pk in tickets}
+        for ticket_id, message_id in (
+            Message.objects.filter(ticket_id__in=tickets)
+            .exclude(message_id="")
+            .order_by("ticket_id", "created_at", "id")
+            .values_list("ticket_id", "message_id")
+        ):
+            threads[ticket_id].append(message_id)
+
+        claimed: list[tuple[FollowUp, User, Message, str, str]] = []
+        for follow_up in follow_ups:
+            ticket = tickets[follow_up.ticket_id]
+            author = follow_up.created_by or ticket.assignee or fallback
             if author is None:
                 log.warning("Follow-up %s has no agent to send as; left scheduled", follow_up.pk)
-                break
-            message = add_agent_reply(follow_up.ticket, by=author, body_text=follow_up.body)
+                continue
+            ids = threads[ticket.pk]
+            chain = [ids[0], *ids[-9:]] if len(ids) > 10 else ids
+            in_reply_to, references = (ids[-1], " ".join(dict.fromkeys(chain))) if ids else ("", "")
+            message = Message(
+                ticket=ticket,
+                author_type=AuthorType.AGENT,
+                author_user=author,
+                channel=Channel.EMAIL,
+                body_text=follow_up.body.strip(),
+                message_id=make_message_id(),
+                in_reply_to=in_reply_to,
+                references=references,
+                created_at=now,
+            )
+            ids.append(message.message_id)  # a second follow-up on the ticket replies to this one
+            _append_search_text(ticket, message.body_text)
+            ticket.updated_at = ticket.last_message_at = now
+            if ticket.assignee_id is None:
+                ticket.assignee = author
+            if ticket.status == Status.NEW:
+                _apply_status(ticket, Status.PENDING)
+            claimed.append((follow_up, author, message, in_reply_to, references))
+        if not claimed:
+            return 0
+
+        Message.objects.bulk_create([message for _, _, message, _, _ in claimed])
+        emails = [
+            _reply_email(message.ticket, message, by=author, in_reply_to=irt, references=refs)
+            for _, author, message, irt, refs in claimed
+        ]
+        queue_emails([email for email in emails if email is not None])
+        touched = list(
+            {message.ticket_id: message.ticket for _, _, message, _, _ in claimed}.values()
+        )
+        # One UPDATE ... FROM unnest(...) each: bulk_update's CASE WHEN per row and column cost
+        # more Python than everything else in the batch.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Ticket._meta.db_table} AS t SET updated_at = %s, last_message_at = %s,"  # noqa: S608 (a model's table name)
+                " search_document = v.doc, assignee_id = v.assignee, status = v.status,"
+                " solved_at = v.solved FROM unnest(%s::bigint[], %s::text[], %s::bigint[],"
+                " %s::text[], %s::timestamptz[]) AS v(id, doc, assignee, status, solved)"
+                " WHERE t.id = v.id",
+                [
+                    now,
+                    now,
+                    [t.pk for t in touched],
+                    [t.search_document for t in touched],
+                    [t.assignee_id for t in touched],
+                    [str(t.status) for t in touched],
+                    [t.solved_at for t in touched],
+                ],
+            )
+            cursor.execute(
+                f"UPDATE {FollowUp._meta.db_table} AS f SET status = %s, message_id = v.message"  # noqa: S608
+                " FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, message) WHERE f.id = v.id",
+                [
+                    FollowUpStatus.SENT.value,
+                    [f.pk for f, _, _, _, _ in claimed],
+                    [m.pk for _, _, m, _, _ in claimed],
+                ],
+            )
+        for follow_up, _, message, _, _ in claimed:
             follow_up.status = FollowUpStatus.SENT
             follow_up.message = message
-            follow_up.save(update_fields=["status", "message"])
-            sent += 1
-    return sent
+
+        # Realtime, after commit: one inbox event for the batch (the inbox re-fetches once) and a
+        # message event per ticket for pages that have it open, published in one event-loop hop.
+        published = [
+            (events.ticket_group(message.ticket_id), events.message_added(message))
+            for _, _, message, _, _ in claimed
+        ]
+        published.append((events.INBOX_GROUP, events.tickets_changed(touched, "reply")))
+        transaction.on_commit(lambda: _publish_all(published))
+    return len(claimed)
+
+
+_publisher: ThreadPoolExecutor | None = None
+
+
+def _publish_all(published: list[tuple[str, Mapping[str, Any]]]) -> None:
+    """Hand a batch's events to a background thread: a sweep converting thousands of follow-ups
+    does not wait on Redis round trips for hints (a lost one only costs a client's resync)."""
+    global _publisher
+    if _publisher is None:
+        _publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="follow-up-events")
+    _publisher.submit(_publish_now, published)
+
+
+def _publish_now(published: list[tuple[str, Mapping[str, Any]]]) -> None:
+    async def send() -> None:
+        await asyncio.gather(*(agroup_send(group, event) for group, event in published))
+
+    try:
+        async_to_sync(send)()
+    except Exception:  # a hint, never the record: clients resync from the database
+        log.warning("Could not publish %s follow-up events", len(published), exc_info=True)
 
 
 def touch_viewer(ticket: Ticket, *, user: User) -> list[User]:
@@ -390,3 +544,33 @@ def touch_viewer(ticket: Ticket, *, user: User) -> list[User]:
         .select_related("user")
     )
     return [view.user for view in others]
+
+
+def next_agent_round_robin(*, type: TicketType | str) -> User | None:
+    """The agent who should get the next ticket of `type` that nobody asked for (care tasks).
+
+    Round-robin among the agents online now (chat presence), or, when nobody is online, among
+    every active agent; trainees are left out (they shadow first). Stateless: the turn passes to
+    the agent after whoever got the last ticket of this type, in id order. Two concurrent sweeps
+    may pick the same agent once; that is harmless.
+    """
+    # Imported here: livechat's services import this module.
+    from livechat.services import online_agents
+
+    eligible = User.objects.filter(is_active=True, is_trainee=False)
+    online = [p.user_id for p in online_agents() if p.status == "online"]
+    ids = list(
+        (eligible.filter(pk__in=online) if online else eligible)
+        .order_by("id")
+        .values_list("id", flat=True)[:500]
+    )
+    if not ids:
+        return None
+    last = (
+        Ticket.objects.filter(type=type, assignee_id__in=ids)
+        .order_by("-created_at", "-id")
+        .values_list("assignee_id", flat=True)
+        .first()
+    )
+    following = [pk for pk in ids if last is not None and pk > last]
+    return User.objects.get(pk=following[0] if following else ids[0])

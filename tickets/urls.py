@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern] = [
     path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:pk>/reply", views.ticket_reply, name="reply"),
     path("tickets/<int:pk>/update", views.ticket_update, name="update"),
+    path("tickets/<int:pk>/contact-kind", views.ticket_contact_kind, name="contact_kind"),
     path("tickets/<int:pk>/follow-ups", views.follow_up_create, name="follow_up_create"),
     path(
         "tickets/<int:pk>/follow-ups/<int:follow_up_id>/cancel",

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from customers.models import Order
 from customers.services import customer_for_email
+from supportdesk.ratelimit import ratelimit
 from tickets import selectors, services
 from tickets.forms import FollowUpForm, ReplyForm, TicketUpdateForm, WebTicketForm
 from tickets.models import (
@@ -47,6 +48,8 @@ VIEW_LABELS = [
     ("pending", "Pending"),
     ("solved", "Solved"),
     ("all", "All"),
+    ("care", "Care tasks"),
+    ("my_care", "My care tasks"),
 ]
 
 
@@ -211,6 +214,7 @@ def _render_ticket(
         "server_timezone": timezone.get_current_timezone_name(),
         "statuses": Status.choices,
         "priorities": Priority.choices,
+        "contact_kinds": _customer_kinds(),
         **_customer_context(ticket),
     }
     return render(request, "tickets/ticket.html", context, status=status)
@@ -258,6 +262,22 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
         form.add_error("body", str(exc))
         return _render_ticket(request, ticket, reply_form=form, status=400)
     messages.success(request, "Internal note added." if data["internal"] else "Reply sent.")
+    return redirect("tickets:ticket", pk=ticket.pk)
+
+
+@login_required
+@require_POST
+def ticket_contact_kind(request: HttpRequest, pk: int) -> HttpResponse:
+    """The sidebar's "this is a vendor / candidate / employee" switch for the ticket's contact."""
+    from customers.services import CustomerError, update_customer
+
+    ticket = _get_ticket_for_agent(request, pk)
+    try:
+        update_customer(ticket.customer, kind=request.POST.get("kind", ""))
+    except CustomerError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Contact is now: {ticket.customer.get_kind_display()}.")
     return redirect("tickets:ticket", pk=ticket.pk)
 
 
@@ -343,6 +363,7 @@ def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@ratelimit("web-form")
 def web_form(request: HttpRequest) -> HttpResponse:
     form = WebTicketForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
