@@ -5,33 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
+from csat.api import CsatOut
+from csat.services import result_for_chat
 from livechat import events, services
 from livechat.models import ChatAuthorType, Conversation, ConversationStatus
+from supportdesk import ratelimit
 from supportdesk.api import ApiError
 
 router = Router(tags=["live chat"])
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
-
-
-def _rate_limit(request: HttpRequest, scope: str, *, limit: int, per: int = 60) -> None:
-    """A fixed-window limit per client address on the public widget endpoints."""
-    if not settings.SUPPORTDESK_RATELIMIT_ENABLED:
-        return
-    key = f"rl:livechat:{scope}:{request.META.get('REMOTE_ADDR', '')}"
-    cache.add(key, 0, per)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        count = 1
-    if count > limit:
-        raise ApiError(429, "Too many requests; try again in a minute", "rate_limited")
 
 
 def _websocket_url(request: HttpRequest, token: str) -> str:
@@ -59,8 +46,8 @@ class SessionOut(Schema):
 
 
 @router.post("/widget/sessions", auth=None, response={201: SessionOut}, tags=["widget"])
-def create_session(request: HttpRequest, payload: SessionIn) -> tuple[int, dict[str, Any]]:
-    _rate_limit(request, "sessions", limit=30)
+def create_session(request: HttpRequest, payload: SessionIn) -> Status[dict[str, Any]]:
+    ratelimit.check(request, "widget-sessions")
     if payload.email and "@" not in payload.email:
         raise ApiError(422, "email: not an email address", "invalid")
     try:
@@ -73,13 +60,16 @@ def create_session(request: HttpRequest, payload: SessionIn) -> tuple[int, dict[
         )
     except services.ChatError as error:
         raise ApiError(403, str(error), error.code) from None
-    return 201, {
-        "visitor_token": token,
-        "conversation_id": conversation.pk,
-        "websocket_url": _websocket_url(request, token),
-        "agents_online": services.agents_available(),
-        "verified": conversation.verified,
-    }
+    return Status(
+        201,
+        {
+            "visitor_token": token,
+            "conversation_id": conversation.pk,
+            "websocket_url": _websocket_url(request, token),
+            "agents_online": services.agents_available(),
+            "verified": conversation.verified,
+        },
+    )
 
 
 class WidgetStatusOut(Schema):
@@ -104,8 +94,8 @@ class OfflineOut(Schema):
 
 
 @router.post("/widget/offline", auth=None, response={201: OfflineOut}, tags=["widget"])
-def offline_message(request: HttpRequest, payload: OfflineIn) -> tuple[int, dict[str, Any]]:
-    _rate_limit(request, "offline", limit=10)
+def offline_message(request: HttpRequest, payload: OfflineIn) -> Status[dict[str, Any]]:
+    ratelimit.check(request, "widget-offline")
     try:
         ticket = services.submit_offline_message(
             name=payload.name,
@@ -115,7 +105,7 @@ def offline_message(request: HttpRequest, payload: OfflineIn) -> tuple[int, dict
         )
     except services.ChatError as error:
         raise ApiError(422, str(error), error.code) from None
-    return 201, {"status": "received", "reference": ticket.reference}
+    return Status(201, {"status": "received", "reference": ticket.reference})
 
 
 # --- agents ------------------------------------------------------------------------------------
@@ -126,7 +116,9 @@ class AuthorOut(Schema):
     name: str
 
 
-class MessageOut(Schema):
+class ChatMessageOut(Schema):
+    """A chat line (named apart from tickets' MessageOut: OpenAPI component names are global)."""
+
     type: str = "message"
     conversation_id: int
     seq: int
@@ -152,7 +144,8 @@ class ChatOut(Schema):
 
 
 class ChatDetailOut(ChatOut):
-    messages: list[MessageOut]
+    messages: list[ChatMessageOut]
+    csat: CsatOut | None = None
 
 
 class ChatListOut(Schema):
@@ -184,7 +177,11 @@ def list_chats(
 def get_chat(request: HttpRequest, chat_id: int, after_seq: int = 0) -> dict[str, Any]:
     conversation = get_object_or_404(Conversation, pk=chat_id)
     messages = services.messages_after(conversation.pk, after_seq=max(after_seq, 0))
-    return {**_chat(conversation), "messages": [events.message_frame(m) for m in messages]}
+    return {
+        **_chat(conversation),
+        "messages": [events.message_frame(m) for m in messages],
+        "csat": result_for_chat(conversation),
+    }
 
 
 @router.post("/chats/{chat_id}/join", response=ChatOut)
@@ -198,10 +195,10 @@ class ChatMessageIn(Schema):
     client_id: str = Field(..., min_length=1, max_length=services.MAX_CLIENT_ID)
 
 
-@router.post("/chats/{chat_id}/messages", response={200: MessageOut, 201: MessageOut})
+@router.post("/chats/{chat_id}/messages", response={200: ChatMessageOut, 201: ChatMessageOut})
 def post_chat_message(
     request: HttpRequest, chat_id: int, payload: ChatMessageIn
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     get_object_or_404(Conversation, pk=chat_id)
     try:
         message, created = services.post_message(
@@ -213,7 +210,7 @@ def post_chat_message(
         )
     except services.ChatError as error:
         raise ApiError(422, str(error), error.code) from None
-    return (201 if created else 200), dict(events.message_frame(message))
+    return Status(201 if created else 200, dict(events.message_frame(message)))
 
 
 class TransferIn(Schema):
@@ -249,7 +246,7 @@ class EscalateOut(Schema):
 @router.post("/chats/{chat_id}/escalate", response={201: EscalateOut})
 def escalate_chat(
     request: HttpRequest, chat_id: int, payload: EscalateIn
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     get_object_or_404(Conversation, pk=chat_id)
     if payload.email and "@" not in payload.email:
         raise ApiError(422, "email: not an email address", "invalid")
@@ -265,4 +262,4 @@ def escalate_chat(
         )
     except services.ChatError as error:
         raise ApiError(422, str(error), error.code) from None
-    return 201, {"ticket_id": ticket.pk, "reference": ticket.reference}
+    return Status(201, {"ticket_id": ticket.pk, "reference": ticket.reference})

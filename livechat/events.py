@@ -5,7 +5,7 @@ Group events carry a ready-made `frame`; consumers forward it as JSON without to
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 QUEUE_GROUP = "chat-queue"
 
@@ -17,6 +17,7 @@ def chat_group(conversation_id: int) -> str:
 class Author(TypedDict):
     type: str
     name: str
+    trainee: NotRequired[bool]  # present (true) on lines written by a trainee
 
 
 class MessageFrame(TypedDict):
@@ -37,13 +38,16 @@ class QueueFrame(TypedDict):
 
 
 def message_frame(message: Any) -> MessageFrame:
+    author: Author = {"type": message.author_type, "name": message.author_name}
+    if message.author_trainee:
+        author["trainee"] = True  # only when true: frames of everyone else stay as they were
     return {
         "type": "message",
         "conversation_id": message.conversation_id,
         "seq": message.seq,
         "id": message.pk,
         "client_id": message.client_id,
-        "author": {"type": message.author_type, "name": message.author_name},
+        "author": author,
         "body": message.body,
         "sent_at": message.sent_at.isoformat(),
     }

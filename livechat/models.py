@@ -93,6 +93,8 @@ class ChatMessage(models.Model):
         related_name="+",
     )
     author_name = models.CharField(max_length=200, blank=True)
+    # The author was a trainee when they wrote it: agents see a "trainee" badge on the line.
+    author_trainee = models.BooleanField(default=False)
     body = models.TextField()
     sent_at = models.DateTimeField(default=timezone.now)
 

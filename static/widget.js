@@ -58,6 +58,7 @@
     ".send{display:flex;flex-direction:row;gap:6px;border-top:1px solid #e2e2e2;padding:8px}" +
     ".btn{border:0;border-radius:6px;padding:9px 14px;background:#1f5f4a;color:#fff;font-weight:600;cursor:pointer}.btn.link{background:none;color:#1f5f4a;padding:4px;text-decoration:underline}" +
     "p{margin:0 0 4px}.note{padding:12px;color:#333}" +
+    ".rate{border-top:1px solid #e2e2e2}.stars{display:flex;gap:6px}.stars button{flex:1;padding:8px 0;border:1px solid #1f5f4a;border-radius:6px;background:#fff;color:#1f5f4a;font-weight:600;cursor:pointer}.stars button[aria-pressed=true]{background:#1f5f4a;color:#fff}" +
     "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100%;max-height:100%;border-radius:0}}";
 
   var host = el("div", { id: "supportdesk-chat" });
@@ -106,6 +107,29 @@
   chat.appendChild(typing);
   chat.appendChild(offlineLink);
   chat.appendChild(composer);
+
+  // CSAT: when the chat ends, 1-5 and a comment replace the composer (rating again changes it).
+  var rate = el("form", { class: "rate", "aria-label": "Rate this chat", hidden: "" });
+  rate.appendChild(el("p", {}, "How did we do? 1 is poor, 5 is great."));
+  var stars = el("div", { class: "stars", role: "group", "aria-label": "Rating" });
+  var rating = 0;
+  [1, 2, 3, 4, 5].forEach(function (n) {
+    var b = el("button", { type: "button", "aria-pressed": "false", "data-rating": n }, String(n));
+    b.addEventListener("click", function () {
+      rating = n;
+      [].forEach.call(stars.children, function (c) { c.setAttribute("aria-pressed", String(c === b)); });
+    });
+    stars.appendChild(b);
+  });
+  rate.appendChild(stars);
+  var rateComment = field(rate, "Comment (optional)", "comment", "textarea", false);
+  rateComment.maxLength = 2000;
+  var rateNote = el("p", { class: "who", role: "status" });
+  rate.appendChild(el("button", { class: "btn", type: "submit" }, "Send rating"));
+  rate.appendChild(rateNote);
+  var again = el("button", { class: "btn link", type: "button" }, "Start a new chat");
+  rate.appendChild(again);
+  chat.appendChild(rate);
 
   // Offline form.
   var off = el("form", { "aria-label": "Leave a message", hidden: "" });
@@ -231,9 +255,12 @@
       if (f.type === "message") onMessage(f);
       else if (f.type === "ack") {
         delete pending[f.client_id];
+      } else if (f.type === "ended") {
+        ended();
       } else if (f.type === "hello") {
         agentsOnline = !!f.agents_online;
         offlineLink.hidden = agentsOnline;
+        if (f.status === "ended") ended();
       } else if (f.type === "token") {
         state.token = f.visitor_token;
         save();
@@ -355,6 +382,29 @@
         show(thanks);
       })
       .catch(function (err) { status.textContent = err.message; });
+  });
+
+  function ended() {
+    composer.hidden = offlineLink.hidden = true;
+    typing.textContent = "";
+    rate.hidden = false;
+  }
+  rate.addEventListener("submit", function (e) {
+    e.preventDefault();
+    if (!rating) { rateNote.textContent = "Choose a rating from 1 to 5."; return; }
+    api("widget/csat", { visitor_token: state.token, rating: rating, comment: rateComment.value })
+      .then(function (d) { rateNote.textContent = "Thank you! You rated this chat " + d.rating + " of 5. You can change it for 7 days."; })
+      .catch(function (err) { rateNote.textContent = err.message; });
+  });
+  again.addEventListener("click", function () {
+    if (ws) { ws.onclose = null; ws.close(); ws = null; }
+    state = { name: state.name, email: state.email };
+    save();
+    log.textContent = "";
+    seen = {}; pending = {}; nodes = {}; lastSeq = 0;
+    composer.hidden = false;
+    rate.hidden = true;
+    show(pre);
   });
 
   if (cfg.name) preName.value = cfg.name;

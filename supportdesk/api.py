@@ -15,6 +15,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
 from accounts.services import user_for_token
+from supportdesk.ratelimit import RateLimited
 
 
 class BearerToken(HttpBearer):
@@ -42,7 +43,43 @@ class ApiError(HttpError):
         self.code = code
 
 
-api = NinjaAPI(
+ERROR_STATUSES = {
+    400: "Bad request (unparseable body, bad cursor)",
+    401: "Missing or wrong credentials",
+    403: "Not allowed for this user",
+    404: "No such object",
+    409: "Conflicts with the current state (e.g. an idempotency key reused with another body)",
+    413: "Too large",
+    422: "Invalid input",
+    429: "Rate limited: see Retry-After",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+    "required": ["detail", "code"],
+}
+
+
+class SupportdeskAPI(NinjaAPI):
+    """NinjaAPI whose schema documents the error envelope every operation can answer with."""
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status, description in ERROR_STATUSES.items():
+                    responses.setdefault(status, {"description": description, "content": error})
+        return schema
+
+
+api = SupportdeskAPI(
     title="Supportdesk API",
     version="1",
     urls_namespace="api",
@@ -79,6 +116,13 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         429: "rate_limited",
     }
     return _error(request, exc.status_code, str(exc), codes.get(exc.status_code, "error"))
+
+
+@api.exception_handler(RateLimited)
+def on_rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    response = _error(request, 429, str(exc), "rate_limited")
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(ValidationError)

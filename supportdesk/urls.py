@@ -6,12 +6,27 @@ from django.urls import include, path
 
 from supportdesk.api import api
 from supportdesk.health import healthz
+from supportdesk.ratelimit import login_username, ratelimit
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
+    # The admin's own login form is the same door as /login/, so it has the same limits.
+    path(
+        "admin/login/",
+        ratelimit("login-ip")(ratelimit("login-user", key=login_username)(admin.site.login)),
+    ),
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        # Limited by address and by the account named, so guessing is slow from one or many hosts.
+        ratelimit("login-ip")(
+            ratelimit("login-user", key=login_username)(
+                auth_views.LoginView.as_view(redirect_authenticated_user=True)
+            )
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
@@ -26,3 +41,6 @@ urlpatterns = [
     path("", include("snippets.urls")),
     path("", include("team.urls")),
 ]
+
+# A database outage outside a view is a clean 503 too (supportdesk/middleware.py).
+handler500 = "supportdesk.middleware.server_error"

@@ -146,7 +146,13 @@ def _database_url() -> str:
 
 
 def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {**os.environ, "DATABASE_URL": _database_url(), "PYTHONUNBUFFERED": "1"}
+    # Plain http on loopback: the production profile's redirect to https is for real deployments.
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "PYTHONUNBUFFERED": "1",
+        "SECURE_SSL_REDIRECT": "false",
+    }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     env.update(extra or {})
     return env
@@ -236,6 +242,15 @@ def live_server_env(smtp_server: SmtpSink) -> dict[str, str]:
 
 
 @pytest.fixture(autouse=True)
+def _test_defaults(settings) -> None:
+    """Rate limits count across tests in the shared Redis cache: off unless a test turns them on
+    (tests/security/test_rate_limits.py). The test client speaks plain http, so the production
+    profile's redirect to https is off too (tests/security/test_headers.py checks it)."""
+    settings.SUPPORTDESK_RATELIMIT_ENABLED = False
+    settings.SECURE_SSL_REDIRECT = False
+
+
+@pytest.fixture(autouse=True)
 def _live_server_helper() -> Iterator[None]:
     """Replaces pytest-django's helper of the same name: our live_server is a separate process."""
     yield
@@ -256,6 +271,19 @@ def celery_worker(
     transactional_db: None, tmp_path: Path, smtp_server: SmtpSink
 ) -> Iterator[ServerProcess]:
     """A real Celery worker process on the test Redis broker and the test database."""
+    worker = start_celery_worker(tmp_path, smtp_server)
+    yield worker
+    stop_celery_worker(worker)
+
+
+def start_celery_worker(
+    tmp_path: Path,
+    smtp: SmtpSink,
+    name: str = "celery",
+    extra_env: dict[str, str] | None = None,
+) -> ServerProcess:
+    """Start a Celery worker (its own process group, so kill -9 reaches its children) and wait
+    until it is ready; mail goes to `smtp`."""
     command = [
         sys.executable,
         "-m",
@@ -272,11 +300,12 @@ def celery_worker(
     env = server_env(
         {
             "SUPPORTDESK_CELERY_EAGER": "false",
-            "EMAIL_HOST": smtp_server.host,
-            "EMAIL_PORT": str(smtp_server.port),
+            "EMAIL_HOST": smtp.host,
+            "EMAIL_PORT": str(smtp.port),
+            **(extra_env or {}),
         }
     )
-    log_path = tmp_path / "celery.log"
+    log_path = tmp_path / f"{name}.log"
     process = subprocess.Popen(
         command,
         env=env,
@@ -293,14 +322,25 @@ def celery_worker(
                 f"celery worker did not start:\n{log_path.read_text(errors='replace')}"
             )
         time.sleep(0.2)
-    worker = ServerProcess("", 0, process, command, env, log_path)
-    yield worker
+    return ServerProcess("", 0, process, command, env, log_path)
+
+
+def stop_celery_worker(worker: ServerProcess) -> None:
+    process = worker.process
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(15)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+
+def kill_celery_worker(worker: ServerProcess) -> None:
+    """kill -9 of the worker's main process and its children, as a crash or OOM would."""
+    if worker.process.poll() is None:
+        os.killpg(worker.process.pid, signal.SIGKILL)
+        worker.process.wait(10)
 
 
 @pytest.fixture

@@ -146,7 +146,7 @@
       node.appendChild(el("p", { class: "chat-tools" }, "Shadowing read-only: you see the chat live."));
     } else {
       var form = el("form", { class: "chat-compose" });
-      p.input = el("textarea", { rows: "2", "aria-label": "Reply", name: "body" });
+      p.input = el("textarea", { rows: "2", "aria-label": "Reply", name: "body", "data-snippets": "" });
       form.appendChild(p.input);
       form.appendChild(el("button", { type: "submit" }, "Send"));
       form.addEventListener("submit", function (e) { e.preventDefault(); sendMessage(p); });
@@ -219,13 +219,42 @@
     var end = el("button", { type: "button", class: "link" }, "End chat");
     end.addEventListener("click", function () { send({ type: "end", conversation_id: p.id }); });
     box.appendChild(end);
+
+    // Grants from inside the chat: the same dialog as on the ticket page, an htmx fragment bound
+    // to this chat and its customer. A granted dialog comes back with a fresh one below its
+    // outcome, so the next grant is one more click.
+    var make = el("button", { type: "button", class: "chat-make-right" }, "Make it right");
+    make.setAttribute("aria-label", "Make it right in chat " + p.id);
+    p.grants = el("div", { class: "chat-grant", "aria-live": "polite" });
+    make.addEventListener("click", function () { openGrantDialog(p); });
+    box.appendChild(make);
+    box.appendChild(el("a", { href: "/wall/new?chat_id=" + p.id, target: "_blank", class: "chat-nominate" }, "Nominate a WOW story"));
+    box.appendChild(p.grants);
     p.emailInput = email;
     return box;
   }
 
+  function openGrantDialog(p) {
+    var open = p.grants.querySelector("form.grant-dialog");
+    if (open) { open.querySelector("textarea").focus(); return; }
+    var url = "/wow/grant?chat_id=" + p.id + (p.customerId ? "&customer_id=" + p.customerId : "");
+    var slot = el("div");
+    p.grants.appendChild(slot);
+    window.htmx.ajax("GET", url, { target: slot, swap: "innerHTML" }).then(function () {
+      var reason = slot.querySelector("textarea");
+      if (reason) reason.focus();
+    });
+  }
+
   function updateHeader(p, c) {
+    if (c.customer_id) p.customerId = c.customer_id;
     p.title.textContent = (c.visitor_name || "Visitor") + (c.verified ? " \u2713" : "");
     p.meta.textContent = c.status + (c.ticket_id ? " \u00b7 ticket " + c.ticket_id : "");
+    // Handle time, as plain information (never a timer or a target).
+    var stamp = (p.metaStamp = (p.metaStamp || 0) + 1);
+    api("GET", "team/chats/" + p.id + "/handle-time").then(function (h) {
+      if (h.text && stamp === p.metaStamp) p.meta.appendChild(el("span", { class: "chat-handle-time", title: "Information, not a target" }, " \u00b7 " + h.text));
+    }).catch(function () {});
     if (p.emailInput && !p.emailInput.value) p.emailInput.value = c.visitor_email || "";
   }
 
@@ -275,7 +304,9 @@
     node.className = "chat-msg " + f.author.type + (f.pending ? " pending" : "");
     if (f.seq) node.dataset.seq = f.seq;
     node.textContent = "";
-    node.appendChild(el("small", {}, f.author.name + (f.sent_at ? " \u00b7 " + new Date(f.sent_at).toLocaleTimeString() : "")));
+    var who = el("small", {}, f.author.name + (f.sent_at ? " \u00b7 " + new Date(f.sent_at).toLocaleTimeString() : ""));
+    if (f.author.trainee) who.appendChild(el("span", { class: "badge trainee" }, "trainee"));
+    node.appendChild(who);
     node.appendChild(document.createTextNode(f.body));
     p.log.scrollTop = p.log.scrollHeight;
   }
@@ -301,7 +332,7 @@
     p.input.value = "";
     var id = uuid();
     p.pending[id] = { body: body, sent: Date.now() };
-    renderMessage(p, id, { author: { type: "agent", name: rootEl.dataset.userName }, body: body, pending: true });
+    renderMessage(p, id, { author: { type: "agent", name: rootEl.dataset.userName, trainee: rootEl.dataset.trainee === "true" }, body: body, pending: true });
     send({ type: "message", conversation_id: p.id, client_id: id, body: body });
   }
 
@@ -325,7 +356,7 @@
     ws.onopen = function () {
       attempts = 0;
       connEl.textContent = "Connected";
-      send({ type: "heartbeat", status: presenceEl.value });
+      heartbeat();
       for (var id in panes) subscribe(panes[id], false);
       flush(true);
     };
@@ -358,7 +389,12 @@
       setTimeout(connect, delay);
     };
   }
-  presenceEl.addEventListener("change", function () { send({ type: "heartbeat", status: presenceEl.value }); });
-  setInterval(function () { send({ type: "heartbeat", status: presenceEl.value }); }, 30000);
+  function heartbeat() {
+    // Activity (visible page, recent input; static/js/activity.js) counts toward support hours.
+    var act = window.SupportdeskActivity;
+    send({ type: "heartbeat", status: presenceEl.value, visible: !document.hidden, idle_seconds: act ? act.idleSeconds() : null });
+  }
+  presenceEl.addEventListener("change", heartbeat);
+  setInterval(heartbeat, 30000);
   connect();
 })();

@@ -148,13 +148,48 @@ class Command(BaseCommand):
                         carrier="UPS",
                         tracking=f"1Z{rng.randint(10**7, 10**8)}",
                         status="in_transit" if late or k == 0 else "delivered",
-                        promised_by=now + timedelta(hours=20)
-                        if late
+                        # In transit and on time (the care sweep leaves these alone); the
+                        # late ones for proactive care are added below.
+                        promised_by=now + timedelta(hours=20 if late else 48)
+                        if late or k == 0
                         else now - timedelta(days=3 + k),
-                        last_scan_at=now - timedelta(days=2 if late else 4),
+                        last_scan_at=now - timedelta(hours=6)
+                        if late or k == 0
+                        else now - timedelta(days=4),
                     ),
                     placed_at=now - timedelta(days=5 + 7 * k),
                 )
+        # Proactive care (scenario 6): a shipment past its promised date and silent for three
+        # days, and an order whose payment failed; the care sweep at the end opens their tasks.
+        upsert_order(
+            external_id="DEMO-LATE-1",
+            customer_email=CUSTOMERS[2][0],
+            items=[ItemInput(name=PRODUCTS[4][0], quantity=1, price=Decimal(PRODUCTS[4][1]))],
+            total=Decimal(PRODUCTS[4][1]),
+            currency="USD",
+            status="paid",
+            shipping=ShipmentInput(
+                address="4 Harbor St, Springfield",
+                carrier="UPS",
+                tracking="1Z55501234",
+                status="in_transit",
+                promised_by=now - timedelta(days=1),
+                last_scan_at=now - timedelta(days=3),
+            ),
+            placed_at=now - timedelta(days=6),
+        )
+        upsert_order(
+            external_id="DEMO-PAY-1",
+            customer_email=CUSTOMERS[7][0],
+            items=[ItemInput(name=PRODUCTS[1][0], quantity=1, price=Decimal(PRODUCTS[1][1]))],
+            total=Decimal(PRODUCTS[1][1]),
+            currency="USD",
+            status="payment_failed",
+            shipping=None,
+            placed_at=now - timedelta(days=1),
+            problem="payment",
+            problem_detail="The card was declined when the shop captured the payment.",
+        )
 
         for index, subject, body, status, reply in TICKETS:
             ticket, _ = tickets.create_ticket(
@@ -187,6 +222,16 @@ class Command(BaseCommand):
 
         # Grants, stories and celebrations, through the WOW credits services.
         call_command("load_wow_demo", stdout=self.stdout)
+        # Past support sessions, so /team/ and the all-hands hours chart show everyone's hours.
+        call_command("load_team_demo", stdout=self.stdout)
+        # Size chart, shipping times, return rules...: type "/" in a reply or chat box.
+        call_command("load_snippets_demo", stdout=self.stdout)
+        # Twelve weeks of rated tickets, so the CSAT trend on /reports/ has something to show.
+        call_command("load_csat_demo", stdout=self.stdout)
+        # The same sweep beat runs: the late shipment and the failed payment become care tasks.
+        from care.services import sweep_care
+
+        self.stdout.write(f"Proactive care opened {sweep_care()} task(s).")
 
     def _print_logins(self) -> None:
         self.stdout.write("")
