@@ -418,6 +418,33 @@ def login(page, server: ServerProcess, email: str, password: str) -> None:
     page.wait_for_url(lambda url: "/login/" not in url)
 
 
+def open_console(context, server: ServerProcess, email: str, password: str, *, timeout=15_000):
+    """An agent's page logged in and connected in the chat console."""
+    agent = context.new_page()
+    agent.set_default_timeout(timeout)
+    login(agent, server, email, password)
+    agent.goto(f"{server.url}/chats/")
+    agent.get_by_text("Connected").wait_for()
+    return agent
+
+
+def start_shop_chat(
+    context, server: ServerProcess, *, name: str, email: str, question: str, timeout=15_000
+):
+    """A visitor on the demo shop who opens the widget and starts a chat; returns the page once
+    the first line is committed (no longer pending)."""
+    shop = context.new_page()
+    shop.set_default_timeout(timeout)
+    shop.goto(f"{server.url}/demo/shop/")
+    shop.get_by_role("button", name="Open chat").click()
+    shop.get_by_label("Name").first.fill(name)
+    shop.get_by_label("Email").first.fill(email)
+    shop.get_by_label("Your question").fill(question)
+    shop.get_by_role("button", name="Start chat").click()
+    shop.locator(".m.visitor:not(.pending)").wait_for()
+    return shop
+
+
 def post_inbound_email(server: ServerProcess, raw: bytes) -> dict:
     """Deliver a raw email to the live server's inbound webhook, signed as an MTA would."""
     import hashlib

@@ -18,7 +18,7 @@ import pytest
 from accounts.services import issue_api_token
 from customers.models import Customer, Order, Tier
 from livechat.models import ChatMessage, Conversation
-from tests.conftest import login
+from tests.conftest import login, open_console, start_shop_chat
 from tests.wow_credits.conftest import core_values  # noqa: F401 (a fixture)
 from wow_credits.models import Grant, GrantStatus, Story
 
@@ -82,23 +82,17 @@ def test_the_best_mans_shoes_in_the_browser(
     shop_context = browser.new_context(viewport={"width": 1000, "height": 800})
     manager_context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
-        agent = agent_context.new_page()
-        agent.set_default_timeout(20_000)
-        login(agent, live_server, cast.alice.email, cast.password)
-        agent.goto(f"{live_server.url}/chats/")
-        agent.get_by_text("Connected").wait_for()
-
-        shop = shop_context.new_page()
-        shop.set_default_timeout(20_000)
-        shop.goto(f"{live_server.url}/demo/shop/")
-        shop.get_by_role("button", name="Open chat").click()
-        shop.get_by_label("Name").first.fill("Sam Best")
-        shop.get_by_label("Email").first.fill("sam.best@example.com")
-        shop.get_by_label("Your question").fill(
-            "My shoes for tomorrow's wedding went to 12 Chapel Rd. I live at 21!"
+        agent = open_console(
+            agent_context, live_server, cast.alice.email, cast.password, timeout=20_000
         )
-        shop.get_by_role("button", name="Start chat").click()
-        shop.locator(".m.visitor:not(.pending)").wait_for()
+        shop = start_shop_chat(
+            shop_context,
+            live_server,
+            name="Sam Best",
+            email="sam.best@example.com",
+            question="My shoes for tomorrow's wedding went to 12 Chapel Rd. I live at 21!",
+            timeout=20_000,
+        )
 
         conversation = Conversation.objects.get(visitor_email="sam.best@example.com")
         agent.get_by_role("button", name="Join chat with Sam Best").click()

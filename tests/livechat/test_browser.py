@@ -8,7 +8,7 @@ from email.utils import make_msgid
 import pytest
 
 from livechat.models import ChatMessage, Conversation
-from tests.conftest import login, post_inbound_email
+from tests.conftest import open_console, post_inbound_email, start_shop_chat
 from tickets.models import AuthorType, Ticket
 
 
@@ -18,21 +18,14 @@ def test_email_me_the_size_chart(cast, live_server, browser, smtp_server) -> Non
     agent_context = browser.new_context(viewport={"width": 1280, "height": 900})
     shop_context = browser.new_context(viewport={"width": 1000, "height": 800})
     try:
-        agent = agent_context.new_page()
-        agent.set_default_timeout(15_000)
-        login(agent, live_server, cast.alice.email, cast.password)
-        agent.goto(f"{live_server.url}/chats/")
-        agent.get_by_text("Connected").wait_for()
-
-        shop = shop_context.new_page()
-        shop.set_default_timeout(15_000)
-        shop.goto(f"{live_server.url}/demo/shop/")
-        shop.get_by_role("button", name="Open chat").click()
-        shop.get_by_label("Name").first.fill("Ben Best")
-        shop.get_by_label("Email").first.fill("ben@shop.example")
-        shop.get_by_label("Your question").fill("Which size is EU 43 in US? I have to leave soon.")
-        shop.get_by_role("button", name="Start chat").click()
-        shop.locator(".m.visitor:not(.pending)").wait_for()
+        agent = open_console(agent_context, live_server, cast.alice.email, cast.password)
+        shop = start_shop_chat(
+            shop_context,
+            live_server,
+            name="Ben Best",
+            email="ben@shop.example",
+            question="Which size is EU 43 in US? I have to leave soon.",
+        )
 
         conversation = Conversation.objects.get(visitor_email="ben@shop.example")
         agent.get_by_role("button", name="Join chat with Ben Best").click()

@@ -11,7 +11,7 @@ from livechat.models import ChatMessage, Conversation
 from mailer.models import OutboundEmail
 from snippets.models import Snippet
 from tests import factories
-from tests.conftest import login
+from tests.conftest import login, open_console, start_shop_chat
 from tickets import services as tickets
 from tickets.models import AuthorType
 
@@ -107,21 +107,14 @@ def test_a_snippet_inserts_into_a_chat_box_and_goes_out_only_on_enter(
     agent_context = browser.new_context(viewport={"width": 1280, "height": 900})
     shop_context = browser.new_context(viewport={"width": 1000, "height": 800})
     try:
-        agent = agent_context.new_page()
-        agent.set_default_timeout(15_000)
-        login(agent, live_server, cast.alice.email, cast.password)
-        agent.goto(f"{live_server.url}/chats/")
-        agent.get_by_text("Connected").wait_for()
-
-        shop = shop_context.new_page()
-        shop.set_default_timeout(15_000)
-        shop.goto(f"{live_server.url}/demo/shop/")
-        shop.get_by_role("button", name="Open chat").click()
-        shop.get_by_label("Name").first.fill("Ben Best")
-        shop.get_by_label("Email").first.fill("ben@shop.example")
-        shop.get_by_label("Your question").fill("Can I return worn shoes?")
-        shop.get_by_role("button", name="Start chat").click()
-        shop.locator(".m.visitor:not(.pending)").wait_for()
+        agent = open_console(agent_context, live_server, cast.alice.email, cast.password)
+        shop = start_shop_chat(
+            shop_context,
+            live_server,
+            name="Ben Best",
+            email="ben@shop.example",
+            question="Can I return worn shoes?",
+        )
 
         conversation = Conversation.objects.get(visitor_email="ben@shop.example")
         agent.get_by_role("button", name="Join chat with Ben Best").click()
