@@ -8,7 +8,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 APT := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
 
-.PHONY: demo serve install install-test system-deps test test-fast lint format sweep clean
+.PHONY: demo serve install install-test system-deps test test-fast lint format sweep clean bench bench-quick
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -48,6 +48,14 @@ system-deps:
 test: system-deps install-test
 	# Celery tasks run in-process in the test process; tests that need a real worker start one.
 	SUPPORTDESK_CELERY_EAGER=true $(PY) scripts/services.py run -- $(PY) -m pytest $(PYTEST_ARGS)
+
+# Benchmarks (bench/): each provisions its own throwaway Postgres, Redis, daphne and workers,
+# prints a table and writes JSON to bench/results/. BENCH_ONLY=chat,pages runs a subset.
+bench: system-deps install-test
+	$(PY) -m bench.run $(if $(BENCH_ONLY),--only $(BENCH_ONLY))
+
+bench-quick: system-deps install-test
+	$(PY) -m bench.run --quick $(if $(BENCH_ONLY),--only $(BENCH_ONLY))
 
 lint: install-test
 	$(VENV)/bin/ruff check .

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,6 +33,8 @@ from livechat.models import (
     PresenceStatus,
 )
 from supportdesk.realtime import send_event_on_commit
+from team import services as team_services
+from team.models import ActivitySource
 from tickets import services as ticket_services
 from tickets.models import AuthorType, Channel, Ticket
 
@@ -84,7 +87,9 @@ def expected_user_hash(email: str) -> str:
 
 
 def user_hash_matches(email: str, user_hash: str) -> bool:
-    return bool(email) and hmac.compare_digest(expected_user_hash(email), user_hash.strip().lower())
+    # Bytes, not str: compare_digest raises on non-ASCII text, and a hash is hostile input too.
+    given = user_hash.strip().lower().encode("utf-8", "replace")
+    return bool(email) and hmac.compare_digest(expected_user_hash(email).encode(), given)
 
 
 def conversation_for_identity(identity: VisitorIdentity) -> Conversation | None:
@@ -145,6 +150,22 @@ def _author_name(conversation_name: str, author_type: str, author_user: User | N
     return conversation_name
 
 
+# Characters that draw nothing: a body made only of these (and spaces) is an empty message.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def _check_message(body: str, client_id: str) -> None:
+    if not _INVISIBLE.sub("", body).strip():
+        raise ChatError("A message needs a body", code="empty_body")
+    if "\x00" in body or "\x00" in client_id:
+        # Postgres text cannot hold NUL; refused here rather than failing in the database.
+        raise ChatError("Text cannot contain NUL characters", code="invalid")
+    if len(body) > MAX_BODY:
+        raise ChatError(f"A message is at most {MAX_BODY} characters", code="too_large")
+    if len(client_id) > MAX_CLIENT_ID:
+        raise ChatError(f"client_id is at most {MAX_CLIENT_ID} characters", code="invalid")
+
+
 def post_message(
     conversation_id: int,
     *,
@@ -156,13 +177,9 @@ def post_message(
     """Store a message with the conversation's next seq; a repeated client_id returns the first.
 
     Returns (message, created). The fan-out to `chat-<id>` is sent only after commit.
+    Sockets use `apost_message`, which stores lines of active chats without the ORM thread.
     """
-    if not body.strip():
-        raise ChatError("A message needs a body", code="empty_body")
-    if len(body) > MAX_BODY:
-        raise ChatError(f"A message is at most {MAX_BODY} characters", code="too_large")
-    if len(client_id) > MAX_CLIENT_ID:
-        raise ChatError(f"client_id is at most {MAX_CLIENT_ID} characters", code="invalid")
+    _check_message(body, client_id)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -185,6 +202,9 @@ def post_message(
                 author_type=author_type,
                 author_user=author_user,
                 author_name=_author_name(name, author_type, author_user),
+                author_trainee=author_type == ChatAuthorType.AGENT
+                and author_user is not None
+                and author_user.is_trainee,
                 body=body,
                 sent_at=now,
             )
@@ -212,6 +232,115 @@ def post_message(
             raise
         return existing, False
     return message, True
+
+
+# The socket hot path: one statement takes the next seq under the conversation's row lock and
+# inserts the line, committed on its own (autocommit), on the socket's event loop. Only for
+# *active* chats: waiting and ended ones have side effects (queue event, continue by email) that
+# post_message owns, so the WHERE clause sends those, and any error, to post_message.
+_HOT_INSERT = """
+WITH conv AS (
+    UPDATE livechat_conversation SET last_seq = last_seq + 1, last_message_at = %(now)s
+    WHERE id = %(conversation_id)s AND status = %(active)s
+    RETURNING id, last_seq, visitor_name, visitor_email
+)
+INSERT INTO livechat_chatmessage (conversation_id, seq, client_id, author_type, author_user_id,
+    author_name, author_trainee, body, sent_at)
+SELECT id, last_seq, %(client_id)s, %(author_type)s, %(author_user_id)s,
+    COALESCE(%(author_name)s, NULLIF(visitor_name, ''),
+             NULLIF(split_part(visitor_email, '@', 1), ''), 'Visitor'),
+    %(author_trainee)s, %(body)s, %(now)s
+FROM conv
+RETURNING id, seq, author_name
+"""
+
+
+async def apost_message(
+    conversation_id: int,
+    *,
+    author_type: ChatAuthorType | str,
+    body: str,
+    client_id: str,
+    author_user: User | None = None,
+) -> tuple[ChatMessage, bool]:
+    """`post_message` for sockets: same rules, result and after-commit fan-out, but a line in an
+    active chat is stored over the async pool (livechat/asyncdb.py) and published from this event
+    loop, so sockets do not queue behind each other on the ORM thread. Anything else (a waiting,
+    ended or unknown chat, a repeated client_id, a database error) goes through post_message,
+    whose client_id idempotency also makes that retry safe."""
+    from channels.db import database_sync_to_async
+    from psycopg.errors import UniqueViolation
+
+    from livechat import asyncdb
+    from supportdesk.realtime import agroup_send
+
+    _check_message(body, client_id)
+    if client_id and author_type != ChatAuthorType.SYSTEM and asyncdb.available():
+        now = timezone.now()
+        is_agent = author_type == ChatAuthorType.AGENT and author_user is not None
+        try:
+            row = await asyncdb.fetchone(
+                _HOT_INSERT,
+                {
+                    "now": now,
+                    "conversation_id": conversation_id,
+                    "active": ConversationStatus.ACTIVE.value,
+                    "client_id": client_id,
+                    "author_type": str(author_type),
+                    "author_user_id": author_user.pk if author_user is not None else None,
+                    "author_name": author_user.display_name if is_agent else None,  # type: ignore[union-attr]
+                    "author_trainee": bool(is_agent and author_user.is_trainee),  # type: ignore[union-attr]
+                    "body": body,
+                },
+            )
+        except Exception as error:
+            # A repeated client_id (unique violation) or a database hiccup: the ORM path decides.
+            if not isinstance(error, UniqueViolation):
+                asyncdb.log.warning(
+                    "Chat line not stored over the pool; using the ORM", exc_info=True
+                )
+            row = None
+        if row is not None:
+            message = ChatMessage(
+                id=row[0],
+                conversation_id=conversation_id,
+                seq=row[1],
+                client_id=client_id,
+                author_type=str(author_type),
+                author_user=author_user,
+                author_name=row[2],
+                author_trainee=bool(is_agent and author_user.is_trainee),  # type: ignore[union-attr]
+                body=body,
+                sent_at=now,
+            )
+            await agroup_send(
+                events.chat_group(conversation_id),
+                events.group_event(events.message_frame(message)),
+            )
+            return message, True
+    return await database_sync_to_async(post_message)(
+        conversation_id,
+        author_type=author_type,
+        body=body,
+        client_id=client_id,
+        author_user=author_user,
+    )
+
+
+def post_system_message(conversation_id: int, body: str, *, key: str = "") -> ChatMessage:
+    """A line from the company in the chat (what was made right, who joined), committed with the
+    caller's transaction and fanned out after commit like any message, with the next seq.
+
+    `key` (at most 64 characters, stored as the client_id) makes the line idempotent: posting the
+    same key again returns the first message. Raises ChatError("not_found") for an unknown chat.
+    """
+    body = body.strip()
+    if len(body) > MAX_BODY:
+        body = body[: MAX_BODY - 1] + "\u2026"
+    message, _ = post_message(
+        conversation_id, author_type=ChatAuthorType.SYSTEM, body=body, client_id=key
+    )
+    return message
 
 
 def _continue_by_email(conversation_id: int, message: ChatMessage, *, by: User | None) -> None:
@@ -304,6 +433,16 @@ def end_conversation(conversation_id: int, *, by: User | None = None) -> Convers
         send_event_on_commit(
             events.QUEUE_GROUP, events.group_event(events.queue_frame(conversation, "ended"))
         )
+        # The widget shows the CSAT form on this frame (or on `hello` with status "ended").
+        send_event_on_commit(
+            events.chat_group(conversation.pk),
+            events.group_event({"type": "ended", "conversation_id": conversation.pk}),
+        )
+        from csat.services import request_for_chat_id
+
+        # CSAT: one survey per chat, emailed if the visitor gave an address; robust, so a
+        # survey failure is logged and never breaks ending the chat.
+        transaction.on_commit(lambda: request_for_chat_id(conversation_id), robust=True)
     return conversation
 
 
@@ -412,11 +551,24 @@ def agent_disconnected(user: User) -> None:
     AgentPresence.objects.filter(user=user, sockets=0).update(status=PresenceStatus.OFFLINE)
 
 
-def agent_heartbeat(user: User, *, status: PresenceStatus | str | None = None) -> None:
+def agent_heartbeat(
+    user: User,
+    *,
+    status: PresenceStatus | str | None = None,
+    visible: bool = False,
+    idle_seconds: int | None = None,
+) -> None:
+    """Presence heartbeat of an agent socket. While the agent is active in the console (page
+    visible, recent input, not away) it also counts toward their support hours; the spans it
+    extends are the same ones the pages' heartbeats extend, so nothing is counted twice."""
     changes: dict[str, object] = {"last_seen": timezone.now()}
     if status in (PresenceStatus.ONLINE, PresenceStatus.AWAY):
         changes["status"] = status
     AgentPresence.objects.filter(user=user).update(**changes)
+    if status != PresenceStatus.AWAY:
+        team_services.record_heartbeat(
+            user, source=ActivitySource.CONSOLE, visible=visible, idle_seconds=idle_seconds
+        )
 
 
 def online_agents() -> list[AgentPresence]:

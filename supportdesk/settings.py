@@ -92,6 +92,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "supportdesk.security.ContentSecurityPolicyMiddleware",
+    "supportdesk.security.RefuseNulCharactersMiddleware",
     "supportdesk.origins.WidgetCorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -101,6 +103,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so a view's OperationalError reaches it first: a database outage answers 503.
+    "supportdesk.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "supportdesk.urls"
@@ -182,7 +186,8 @@ if EMBEDDED:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # channels_redis' pub/sub layer without its process-wide publish lock (realtime.py).
+            "BACKEND": "supportdesk.realtime.PubSubLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
@@ -207,6 +212,11 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
+# How long a claimed outbound email is held; after a worker crash, emails in flight are resent
+# (same Message-ID) once it ends. Keep it well above a batch's send time.
+SUPPORTDESK_MAIL_LEASE_SECONDS = envint("SUPPORTDESK_MAIL_LEASE_SECONDS", 120)
+# SMTP connections a worker process opens in parallel to drain a backlog (mailer.services).
+SUPPORTDESK_MAIL_CONNECTIONS = envint("SUPPORTDESK_MAIL_CONNECTIONS", 4)
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 else:
@@ -242,11 +252,49 @@ if SUPPORTDESK_COMMERCE_BACKEND == "webhook" and not SUPPORTDESK_COMMERCE_WEBHOO
     )
 SUPPORTDESK_GRANT_MAX_ATTEMPTS = envint("SUPPORTDESK_GRANT_MAX_ATTEMPTS", 6)
 SUPPORTDESK_GRANT_RETRY_SECONDS = envint("SUPPORTDESK_GRANT_RETRY_SECONDS", 30)
+# Proactive care (care/): a shipment in transit with no carrier scan for this long needs outreach.
+SUPPORTDESK_CARE_NO_SCAN_HOURS = envint("SUPPORTDESK_CARE_NO_SCAN_HOURS", 48)
+# Contacts writing from these domains (comma-separated, subdomains too) are recorded as employees.
+SUPPORTDESK_EMPLOYEE_DOMAINS = [
+    d.lower().lstrip("@") for d in envlist("SUPPORTDESK_EMPLOYEE_DOMAINS", "")
+]
 SUPPORTDESK_RATELIMIT_ENABLED = envbool("SUPPORTDESK_RATELIMIT_ENABLED", default=True)
+
+
+def _ratelimits(name: str) -> dict[str, tuple[int, int]]:
+    """`scope=requests/seconds,...`, e.g. `login-ip=30/300,widget-sessions=60/60`."""
+    limits: dict[str, tuple[int, int]] = {}
+    for item in envlist(name, ""):
+        scope, _, rate = item.partition("=")
+        count, _, seconds = rate.partition("/")
+        if not (scope.strip() and count.isdigit() and seconds.isdigit() and int(seconds) > 0):
+            raise ImproperlyConfigured(f"{name}: expected scope=requests/seconds, got {item!r}")
+        limits[scope.strip()] = (int(count), int(seconds))
+    return limits
+
+
+# Overrides of supportdesk/ratelimit.py's DEFAULT_LIMITS.
+SUPPORTDESK_RATELIMITS = _ratelimits("SUPPORTDESK_RATELIMITS")
+# Async Postgres connections per process for storing chat lines (livechat/asyncdb.py); 0 = ORM.
+SUPPORTDESK_CHAT_DB_POOL = envint("SUPPORTDESK_CHAT_DB_POOL", 4)
 SUPPORTDESK_MAX_ATTACHMENT_BYTES = envint("SUPPORTDESK_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
 SUPPORTDESK_MAX_INBOUND_BYTES = envint("SUPPORTDESK_MAX_INBOUND_BYTES", 40 * 1024 * 1024)
 SUPPORTDESK_MAX_RECIPIENTS = envint("SUPPORTDESK_MAX_RECIPIENTS", 50)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SUPPORTDESK_MAX_INBOUND_BYTES
+# Everyone on support (team/): activity heartbeats further apart than the gap start a new span.
+SUPPORTDESK_ACTIVITY_GAP_SECONDS = envint("SUPPORTDESK_ACTIVITY_GAP_SECONDS", 300)
+SUPPORTDESK_ACTIVITY_HEARTBEAT_SECONDS = envint("SUPPORTDESK_ACTIVITY_HEARTBEAT_SECONDS", 60)
+SUPPORTDESK_HOURS_GOAL = envint("SUPPORTDESK_HOURS_GOAL", 10)
+SUPPORTDESK_SEASON_START = env("SUPPORTDESK_SEASON_START")  # ISO date; unset: this quarter
+if SUPPORTDESK_SEASON_START:
+    try:
+        from datetime import date as _date
+
+        _date.fromisoformat(SUPPORTDESK_SEASON_START)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"SUPPORTDESK_SEASON_START must be an ISO date, got {SUPPORTDESK_SEASON_START!r}"
+        ) from None
 
 # Caches back rate limits; Redis in production so limits hold across daphne processes.
 if EMBEDDED:
@@ -256,10 +304,25 @@ else:
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
 
-SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", default=not DEBUG and not EMBEDDED)
+# Security: production (REDIS_URL set, DEBUG off) is https-only by default; `manage.py check
+# --deploy` is clean there (tests/security/test_headers.py). The embedded profile runs on plain
+# http for a laptop demo. Behind a TLS proxy, the proxy must send X-Forwarded-Proto.
+SECURE_BY_DEFAULT = not DEBUG and not EMBEDDED
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", default=SECURE_BY_DEFAULT)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0)
+# `manage.py serve` takes the client address from X-Forwarded-For only when told it runs behind
+# a proxy that sets it (rate limits are per address; a forged header must not reset them).
+SUPPORTDESK_BEHIND_PROXY = envbool("SUPPORTDESK_BEHIND_PROXY", default=False)
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", default=SECURE_BY_DEFAULT)
+# The container health check probes plain http from inside; everything else is redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# HSTS is only ever sent on https responses (Django's SecurityMiddleware), a year by default.
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000 if SECURE_BY_DEFAULT else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

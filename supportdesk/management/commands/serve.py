@@ -65,6 +65,17 @@ class Command(BaseCommand):
                 ping_interval=20,
                 ping_timeout=30,
                 application_close_timeout=10,
+                # Behind a load balancer, the client's address (rate limits) and scheme come
+                # from the headers it sets; never trusted otherwise, as any client could forge them.
+                **(
+                    {
+                        "proxy_forwarded_address_header": "X-Forwarded-For",
+                        "proxy_forwarded_port_header": "X-Forwarded-Port",
+                        "proxy_forwarded_proto_header": "X-Forwarded-Proto",
+                    }
+                    if settings.SUPPORTDESK_BEHIND_PROXY
+                    else {}
+                ),
             ).run()
         finally:
             stop.set()
