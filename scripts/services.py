@@ -159,6 +159,14 @@ class RedisServer:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        # Restart tests replace our process with one of their own on the same port; it is ours to
+        # stop all the same, so ask whatever still listens there to shut down.
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn,
+        ):
+            conn.sendall(b"SHUTDOWN NOSAVE\r\n")
+            conn.recv(64)
 
     @property
     def url(self) -> str:
