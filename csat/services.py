@@ -30,7 +30,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from csat.models import COMMENT_MAX, Survey, new_nonce
-from mailer.services import queue_email, single_line
+from mailer.services import build_email, queue_email, single_line
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -152,15 +152,17 @@ def _queue_survey_email(survey: Survey) -> None:
         subject = f"{subject} [#{ticket.reference}]"
         headers["X-Supportdesk-Ticket"] = ticket.reference
     queue_email(
-        to=[survey.email],
-        subject=subject,
-        body_text=text,
-        body_html=html,
-        reply_to=reply_to,
-        in_reply_to=in_reply_to,
-        references=references,
-        extra_headers=headers,
-        ticket_id=ticket.pk if ticket is not None else None,
+        build_email(
+            to=[survey.email],
+            subject=subject,
+            body_text=text,
+            body_html=html,
+            reply_to=reply_to,
+            in_reply_to=in_reply_to,
+            references=references,
+            extra_headers=headers,
+            ticket_id=ticket.pk if ticket is not None else None,
+        )
     )
 
 

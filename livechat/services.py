@@ -598,7 +598,7 @@ RENOTIFY_AFTER = timedelta(minutes=30)
 def notify_unanswered_chats(*, limit: int = 100) -> int:
     """Email the assignee when their visitor wrote and no agent is online: once per stretch of
     unanswered messages and at most every 30 minutes per chat, so a chatty visitor is no burst."""
-    from mailer.services import queue_email
+    from mailer.services import build_email, queue_email
 
     if agents_available():
         return 0
@@ -624,12 +624,14 @@ def notify_unanswered_chats(*, limit: int = 100) -> int:
             if conversation.assignee is None:
                 continue
             queue_email(
-                to=[conversation.assignee.email],
-                subject=f"{conversation.visitor_display_name} is waiting in chat {conversation.pk}",
-                body_text=(
-                    f"{conversation.visitor_display_name} wrote and no agent is online:\n\n"
-                    f"{last.body}\n\n{settings.SITE_URL}/chats/"
-                ),
+                build_email(
+                    to=[conversation.assignee.email],
+                    subject=f"{conversation.visitor_display_name} is waiting in chat {conversation.pk}",
+                    body_text=(
+                        f"{conversation.visitor_display_name} wrote and no agent is online:\n\n"
+                        f"{last.body}\n\n{settings.SITE_URL}/chats/"
+                    ),
+                )
             )
             conversation.notified_seq = conversation.last_seq
             conversation.notified_at = now

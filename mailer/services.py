@@ -79,36 +79,9 @@ def build_email(
     )
 
 
-def queue_email(
-    *,
-    to: list[str],
-    subject: str,
-    body_text: str,
-    body_html: str = "",
-    from_email: str | None = None,
-    reply_to: str = "",
-    message_id: str | None = None,
-    in_reply_to: str = "",
-    references: str = "",
-    extra_headers: dict[str, str] | None = None,
-    ticket_id: int | None = None,
-    ticket_message_id: int | None = None,
-) -> OutboundEmail:
-    """Store an email to send; a delivery task is started once the surrounding transaction commits."""
-    email = build_email(
-        to=to,
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        from_email=from_email,
-        reply_to=reply_to,
-        message_id=message_id,
-        in_reply_to=in_reply_to,
-        references=references,
-        extra_headers=extra_headers,
-        ticket_id=ticket_id,
-        ticket_message_id=ticket_message_id,
-    )
+def queue_email(email: OutboundEmail) -> OutboundEmail:
+    """Store one `build_email` row; a delivery task is started once the surrounding transaction
+    commits."""
     email.save(force_insert=True)
     transaction.on_commit(kick_delivery)
     return email

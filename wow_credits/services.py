@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from customers.models import Customer, Order
-from mailer.services import queue_email
+from mailer.services import build_email, queue_email
 from wow_credits.models import (
     Celebration,
     CoreValue,
@@ -571,14 +571,16 @@ def _queue_confirmation(row: Grant) -> None:
         f"— {row.agent.display_name}, {company}\n"
     )
     queue_email(
-        to=[to],
-        subject=subject,
-        body_text=body,
-        reply_to=reply_to,
-        in_reply_to=in_reply_to,
-        references=references,
-        extra_headers=extra,
-        ticket_id=ticket.pk if ticket is not None else None,
+        build_email(
+            to=[to],
+            subject=subject,
+            body_text=body,
+            reply_to=reply_to,
+            in_reply_to=in_reply_to,
+            references=references,
+            extra_headers=extra,
+            ticket_id=ticket.pk if ticket is not None else None,
+        )
     )
 
 
@@ -664,10 +666,12 @@ def send_monthly_digest(*, now: datetime | None = None, top: int = 5) -> int:
         sent = 0
         for address in User.objects.filter(is_active=True).values_list("email", flat=True):
             queue_email(
-                to=[address],
-                subject=f"WOW digest: {last_month:%B %Y}",
-                body_text=body,
-                extra_headers={"Auto-Submitted": "auto-generated"},
+                build_email(
+                    to=[address],
+                    subject=f"WOW digest: {last_month:%B %Y}",
+                    body_text=body,
+                    extra_headers={"Auto-Submitted": "auto-generated"},
+                )
             )
             sent += 1
     return sent
