@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db.models import Prefetch
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 from ninja import Status as WithStatus
@@ -16,7 +16,7 @@ from csat.api import CsatOut
 from csat.services import result as csat_result
 from customers.models import CustomerKind
 from customers.services import customer_for_email
-from supportdesk.api import ApiError
+from supportdesk.api import ApiError, api
 from tickets import selectors, services
 from tickets.models import Channel, FollowUp, Message, Priority, Status, Ticket, TicketType
 
@@ -221,10 +221,41 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> WithStatus[Ticket]
     return WithStatus(201, _detail(ticket.pk))
 
 
+def _ticket_out(row: selectors.TicketRow) -> dict[str, object]:
+    """A list row as `TicketOut` dumps it: same keys, same order, same values."""
+    return {
+        "id": row.id,
+        "subject": row.subject,
+        "status": row.status,
+        "priority": row.priority,
+        "type": row.type,
+        "channel": row.channel,
+        "reference": row.reference,
+        "customer": {
+            "id": row.customer_id,
+            "name": row.customer_name,
+            "email": row.customer_email,
+            "kind": row.customer_kind,
+            "tier": row.customer_tier,
+        },
+        "assignee_id": row.assignee_id,
+        # Sorted here, not in SQL, so the order is stable (as TicketOut.resolve_tags).
+        "tags": sorted(row.tags),
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
 @router.get(
     "/tickets", response=TicketPage, summary="List tickets, newest activity first (keyset pages)"
 )
-def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> dict[str, object]:
+def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> HttpResponse:
+    # (Comments, not a docstring: ninja would publish a docstring as the operation's description.)
+    # `response=TicketPage` documents the body (OpenAPI); the body is built here as plain dicts.
+    # Validating 50 rows through ninja's schemas (a `DjangoGetter` per object and field, resolvers
+    # in Python) was ~7 ms of a ~10 ms request; the dicts hold exactly what `TicketPage` dumped and
+    # go through the API's own renderer (same JSON encoder, so the same datetime format).
+    # tests/api/test_ticket_list_body.py checks the body against what the schema made.
     try:
         page = selectors.ticket_page(
             user=request.user,  # type: ignore[arg-type]
@@ -241,7 +272,8 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> dict[st
         )
     except selectors.BadCursor as exc:
         raise ApiError(400, str(exc), "bad_cursor") from None
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    body = {"items": [_ticket_out(row) for row in page.items], "next_cursor": page.next_cursor}
+    return api.create_response(request, body, status=200)
 
 
 @router.get("/tickets/{ticket_id}", response=TicketDetail, summary="A ticket with its messages")

@@ -6,6 +6,7 @@ Thin views: they parse input with `tickets.forms` and call `tickets.services`; r
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,10 +21,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
-from customers.models import Order
+from customers.models import CustomerKind, Order
 from customers.services import customer_for_email
 from supportdesk.ratelimit import ratelimit
-from tickets import selectors, services
+from tickets import inbox_table, selectors, services
 from tickets.forms import FollowUpForm, ReplyForm, TicketUpdateForm, WebTicketForm
 from tickets.models import (
     Attachment,
@@ -63,6 +64,21 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _view_counts(user: User) -> dict[str, int]:
     """Capped counts for every view in ONE query: each view's indexed range, limited, counted."""
+    sql, params = _view_counts_sql(user.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return {name: int(count) for (name, _), count in zip(VIEW_LABELS, row, strict=True)}
+
+
+@functools.lru_cache(maxsize=1024)
+def _view_counts_sql(user_id: int) -> tuple[str, tuple[Any, ...]]:
+    """The counts query for one agent, compiled once per process (8 querysets took ~1 ms to build).
+
+    The views depend on nothing but constants and the agent's id, so the SQL and its parameters
+    for an id never change.
+    """
+    user = User(pk=user_id)
     parts: list[str] = []
     params: list[Any] = []
     for name, _ in VIEW_LABELS:
@@ -71,10 +87,7 @@ def _view_counts(user: User) -> dict[str, int]:
         # The ORM compiled `sql` with placeholders (params stay separate); `name` is a constant.
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS v_{name})")  # noqa: S608
         params.extend(sql_params)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts), params)
-        row = cursor.fetchone()
-    return {name: int(count) for (name, _), count in zip(VIEW_LABELS, row, strict=True)}
+    return "SELECT " + ", ".join(parts), tuple(params)
 
 
 def _filters(request: HttpRequest) -> dict[str, str]:
@@ -103,14 +116,15 @@ def inbox(request: HttpRequest) -> HttpResponse:
             q=filters["q"] or None,
             cursor=cursor,
             limit=PAGE_SIZE,
+            all_emails=False,  # rows show a customer's email only when they have no name
         )
     except selectors.BadCursor:
         # A stale or hand-edited link: start again from the first page instead of failing.
-        page = selectors.ticket_page(user=user, view=view, limit=PAGE_SIZE)
+        page = selectors.ticket_page(user=user, view=view, limit=PAGE_SIZE, all_emails=False)
         cursor = None
     kept = {k: v for k, v in filters.items() if v}
     context = {
-        "page": page,
+        "rows": inbox_table.render_rows(page.items),
         "filters": filters,
         "current_query": urlencode({**kept, **({"cursor": cursor} if cursor else {})}),
         "first_query": urlencode(kept),
@@ -126,19 +140,30 @@ def inbox(request: HttpRequest) -> HttpResponse:
             for (name, label), count in zip(VIEW_LABELS, _view_counts(user).values(), strict=True)
         ],
         count_cap=COUNT_CAP,
-        agents=User.objects.filter(is_active=True).only("id", "name", "email"),
-        statuses=Status.choices,
-        types=TicketType.choices,
-        channels=Channel.choices,
-        kinds=_customer_kinds(),
+        # (value, label, selected) per <option>, so the filter bar's loops only print.
+        agent_options=_options(
+            [
+                (str(pk), name or email)
+                for pk, name, email in User.objects.filter(is_active=True).values_list(
+                    "id", "name", "email"
+                )
+            ],
+            filters["assignee"],
+        ),
+        status_options=_options(Status.choices, filters["status"]),
+        type_options=_options(TicketType.choices, filters["type"]),
+        channel_options=_options(Channel.choices, filters["channel"]),
+        kind_options=_options(CustomerKind.choices, filters["kind"]),
     )
     return render(request, "tickets/inbox.html", context)
 
 
 def _customer_kinds() -> list[tuple[str, str]]:
-    from customers.models import CustomerKind
-
     return list(CustomerKind.choices)
+
+
+def _options(choices: list[tuple[str, str]], selected: str) -> list[tuple[str, str, bool]]:
+    return [(value, label, value == selected) for value, label in choices]
 
 
 # --- ticket page ---------------------------------------------------------------------------------

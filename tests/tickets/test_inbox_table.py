@@ -1,0 +1,105 @@
+"""The inbox rows built in Python (tickets/inbox_table.py) print what the template loop printed.
+
+TEMPLATE_PARTIAL is the table partial as it was before its rows moved to Python for speed; it
+and today's partial render the same tickets (every badge, escaping, no name, unassigned, tags)
+and must match byte for byte, so the page, static/js/inbox.js and the browser tests see no change.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.template import engines
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from customers.models import CustomerEmail, CustomerKind, Tier
+from tests import factories
+from tickets import inbox_table, selectors, services
+from tickets.models import Priority, Status, Ticket, TicketType
+
+TEMPLATE_PARTIAL = """\
+<div id="ticket-table" class="ticket-table" data-refresh-url="{% url 'tickets:inbox' %}{% if current_query %}?{{ current_query }}{% endif %}">
+  <table class="grid tickets">
+    <thead><tr><th>Subject</th><th>Customer</th><th>Status</th><th>Priority</th><th>Assignee</th><th>Tags</th><th>Updated</th></tr></thead>
+    <tbody>
+    {% for t in tickets %}
+      <tr data-href="{% url 'tickets:ticket' t.pk %}" data-ticket-id="{{ t.pk }}" class="status-{{ t.status }}">
+        <td>{% if t.type == "care" %}<span class="badge care">Care</span> {% endif %}<a href="{% url 'tickets:ticket' t.pk %}">{{ t.subject }}</a> <span class="muted">#{{ t.pk }}</span></td>
+        <td>{{ t.customer.display_name }}{% if t.customer.kind != "customer" %} <span class="badge">{{ t.customer.get_kind_display }}</span>{% endif %}{% if t.customer.tier == "vip" %} <span class="badge vip">VIP</span>{% endif %}</td>
+        <td><span class="status {{ t.status }}">{{ t.get_status_display }}</span></td>
+        <td class="prio {{ t.priority }}">{{ t.get_priority_display }}</td>
+        <td>{% if t.assignee %}{{ t.assignee.display_name }}{% else %}<span class="muted">—</span>{% endif %}</td>
+        <td>{% for tag in t.tags.all %}<span class="badge">{{ tag.name }}</span> {% endfor %}</td>
+        <td><time datetime="{{ t.updated_at|date:'c' }}" title="{{ t.updated_at }}">{{ t.updated_at|timesince }} ago</time></td>
+      </tr>
+    {% empty %}
+      <tr><td colspan="7" class="muted">No tickets here.</td></tr>
+    {% endfor %}
+    </tbody>
+  </table>
+  <nav class="pager" aria-label="Pages">
+    {% if is_paged %}<a class="button" href="{% url 'tickets:inbox' %}?{{ first_query }}" hx-get="{% url 'tickets:inbox' %}?{{ first_query }}" hx-target="#ticket-table" hx-swap="outerHTML" hx-push-url="true">First page</a>{% endif %}
+    {% if next_query %}<a class="button" rel="next" href="{% url 'tickets:inbox' %}?{{ next_query }}" hx-get="{% url 'tickets:inbox' %}?{{ next_query }}" hx-target="#ticket-table" hx-swap="outerHTML" hx-push-url="true">Next page</a>{% endif %}
+  </nav>
+</div>
+"""
+
+
+def _render_both(user) -> tuple[str, str]:
+    page = selectors.ticket_page(user=user, view="all", all_emails=False)
+    tickets = (
+        Ticket.objects.filter(pk__in=[row.id for row in page.items])
+        .select_related("customer", "assignee")
+        .prefetch_related("tags", "customer__emails")
+        .order_by("-updated_at", "-id")
+    )
+    context = {
+        "current_query": "view=all",
+        "first_query": "view=all",
+        "next_query": "x=1",
+        "is_paged": True,
+    }
+    old = engines["django"].from_string(TEMPLATE_PARTIAL).render({**context, "tickets": tickets})
+    new = render_to_string(
+        "tickets/partials/ticket_table.html",
+        {**context, "rows": inbox_table.render_rows(page.items)},
+    )
+    return old, new
+
+
+def test_rows_match_the_template_loop_they_replaced(cast) -> None:
+    now = timezone.now()
+    vendor = factories.CustomerFactory(kind=CustomerKind.VENDOR, tier=Tier.VIP)
+    nameless = factories.CustomerFactory(name="", email="Q.Nameless@shop.example")
+    # No primary address: display_name falls back to the first one.
+    CustomerEmail.objects.filter(customer=nameless).update(is_primary=False)
+    CustomerEmail.objects.create(customer=nameless, address="second@shop.example")
+    cases = [
+        dict(subject="<script>alert(\"x\")</script> & 'quotes'", customer=vendor),
+        dict(subject="Care", type=TicketType.CARE, status=Status.PENDING, assignee=cast.bob),
+        dict(subject="Nameless", customer=nameless, priority=Priority.URGENT),
+        dict(subject="Old", status=Status.SOLVED, updated_at=now - timedelta(days=400)),
+        dict(subject="Just now", updated_at=now - timedelta(seconds=5)),
+        dict(subject="Hours", updated_at=now - timedelta(hours=5, minutes=7)),
+    ]
+    for i, fields in enumerate(cases):
+        fields.setdefault("updated_at", now - timedelta(minutes=i, seconds=i * 7))
+        ticket = factories.TicketFactory(**fields)
+        if i % 2 == 0:
+            services.set_tags(ticket, ["zeta", "alpha", "b&w"])
+            Ticket.objects.filter(pk=ticket.pk).update(updated_at=fields["updated_at"])
+    cast.bob.name = ""
+    cast.bob.save(update_fields=["name"])
+
+    old, new = _render_both(cast.alice)
+
+    assert new == old
+    assert "Q.Nameless" not in new and ">q.nameless<" in new
+    assert "&lt;script&gt;" in new and '<span class="badge care">Care</span>' in new
+
+
+def test_an_empty_page_prints_the_empty_row(cast) -> None:
+    old, new = _render_both(cast.alice)
+    assert new == old
+    assert "No tickets here." in new
