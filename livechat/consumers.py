@@ -19,12 +19,15 @@ from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 
 from accounts.services import user_for_token
 from livechat import events, services
 from livechat.models import ChatAuthorType, Conversation, ConversationStatus
+from supportdesk.realtime import Mailbox
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,32 @@ class ChatSocket(AsyncWebsocketConsumer):
     """Frame parsing, limits and group forwarding shared by the visitor and agent sockets."""
 
     groups_joined: set[str]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # Channels waits on the socket's input and its channel-layer channel with a task for each
+        # plus asyncio.wait's futures: three tasks per idle socket. Under supportdesk.server the
+        # socket's input is a Mailbox, and the layer can deliver the channel's events into that
+        # same Mailbox, so the socket needs no task but its own. Each source keeps its order and
+        # handlers still run one at a time. Anything else (the embedded in-memory layer, plain
+        # daphne) takes Channels' way.
+        inbox = getattr(receive, "__self__", None)
+        layer = get_channel_layer(self.channel_layer_alias)
+        if not isinstance(inbox, Mailbox) or not hasattr(layer, "new_channel_into"):
+            return await super().__call__(scope, receive, send)
+        self.scope = scope
+        self.channel_layer = layer
+        self.base_send = send
+        self.channel_name = await layer.new_channel_into(inbox)
+        try:
+            while True:
+                await self.dispatch(await inbox.get())
+        except StopConsumer:
+            pass
+        finally:
+            try:
+                await layer.delete_channel(self.channel_name)
+            except Exception:
+                log.info("Could not unsubscribe %s", self.channel_name, exc_info=True)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels (4.2+) runs close_old_connections on the shared ORM thread before *every*

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,6 +46,45 @@ def send_event_on_commit(group: str, event: Mapping[str, Any]) -> None:
     transaction.on_commit(lambda: group_send(group, event))
 
 
+class Mailbox:
+    """A socket's inbox: what its users need of asyncio.Queue (put_nowait, get) at a tenth of its
+    memory. Used for each socket's inbox in the channel layer (the stock layer gave every socket
+    an unbounded asyncio.Queue, three deques and an Event, about 3 KiB per idle socket by
+    tracemalloc over 300 sockets) and for daphne's per-socket input queue (supportdesk/server.py).
+    Made for one getter at a time, as Channels has: a consumer's single receive loop."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: collections.deque[Any] | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        if self._items is None:
+            self._items = collections.deque()
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Any:
+        # The item stays queued until the getter runs, so a getter cancelled after its wake-up
+        # loses nothing (as with asyncio.Queue).
+        while not self._items:
+            waiter = self._waiter
+            if waiter is None or waiter.done():
+                waiter = self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                if self._waiter is waiter and waiter.done():
+                    self._waiter = None
+        item = self._items.popleft()
+        if not self._items:
+            self._items = None  # an idle socket keeps no deque block
+        return item
+
+
 # The production channel layer: channels_redis' pub/sub layer with two hot-path fixes.
 # - Its shard holds one asyncio.Lock around every PUBLISH and SUBSCRIBE of the process, so each
 #   chat line waited for every other socket's publish round-trip (and for the SUBSCRIBEs of a
@@ -65,43 +105,6 @@ except ImportError:  # pragma: no cover - the embedded profile has no Redis laye
     RedisPubSubChannelLayer = None  # type: ignore[assignment,misc]
 
 if RedisPubSubChannelLayer is not None:
-
-    class Mailbox:
-        """A socket's inbox in the layer: what the layer needs of asyncio.Queue (put_nowait, get)
-        at a tenth of its memory. The stock layer gave every socket an unbounded asyncio.Queue,
-        three deques and an Event, about 3 KiB per idle socket (tracemalloc over 300 sockets).
-        One getter at a time, as Channels has: a consumer's single receive loop."""
-
-        __slots__ = ("_items", "_waiter")
-
-        def __init__(self) -> None:
-            self._items: collections.deque[Any] | None = None
-            self._waiter: asyncio.Future[None] | None = None
-
-        def put_nowait(self, item: Any) -> None:
-            if self._items is None:
-                self._items = collections.deque()
-            self._items.append(item)
-            waiter = self._waiter
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
-
-        async def get(self) -> Any:
-            # The item stays queued until the getter runs, so a getter cancelled after its wake-up
-            # loses nothing (as with asyncio.Queue).
-            while not self._items:
-                waiter = self._waiter
-                if waiter is None or waiter.done():
-                    waiter = self._waiter = asyncio.get_running_loop().create_future()
-                try:
-                    await waiter
-                finally:
-                    if self._waiter is waiter and waiter.done():
-                        self._waiter = None
-            item = self._items.popleft()
-            if not self._items:
-                self._items = None  # an idle socket keeps no deque block
-            return item
 
     class _Shard(RedisSingleShardConnection):  # type: ignore[misc]
         def __init__(self, host: Any, channel_layer: Any) -> None:
@@ -147,12 +150,35 @@ if RedisPubSubChannelLayer is not None:
             self.channels[channel] = Mailbox()
             await self._get_shard(channel).subscribe(channel)
 
+        async def new_channel_into(self, inbox: Mailbox, prefix: str = "specific.") -> str:
+            channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
+            self.channels[channel] = inbox
+            try:
+                await self._get_shard(channel).subscribe(channel)
+            except BaseException:
+                del self.channels[channel]
+                raise
+            return channel
+
+        async def delete_channel(self, channel: str) -> None:
+            if self.channels.pop(channel, None) is not None:
+                await self._get_shard(channel).unsubscribe(channel)
+
     class PubSubLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
         """CHANNEL_LAYERS backend in the production profile (see the comment above)."""
 
         def deserialize(self, message: Any) -> Any:
             # Queued events are already decoded by _Shard._receive_message.
             return message if isinstance(message, dict) else super().deserialize(message)
+
+        async def new_channel_into(self, inbox: Mailbox) -> str:
+            """A new channel whose messages go into `inbox`, which may also hold other input: the
+            socket's own (ChatSocket.__call__ waits on one inbox instead of a task per source)."""
+            return await self._get_layer().new_channel_into(inbox)
+
+        async def delete_channel(self, channel: str) -> None:
+            """Undo new_channel_into (the stock layer does this when a receive is cancelled)."""
+            await self._get_layer().delete_channel(channel)
 
         def _get_layer(self) -> Any:
             loop = asyncio.get_running_loop()

@@ -64,8 +64,9 @@ ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 SITE_URL = env("SITE_URL", "http://localhost:8000").rstrip("/")
 
+# Not "daphne": its app imports daphne.server at setup, which creates the event loop before
+# `manage.py serve` (supportdesk/server.py) can choose uvloop; `serve` replaces its runserver.
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

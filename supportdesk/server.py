@@ -1,0 +1,218 @@
+"""daphne as `manage.py serve` runs it (and the chat benchmark measures it), with less memory per
+open websocket. Behaviour is daphne's own: same options, timeouts, pings, proxy headers, frames.
+
+An idle visitor socket cost ~32 KiB of RSS against ~14 KiB for a bare `websockets` server
+(PRODUCT.md: at most 2x). tracemalloc over 500 idle sockets showed where daphne's share went:
+- Twisted's HTTP channel and request that carried the upgrade (headers, buffers, ~5 KiB) stayed
+  alive as long as the websocket: the channel remained registered as the TCP transport's
+  producer, although once a request is being handled its pause/resume/stop are no-ops.
+- autobahn copies all 29 factory options onto every protocol instance, which with the handshake
+  leftovers made a 99-key instance dict (3.3 KiB) per socket.
+- daphne gives every socket an asyncio.Queue for its input (~3 KiB with its deques and Event).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import types
+from functools import partial
+from typing import Any
+
+
+def _use_uvloop() -> None:
+    """Run Twisted's asyncio reactor on uvloop (SUPPORTDESK_UVLOOP, default on).
+
+    daphne creates its event loop when `daphne.server` is imported, so the policy is set first.
+    Every chat line crosses the loop several times in each process (the socket's frame, the
+    Postgres round trip, the Redis publish, the fan-out to the other process's socket); uvloop's
+    loop and transports are C, where asyncio's selector loop is Python, which showed as the chat
+    benchmark's latency (README, Performance).
+    """
+    if os.environ.get("SUPPORTDESK_UVLOOP", "true").strip().lower() in {"0", "false", "no", "off"}:
+        return
+    import uvloop
+
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+_use_uvloop()
+
+import daphne.server  # noqa: E402, F401  (installs the asyncio Twisted reactor on that loop)
+from daphne.http_protocol import HTTPFactory as DaphneHTTPFactory  # noqa: E402
+from daphne.http_protocol import WebRequest as DaphneWebRequest  # noqa: E402
+from daphne.server import Server as DaphneServer  # noqa: E402
+from daphne.ws_protocol import WebSocketFactory as DaphneWebSocketFactory  # noqa: E402
+from daphne.ws_protocol import WebSocketProtocol as DaphneWebSocketProtocol  # noqa: E402
+from twisted.internet import reactor  # noqa: E402
+from twisted.internet.endpoints import serverFromString  # noqa: E402
+from twisted.logger import STDLibLogObserver, globalLogBeginner  # noqa: E402
+
+from supportdesk.realtime import Mailbox  # noqa: E402
+
+
+class WebRequest(DaphneWebRequest):
+    def process(self) -> Any:
+        channel, transport = self.channel, self.transport
+        result = super().process()  # the upgrade branch runs to its end synchronously
+        if self.transport is None and transport is not None:
+            # Upgraded: the websocket protocol now owns the transport. Unregister the HTTP channel
+            # as its producer (a no-op producer from here on: the request is never finished, so
+            # it never pauses or resumes anything), the last reference that kept the channel,
+            # this request, its headers and buffers alive for the life of the socket.
+            if getattr(transport, "producer", None) is channel:
+                transport.unregisterProducer()
+            channel.requests.clear()
+        return result
+
+
+class HTTPFactory(DaphneHTTPFactory):
+    def buildProtocol(self, addr: Any) -> Any:
+        protocol = super().buildProtocol(addr)
+        protocol.requestFactory = WebRequest
+        return protocol
+
+
+class _RequestPath:
+    """What daphne reads of autobahn's ConnectionRequest once the socket is open (access log)."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+# autobahn copies these from the factory onto each protocol "unless already set"; as class
+# attributes (below, per factory) they are already set, so each socket shares the factory's values.
+_CONFIG_ATTRS = frozenset(DaphneWebSocketProtocol.CONFIG_ATTRS)
+
+# Attributes daphne and autobahn set on every server protocol instance (counted on an open
+# socket). As slots they take 8 bytes each instead of a 99-key dict. A name that some base class
+# also defines as a class attribute is left out: a slot would hide that class default.
+_INSTANCE_ATTRS = (
+    "_perMessageCompress", "_raw_query_string", "_results", "_transport_details",
+    "_valid_events", "_wskey", "application_deferred", "application_queue",
+    "autoPingPending", "autoPingPendingCall", "autoPingPendingSent", "autoPingPendingSeq",
+    "autoPingTimeoutCall", "client_addr", "closeHandshakeTimeoutCall", "closedByMe",
+    "clean_headers", "connected", "current_frame", "data", "droppedByMe", "factory",
+    "failedByMe", "handshake_deferred", "http_headers", "http_request_data",
+    "http_request_host", "http_request_params", "http_request_path", "http_request_uri",
+    "http_response_data", "http_status_line", "inside_message", "is_closed", "is_open",
+    "last_ping", "localCloseCode", "localCloseReason", "openHandshakeTimeoutCall", "path",
+    "peer", "protocol_to_accept", "remoteCloseCode", "remoteCloseReason", "request",
+    "root_path", "send_queue", "send_state", "server", "server_addr", "socket_opened", "state",
+    "trackedTimings", "trafficStats", "transport", "triggered", "utf8validator",
+    "wasClean", "wasCloseHandshakeTimeout", "wasMaxFramePayloadSizeExceeded",
+    "wasMaxMessagePayloadSizeExceeded", "wasNotCleanReason", "wasOpenHandshakeTimeout",
+    "wasServerConnectionDropTimeout", "wasServingFlashSocketPolicyFile",
+    "websocket_extensions", "websocket_extensions_in_use", "websocket_origin",
+    "websocket_protocol_in_use", "websocket_protocols", "websocket_version",
+)  # fmt: skip
+
+
+_CLASS_DEFAULTS = {name for cls in DaphneWebSocketProtocol.__mro__ for name in vars(cls)}
+
+
+class WebSocketProtocol(DaphneWebSocketProtocol):
+    __slots__ = tuple(
+        name
+        for name in _INSTANCE_ATTRS
+        if name not in _CONFIG_ATTRS and name not in _CLASS_DEFAULTS
+    )
+
+    def onOpen(self) -> None:
+        super().onOpen()
+        # The handshake is done: nothing reads its request or response again (autobahn keeps
+        # them "for the testsuite"). The scope keeps its own headers list for the consumer.
+        self.request = _RequestPath(self.request.path)
+        self.http_request_data = self.http_response_data = self.http_status_line = None
+        self.http_headers = self.http_request_params = None
+        self.http_request_uri = None
+
+
+def _option(value: Any) -> Any:
+    # A function stored on a class would be bound to each protocol instance when read.
+    return staticmethod(value) if isinstance(value, types.FunctionType) else value
+
+
+class WebSocketFactory(DaphneWebSocketFactory):
+    protocol = WebSocketProtocol
+
+    def setProtocolOptions(self, *args: Any, **kwargs: Any) -> None:
+        super().setProtocolOptions(*args, **kwargs)
+        # A protocol class carrying this factory's options as class attributes (see _CONFIG_ATTRS).
+        # Sockets opened earlier keep the class, and so the options, they were created with, as
+        # autobahn's copies did.
+        self.protocol = type(
+            "WebSocketProtocol",
+            (WebSocketProtocol,),
+            {"__slots__": (), **{name: _option(getattr(self, name)) for name in _CONFIG_ATTRS}},
+        )
+
+
+class Server(DaphneServer):
+    """daphne.server.Server with the factories above and a small inbox per websocket."""
+
+    def run(self) -> None:
+        # daphne's run(), with our factories.
+        self.connections = {}
+        self.http_factory = HTTPFactory(self)
+        self.ws_factory = WebSocketFactory(self, server=self.server_name)
+        self.ws_factory.setProtocolOptions(
+            autoPingTimeout=self.ping_timeout,
+            allowNullOrigin=True,
+            openHandshakeTimeout=self.websocket_handshake_timeout,
+            maxMessagePayloadSize=self.websocket_max_message_size,
+            maxFramePayloadSize=self.websocket_max_frame_size,
+        )
+        if self.verbosity <= 1:
+            globalLogBeginner.beginLoggingTo(
+                [lambda _: None], redirectStandardIO=False, discardBuffer=True
+            )
+        else:
+            globalLogBeginner.beginLoggingTo([STDLibLogObserver("daphne.server")])
+        reactor.callLater(1, self.application_checker)
+        reactor.callLater(2, self.timeout_checker)
+        for socket_description in self.endpoints:
+            listener = serverFromString(reactor, str(socket_description)).listen(self.http_factory)
+            listener.addCallback(self.listen_success)
+            listener.addErrback(self.listen_error)
+            self.listeners.append(listener)
+        asyncio.set_event_loop(reactor._asyncioEventloop)
+        if self.verbosity >= 3:
+            asyncio.get_event_loop().set_debug(True)
+        reactor.addSystemEventTrigger("before", "shutdown", self.kill_all_applications)
+        if not self.abort_start:
+            if self.ready_callable:
+                self.ready_callable()
+            reactor.run(installSignalHandlers=self.signal_handlers)
+
+    def create_application(self, protocol: Any, scope: dict[str, Any]) -> Any:
+        if scope.get("type") != "websocket":
+            return super().create_application(protocol, scope)
+        # As daphne's, with a Mailbox for the socket's input instead of an asyncio.Queue: a
+        # websocket's input has one reader, the consumer's receive loop.
+        assert "application_instance" not in self.connections[protocol]
+        inbox = Mailbox()
+        scope.setdefault("asgi", {"version": "3.0"})
+        instance = self.application(
+            scope=scope, receive=inbox.get, send=partial(self.handle_reply, protocol)
+        )
+        if protocol not in self.connections:
+            return None
+        self.connections[protocol]["application_instance"] = asyncio.ensure_future(
+            instance, loop=asyncio.get_event_loop()
+        )
+        return inbox
+
+
+if __name__ == "__main__":
+    # `python -m supportdesk.server <daphne's arguments>`: daphne's command line with this Server
+    # (the tests start it so; production uses `manage.py serve`).
+    from daphne.cli import CommandLineInterface
+
+    class _CommandLine(CommandLineInterface):
+        server_class = Server
+
+    _CommandLine().run(sys.argv[1:])
