@@ -30,6 +30,13 @@ class OutboundEmail(models.Model):
     in_reply_to = models.CharField(max_length=255, blank=True)
     references = models.TextField(blank=True)
     extra_headers = models.JSONField(default=dict, blank=True)
+    # The message as sent, rendered once when the row is made (mailer.services.render): the
+    # delivery loop sends these bytes as they are, and a resend after a crash is the same message
+    # byte for byte (same Message-ID and Date). Null: rendered at send time (rows made before this
+    # column, or a message only Django's full renderer could make and that failed to).
+    raw_message = models.BinaryField(null=True, blank=True, editable=False)
+    envelope_from = models.CharField(max_length=320, blank=True)
+    envelope_to = models.JSONField(default=list, blank=True)
     status = models.CharField(
         max_length=16, choices=OutboundStatus.choices, default=OutboundStatus.QUEUED
     )
@@ -50,9 +57,11 @@ class OutboundEmail(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [
+            # The claim's ORDER BY, so a claim reads its 25 rows off the index instead of
+            # fetching and sorting every due row (10,000 due: ~8 ms per claim, bench/followups.py).
             models.Index(
-                fields=["next_attempt_at"],
-                name="outbound_due",
+                fields=["next_attempt_at", "id"],
+                name="outbound_due_order",
                 condition=Q(status__in=["queued", "sending"]),
             )
         ]
