@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -367,6 +367,9 @@ def schedule_follow_up(
         raise TicketError("send_at must include a timezone", code="naive_datetime")
     follow_up = FollowUp.objects.create(ticket=ticket, body=body, send_at=send_at, created_by=by)
     send_event_on_commit(events.ticket_group(ticket.pk), events.ticket_updated(ticket, by=by))
+    # Due before beat's next tick: the tick would send it up to a sweep interval late.
+    if timezone.now() < send_at <= timezone.now() + follow_up_timer_window():
+        transaction.on_commit(lambda: arm_follow_up_timer(send_at))
     return follow_up
 
 
@@ -376,6 +379,67 @@ def cancel_follow_up(follow_up: FollowUp) -> bool:
             status=FollowUpStatus.CANCELLED
         )
     )
+
+
+# Follow-up timers. Beat's sweep alone sends a follow-up promised for 9:00 up to
+# SUPPORTDESK_SWEEP_SECONDS late (bench/followups.py: ~0.5 s of 7 s at a 1 s interval, more at the
+# production default). So whenever the sweep runs, and when a follow-up is stored, the earliest
+# follow-up due before the next tick arms ONE Celery task with an `eta` at its instant. That eta is
+# shorter than the sweep interval, far below Redis' visibility timeout (CELERY_BROKER_TRANSPORT_
+# OPTIONS, 1 hour), so TRAPS.md's "eta longer than the visibility timeout runs twice" trap does
+# not apply; and the timer is only a hint: it runs the advisory-locked follow-up sweep, the rows
+# stay the record, so a timer that runs twice, early, late or never costs nothing but latency.
+FOLLOW_UP_TIMER_KEY = "tickets:follow-up-timer:{}"
+
+
+def follow_up_timer_window() -> timedelta:
+    return timedelta(seconds=float(settings.SUPPORTDESK_SWEEP_SECONDS))
+
+
+def arm_follow_up_timer(due: datetime | None = None) -> bool:
+    """Arm the follow-up task at `due` (default: the earliest follow-up due after now and before
+    the next sweep tick). One timer per instant: thousands of follow-ups due at 9:00 arm one.
+    Never raises: the next beat tick sends them anyway. Returns whether a task was sent."""
+    from tickets.tasks import send_follow_ups_at
+
+    if send_follow_ups_at.app.conf.task_always_eager:
+        return False  # embedded profile: no broker to hold a timer; its sweep thread sends them
+    window = follow_up_timer_window()
+    try:
+        if due is None:
+            now = timezone.now()
+            due = (
+                FollowUp.objects.filter(
+                    status=FollowUpStatus.SCHEDULED, send_at__gt=now, send_at__lte=now + window
+                )
+                .order_by("send_at")
+                .values_list("send_at", flat=True)
+                .first()
+            )
+            if due is None:
+                return False
+        key = FOLLOW_UP_TIMER_KEY.format(due.timestamp())
+        from django.core.cache import cache
+
+        try:
+            # A bit over the interval: by then the instant is past and the sweep has it.
+            if not cache.add(key, 1, timeout=int(window.total_seconds()) + 5):
+                return False
+        except Exception:  # the cache is a hint too; without it, arm anyway
+            key = ""
+        try:
+            # A timer picked up later than one interval after its instant is pointless: the
+            # sweep has sent them by then (e.g. restored after a worker crash).
+            send_follow_ups_at.apply_async(eta=due, expires=due + window)
+        except Exception:
+            if key:
+                with contextlib.suppress(Exception):
+                    cache.delete(key)  # let the next sweep try again
+            raise
+        return True
+    except Exception:
+        log.warning("Could not arm the follow-up timer at %s", due, exc_info=True)
+        return False
 
 
 FOLLOW_UP_BATCH = 500

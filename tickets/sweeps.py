@@ -16,6 +16,10 @@ SWEEP_SECONDS = 20.0
 @register("follow_ups")
 def send_follow_ups() -> int:
     with services.follow_up_converter() as mine:
-        if not mine:
-            return 0  # another sweeper is converting; this one sends (the mail sweep runs next)
-        return services.send_due_follow_ups(limit=SWEEP_LIMIT, max_seconds=SWEEP_SECONDS)
+        sent = 0
+        if mine:  # else another sweeper is converting; this one sends (the mail sweep runs next)
+            sent = services.send_due_follow_ups(limit=SWEEP_LIMIT, max_seconds=SWEEP_SECONDS)
+    # Follow-ups due before the next tick go out at their instant, not up to an interval late
+    # (every sweeper arms; the timer is deduplicated per instant).
+    services.arm_follow_up_timer()
+    return sent

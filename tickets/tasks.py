@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from supportdesk import sweeps
+
+
+@shared_task(name="tickets.send_follow_ups_at", ignore_result=True)
+def send_follow_ups_at() -> int:
+    """A follow-up timer (tickets.services.arm_follow_up_timer) fired: run the follow-up sweep
+    now. Safe early, late or twice: it converts what is due, under the converter lock."""
+    # Through the registry, not `from tickets import sweeps` at import time: importing an app's
+    # sweeps module before autodiscovery would change the order in which run_all() runs sweeps.
+    return sweeps.registered()["follow_ups"]()
