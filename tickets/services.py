@@ -586,42 +586,7 @@ def _send_follow_up_batch(size: int) -> int:
         touched = list(
             {message.ticket_id: message.ticket for _, _, message, _, _ in claimed}.values()
         )
-        # One UPDATE ... FROM a JSON document each: bulk_update's CASE WHEN per row and column
-        # cost more Python than everything else in the batch, and psycopg's text arrays escape
-        # every element (search documents up to 20,000 characters) with a regex.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {Ticket._meta.db_table} AS t SET updated_at = %s, last_message_at = %s,"  # noqa: S608 (a model's table name)
-                " search_document = v.doc, assignee_id = v.assignee, status = v.status,"
-                " solved_at = v.solved FROM json_to_recordset(%s::json)"
-                " AS v(id bigint, doc text, assignee bigint, status text, solved timestamptz)"
-                " WHERE t.id = v.id",
-                [
-                    now,
-                    now,
-                    json.dumps(
-                        [
-                            {
-                                "id": t.pk,
-                                "doc": t.search_document,
-                                "assignee": t.assignee_id,
-                                "status": str(t.status),
-                                "solved": t.solved_at.isoformat() if t.solved_at else None,
-                            }
-                            for t in touched
-                        ]
-                    ),
-                ],
-            )
-            cursor.execute(
-                f"UPDATE {FollowUp._meta.db_table} AS f SET status = %s, message_id = v.message"  # noqa: S608
-                " FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, message) WHERE f.id = v.id",
-                [
-                    FollowUpStatus.SENT.value,
-                    [follow_up_id for follow_up_id, _, _, _, _ in claimed],
-                    [m.pk for _, _, m, _, _ in claimed],
-                ],
-            )
+        _mark_follow_ups_sent(touched, [(f, m.pk) for f, _, m, _, _ in claimed], now)
 
         # Realtime, after commit: one inbox event for the batch (the inbox re-fetches once) and a
         # message event per ticket for pages that have it open, published in one event-loop hop.
@@ -632,6 +597,59 @@ def _send_follow_up_batch(size: int) -> int:
         published.append((events.INBOX_GROUP, events.tickets_changed(touched, "reply")))
         transaction.on_commit(lambda: _publish_all(published))
     return len(claimed)
+
+
+def _mark_follow_ups_sent(
+    touched: list[Ticket], sent: list[tuple[int, int]], now: datetime
+) -> None:
+    """Store the batch's tickets (as updated above) and mark its follow-ups sent with their
+    message ids (`sent`: (follow-up id, message id) pairs)."""
+    if connection.vendor != "postgresql":  # the embedded profile's SQLite: a handful at a time
+        Ticket.objects.bulk_update(
+            touched,
+            ["updated_at", "last_message_at", "search_document", "assignee", "status", "solved_at"],
+        )
+        for follow_up_id, message_id in sent:
+            FollowUp.objects.filter(pk=follow_up_id).update(
+                status=FollowUpStatus.SENT, message_id=message_id
+            )
+        return
+    # One UPDATE ... FROM a JSON document each: bulk_update's CASE WHEN per row and column
+    # cost more Python than everything else in the batch, and psycopg's text arrays escape
+    # every element (search documents up to 20,000 characters) with a regex.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Ticket._meta.db_table} AS t SET updated_at = %s, last_message_at = %s,"  # noqa: S608 (a model's table name)
+            " search_document = v.doc, assignee_id = v.assignee, status = v.status,"
+            " solved_at = v.solved FROM json_to_recordset(%s::json)"
+            " AS v(id bigint, doc text, assignee bigint, status text, solved timestamptz)"
+            " WHERE t.id = v.id",
+            [
+                now,
+                now,
+                json.dumps(
+                    [
+                        {
+                            "id": t.pk,
+                            "doc": t.search_document,
+                            "assignee": t.assignee_id,
+                            "status": str(t.status),
+                            "solved": t.solved_at.isoformat() if t.solved_at else None,
+                        }
+                        for t in touched
+                    ]
+                ),
+            ],
+        )
+        cursor.execute(
+            f"UPDATE {FollowUp._meta.db_table} AS f SET status = %s, message_id = v.message"  # noqa: S608
+            " FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, message) WHERE f.id = v.id",
+            [
+                FollowUpStatus.SENT.value,
+                [follow_up_id for follow_up_id, _ in sent],
+                [message_id for _, message_id in sent],
+            ],
+        )
 
 
 # The columns of an agent's email reply (every other column of Message at its model default),
@@ -649,6 +667,9 @@ _INSERT_AGENT_MESSAGES = (
 
 def _insert_agent_messages(messages: list[Message], now: datetime) -> None:
     """Insert public agent email replies built as in the batch above, setting their pks."""
+    if connection.vendor != "postgresql":  # the embedded profile's SQLite
+        Message.objects.bulk_create(messages)
+        return
     document = json.dumps(
         [
             {

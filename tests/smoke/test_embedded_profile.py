@@ -106,3 +106,36 @@ def test_embedded_profile_boots_migrates_logs_in_and_shows_the_inbox(tmp_path: P
             server.kill()
             server.wait(5)
     assert server.returncode is not None
+
+
+def test_embedded_profile_sends_a_due_follow_up_by_the_sweep(tmp_path: Path) -> None:
+    """The follow-up batch writes with Postgres-only SQL in production; on SQLite it must not."""
+    env = _embedded_env(tmp_path)
+    _manage(env, tmp_path, "migrate", "--noinput")
+    _manage(
+        env, tmp_path, "create_agent", "smoke@example.com", "--role", "agent",
+        "--password", "smoke-test-password-1",
+    )  # fmt: skip
+    schedule = (
+        "from datetime import timedelta; from django.utils import timezone; "
+        "from accounts.models import User; from customers.services import customer_for_email; "
+        "from tickets import services; agent = User.objects.get(email='smoke@example.com'); "
+        "ticket, _ = services.create_ticket(subject='Size chart', body_text='Which size?', "
+        "customer=customer_for_email('c@example.com', name='C')); "
+        "services.schedule_follow_up(ticket, body='Here is the chart.', "
+        "send_at=timezone.now() + timedelta(seconds=1), by=agent)"
+    )
+    _manage(env, tmp_path, "shell", "-c", schedule)
+    import time
+
+    time.sleep(1.5)
+    _manage(env, tmp_path, "sweep")
+    check = (
+        "from mailer.models import OutboundEmail; from tickets.models import FollowUp; "
+        "f = FollowUp.objects.get(); "
+        "e = OutboundEmail.objects.get(ticket_message_id=f.message_id); "
+        "print(f.status, e.status, e.to, e.subject)"
+    )
+    out = _manage(env, tmp_path, "shell", "-c", check).strip().splitlines()[-1].split()
+    assert out[:3] == ["sent", "sent", "['c@example.com']"]
+    assert "Size chart" in " ".join(out[3:])
