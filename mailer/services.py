@@ -406,7 +406,8 @@ def _mark_sent(email: OutboundEmail) -> None:
     client-side quoting, no parse and plan on the server): it runs once per email."""
     params = [timezone.now(), email.attempts + 1, email.pk]
     if db.vendor == "postgresql":
-        server_cursor().execute(MARK_SENT, params, prepare=True)
+        with server_cursor() as cursor:  # the prepared statement lives on the connection
+            cursor.execute(MARK_SENT, params, prepare=True)
         return
     with db.cursor() as cursor:
         cursor.execute(MARK_SENT, params)
