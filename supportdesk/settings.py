@@ -51,7 +51,9 @@ REDIS_URL = env("REDIS_URL")
 EMBEDDED = not REDIS_URL
 PROFILE = "embedded" if EMBEDDED else "production"
 
-DEBUG = envbool("DEBUG", default=EMBEDDED)
+# Off in both profiles: the demo shows the branded error pages too (templates/404.html, ...);
+# DEBUG=true brings Django's debug pages back for development.
+DEBUG = envbool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY")
 if not SECRET_KEY:
     if not EMBEDDED:
@@ -333,8 +335,14 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "client_errors_without_traceback": {"()": "supportdesk.logs.ClientErrorsWithoutTraceback"}
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
+        # A 403 or 404 is an ordinary answer: one line in the log, not a traceback.
+        "django.request": {"filters": ["client_errors_without_traceback"]},
+        "django.security": {"filters": ["client_errors_without_traceback"]},
         "django.channels.server": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from supportdesk.api import api
 from supportdesk.health import healthz
@@ -10,6 +12,8 @@ from supportdesk.ratelimit import login_username, ratelimit
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on every page that names none (the API docs, raw files).
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("api/v1/", api.urls),
     # The admin's own login form is the same door as /login/, so it has the same limits.
     path(

@@ -139,3 +139,69 @@ def test_embedded_profile_sends_a_due_follow_up_by_the_sweep(tmp_path: Path) -> 
     out = _manage(env, tmp_path, "shell", "-c", check).strip().splitlines()[-1].split()
     assert out[:3] == ["sent", "sent", "['c@example.com']"]
     assert "Size chart" in " ".join(out[3:])
+
+
+def test_links_in_the_demos_emails_point_at_the_port_it_serves_on(tmp_path: Path) -> None:
+    """`PORT=8101 make demo`: the CSAT survey link in the solved ticket's email uses 8101's twin."""
+    import json
+    import time
+
+    env = _embedded_env(tmp_path)
+    env.pop("SITE_URL", None)
+    _manage(env, tmp_path, "migrate", "--noinput")
+    _manage(
+        env, tmp_path, "create_agent", "smoke@example.com", "--role", "agent",
+        "--password", "smoke-test-password-1",
+    )  # fmt: skip
+    token = _manage(env, tmp_path, "issue_api_token", "smoke@example.com").strip().splitlines()[-1]
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(port)],
+            env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_for_port(port, timeout=60)
+        base = f"http://127.0.0.1:{port}"
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+        def call(method: str, path: str, body: dict) -> dict:
+            request = urllib.request.Request(
+                f"{base}{path}", data=json.dumps(body).encode(), headers=headers, method=method
+            )
+            with urllib.request.urlopen(request, timeout=15) as response:
+                return json.loads(response.read())
+
+        ticket = call(
+            "POST", "/api/v1/tickets",
+            {"subject": "Size chart", "body": "Which size?", "customer": {"email": "c@example.com", "name": "C"}},
+        )  # fmt: skip
+        call(
+            "POST",
+            f"/api/v1/tickets/{ticket['id']}/replies",
+            {"body": "Size 10.", "internal": False},
+        )
+        call("PATCH", f"/api/v1/tickets/{ticket['id']}", {"status": "solved"})
+        check = (
+            "from email import message_from_string, policy; "
+            "from mailer.models import CapturedEmail; "
+            "bodies = [message_from_string(e.raw, policy=policy.default).get_body(('plain',))"
+            ".get_content() for e in CapturedEmail.objects.all()]; "
+            "surveys = [b for b in bodies if '/csat/' in b]; "
+            f"print(bool(surveys), all('127.0.0.1:{port}/csat/' in b for b in surveys))"
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            out = _manage(env, tmp_path, "shell", "-c", check).strip().splitlines()[-1]
+            if out.startswith("True"):
+                break
+            time.sleep(1)
+        assert out == "True True", log_path.read_text(errors="replace")
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(5)

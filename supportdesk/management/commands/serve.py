@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
@@ -55,6 +56,11 @@ class Command(BaseCommand):
             )
             thread.start()
         url = f"http://{options['host']}:{options['port']}/"
+        if settings.EMBEDDED and not os.environ.get("SITE_URL"):
+            # Links in the demo's emails (CSAT survey, the wall, the console) point where it is
+            # served: `PORT=8101 make demo` sends working links. Read at send time, so this holds.
+            host = "localhost" if options["host"] in {"0.0.0.0", "::"} else options["host"]  # noqa: S104
+            settings.SITE_URL = f"http://{host}:{options['port']}"
         self.stdout.write(f"Supportdesk ({settings.PROFILE} profile) at {url}", ending="\n")
         self.stdout.flush()
         try:
