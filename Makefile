@@ -26,7 +26,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 demo: install
-	@mkdir -p var
+	@mkdir -p var/staticfiles
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
@@ -45,9 +45,15 @@ system-deps:
 	  $(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq $$missing >/dev/null; \
 	fi
 
-test: system-deps install-test
+# axe-core (accessibility rules) from the npm registry, injected into pages by the browser tests.
+AXE := var/npm/node_modules/axe-core/axe.min.js
+$(AXE):
+	@command -v npm >/dev/null || { $(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq nodejs npm >/dev/null; }
+	npm install --silent --no-audit --no-fund --prefix var/npm axe-core@4.14.1
+
+test: system-deps install-test $(AXE)
 	# Celery tasks run in-process in the test process; tests that need a real worker start one.
-	SUPPORTDESK_CELERY_EAGER=true $(PY) scripts/services.py run -- $(PY) -m pytest $(PYTEST_ARGS)
+	SUPPORTDESK_AXE_JS=$(abspath $(AXE)) SUPPORTDESK_CELERY_EAGER=true $(PY) scripts/services.py run -- $(PY) -m pytest $(PYTEST_ARGS)
 
 # Benchmarks (bench/): each provisions its own throwaway Postgres, Redis, daphne and workers,
 # prints a table and writes JSON to bench/results/. BENCH_ONLY=chat,pages runs a subset.

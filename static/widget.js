@@ -44,8 +44,8 @@
     ".badge{display:inline-block;min-width:18px;margin-left:6px;border-radius:9px;background:#f2b233;color:#222;font-size:12px;padding:0 5px}" +
     ".panel{position:fixed;right:20px;bottom:84px;z-index:2147483647;width:360px;max-width:calc(100vw - 24px);height:520px;max-height:calc(100vh - 110px);display:flex;flex-direction:column;background:#fff;color:#1d1d1d;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.3);overflow:hidden}" +
     ".panel[hidden],[hidden]{display:none!important}" +
-    "header{display:flex;align-items:center;justify-content:space-between;padding:12px 14px;background:#1f5f4a;color:#fff}" +
-    "header h2{margin:0;font-size:16px;font-weight:600;color:#fff}" +
+    ".head{display:flex;align-items:center;justify-content:space-between;padding:12px 14px;background:#1f5f4a;color:#fff}" +
+    ".head h2{margin:0;font-size:16px;font-weight:600;color:#fff}" +
     ".x{background:none;border:0;color:#fff;font-size:22px;line-height:1;cursor:pointer;padding:2px 6px}" +
     ".status{padding:6px 14px;font-size:12px;color:#5b4a00;background:#fff6d6}.status:empty{display:none}" +
     ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:6px;background:#f6f7f6}" +
@@ -65,12 +65,12 @@
   var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
   root.appendChild(el("style", {}, CSS));
 
-  var launcher = el("button", { class: "launch", type: "button", "aria-label": "Open chat", "aria-expanded": "false", "aria-controls": "sd-panel" }, "Chat with us");
+  var launcher = el("button", { class: "launch", type: "button", "aria-label": "Open chat with us", "aria-expanded": "false", "aria-controls": "sd-panel" }, "Chat with us");
   var badge = el("span", { class: "badge", hidden: "" });
   launcher.appendChild(badge);
 
   var panel = el("section", { class: "panel", id: "sd-panel", role: "dialog", "aria-label": "Chat with us", hidden: "" });
-  var header = el("header");
+  var header = el("div", { class: "head" }); // not <header>: the shop page has its own banner
   header.appendChild(el("h2", {}, "Chat with us"));
   var closeBtn = el("button", { class: "x", type: "button", "aria-label": "Close chat" }, "\u00d7");
   header.appendChild(closeBtn);
@@ -153,6 +153,8 @@
     panel.hidden = !open;
     launcher.setAttribute("aria-expanded", String(open));
     launcher.firstChild.textContent = open ? "Close chat" : "Chat with us";
+    // The accessible name holds the visible words (axe: label-content-name-mismatch).
+    launcher.setAttribute("aria-label", open ? "Close chat" : "Open chat with us");
     if (open) {
       badge.hidden = true;
       badge.textContent = "";

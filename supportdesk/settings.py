@@ -196,7 +196,8 @@ else:
     }
 
 # Celery: durable work lives in database rows swept by beat; tasks only carry ids.
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# "memory://localhost/": kombu warns "No hostname was supplied" for a bare memory:// URL.
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = envbool("SUPPORTDESK_CELERY_EAGER", default=EMBEDDED)
 CELERY_TASK_EAGER_PROPAGATES = False

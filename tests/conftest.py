@@ -411,6 +411,25 @@ def page(browser):
     context.close()
 
 
+AXE_JS = os.environ.get(
+    "SUPPORTDESK_AXE_JS", str(ROOT / "var/npm/node_modules/axe-core/axe.min.js")
+)
+
+
+def axe_violations(page, *, impacts: tuple[str, ...] = ("critical", "serious")) -> list[dict]:
+    """axe-core's violations on the page as it is now, of the given impacts. The page's context
+    needs bypass_csp=True: our CSP refuses injected scripts, as it should."""
+    if not Path(AXE_JS).exists():
+        pytest.fail(f"axe-core not found at {AXE_JS}: `make test` installs it from npm")
+    page.add_script_tag(path=AXE_JS)
+    violations = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+            .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                        nodes: v.nodes.map(n => n.target.join(" "))}))"""
+    )
+    return [v for v in violations if v["impact"] in impacts]
+
+
 def login(page, server: ServerProcess, email: str, password: str) -> None:
     page.goto(f"{server.url}/login/")
     page.fill("input[name=username]", email)

@@ -138,7 +138,8 @@
     });
     header.appendChild(close);
     node.appendChild(header);
-    p.log = el("div", { class: "chat-log", role: "log", "aria-live": "polite" });
+    // tabindex: a long conversation must scroll from the keyboard too (axe: scrollable-region-focusable).
+    p.log = el("div", { class: "chat-log", role: "log", "aria-live": "polite", "aria-label": "Conversation " + id, tabindex: "0" });
     node.appendChild(p.log);
     p.typing = el("div", { class: "chat-typing", "aria-live": "polite" });
     node.appendChild(p.typing);

@@ -103,8 +103,9 @@
     }
     search.hidden = mode !== "search";
     picker.hidden = false;
+    // aria-expanded is not allowed on a textbox (axe: aria-allowed-attr); the options are tied
+    // to it by aria-controls and aria-activedescendant, and the status line announces them.
     field.setAttribute("aria-controls", "snippet-options");
-    field.setAttribute("aria-expanded", "true");
     place();
   }
 
@@ -118,7 +119,7 @@
     list.textContent = "";
     status.textContent = "";
     field.removeAttribute("aria-activedescendant");
-    field.setAttribute("aria-expanded", "false");
+    field.removeAttribute("aria-controls");
     search.removeAttribute("aria-activedescendant");
     if (refocus) field.focus();
   }
