@@ -18,6 +18,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
@@ -306,12 +307,22 @@ def ticket_contact_kind(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("tickets:ticket", pk=ticket.pk)
 
 
+def _props_status(text: str, *, ok: bool) -> HttpResponse:
+    """The ticket page saves its properties on change (htmx): one line says how that went; a
+    refusal is a 422 fragment, which static/js/app.js swaps in like a success."""
+    html = format_html('<span class="{}" role="{}">{}</span>', "ok" if ok else "error",
+                       "status" if ok else "alert", text)  # fmt: skip
+    return HttpResponse(html, status=200 if ok else 422)
+
+
 @login_required
 @require_POST
 def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = _get_ticket_for_agent(request, pk)
     form = TicketUpdateForm(request.POST)
     if not form.is_valid():
+        if request.htmx:  # saved on change: the error goes where the field is
+            return _props_status(form.errors.as_text(), ok=False)
         return _render_ticket(request, ticket, update_form=form, status=400)
     data = form.cleaned_data
     try:
@@ -325,8 +336,12 @@ def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
             tags=form.tag_names(),
         )
     except services.TicketError as exc:
+        if request.htmx:
+            return _props_status(str(exc), ok=False)
         form.add_error(None, str(exc))
         return _render_ticket(request, ticket, update_form=form, status=400)
+    if request.htmx:
+        return _props_status(f"Saved at {timezone.localtime():%H:%M:%S}.", ok=True)
     messages.success(request, "Ticket updated.")
     return redirect("tickets:ticket", pk=ticket.pk)
 

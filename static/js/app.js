@@ -59,6 +59,26 @@
     event.detail.shouldSwap = false;
     toast(WORDS[xhr.status] || "The server could not do that (" + xhr.status + "). Try again.");
   });
+  // Undo buttons count their window down ("Undo (8:12 left)") from the server's undo_until, so the
+  // window shown survives a reload; when it closes the button goes quiet (the sweep executes).
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-undo-until]").forEach(function (button) {
+      var left = Math.floor((Date.parse(button.dataset.undoUntil) - now) / 1000);
+      var label = button.querySelector(".countdown");
+      if (left <= 0) {
+        button.disabled = true;
+        if (label) label.textContent = "(window closed: executing)";
+        return;
+      }
+      var text = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+      if (label) label.textContent = "(" + text + " left)";
+    });
+  }
+  setInterval(tick, 1000);
+  document.addEventListener("DOMContentLoaded", tick);
+  document.addEventListener("htmx:afterSettle", tick);
+
   document.addEventListener("htmx:sendError", function () {
     toast("Network error: nothing was sent. Check your connection and try again.");
   });
