@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from care import services
-from supportdesk.sweeps import register
+from core.sweeps import register
 
 
 @register("care")

@@ -8,10 +8,10 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
+from core import ratelimit
+from core.api import ApiError
 from csat import services
 from csat.models import COMMENT_MAX
-from supportdesk import ratelimit
-from supportdesk.api import ApiError
 
 router = Router(tags=["csat"])
 

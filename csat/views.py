@@ -12,9 +12,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.ratelimit import ratelimit
 from csat import services
 from csat.models import COMMENT_MAX, Survey
-from supportdesk.ratelimit import ratelimit
 
 
 def _wants_json(request: HttpRequest) -> bool:

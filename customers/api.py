@@ -10,9 +10,9 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 
+from core.api import ApiError
 from customers import services
 from customers.models import Customer, CustomerKind, Order, OrderProblem, Shipment
-from supportdesk.api import ApiError
 
 router = Router(tags=["customers"])
 

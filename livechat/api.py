@@ -9,12 +9,12 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 
+from core import ratelimit
+from core.api import ApiError
 from csat.api import CsatOut
 from csat.services import result_for_chat
 from livechat import events, services
 from livechat.models import ChatAuthorType, Conversation, ConversationStatus
-from supportdesk import ratelimit
-from supportdesk.api import ApiError
 
 router = Router(tags=["live chat"])
 

@@ -25,9 +25,9 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from accounts.services import user_for_token
+from core.realtime import Mailbox
 from livechat import events, services
 from livechat.models import ChatAuthorType, Conversation, ConversationStatus
-from supportdesk.realtime import Mailbox
 
 log = logging.getLogger(__name__)
 

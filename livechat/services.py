@@ -22,6 +22,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts.models import User
+from core.realtime import send_event_on_commit
 from customers.services import customer_for_email
 from livechat import events
 from livechat.models import (
@@ -32,7 +33,6 @@ from livechat.models import (
     ConversationStatus,
     PresenceStatus,
 )
-from supportdesk.realtime import send_event_on_commit
 from team import services as team_services
 from team.models import ActivitySource
 from tickets import services as ticket_services
@@ -271,8 +271,8 @@ async def apost_message(
     from channels.db import database_sync_to_async
     from psycopg.errors import UniqueViolation
 
+    from core.realtime import agroup_send
     from livechat import asyncdb
-    from supportdesk.realtime import agroup_send
 
     _check_message(body, client_id)
     if client_id and author_type != ChatAuthorType.SYSTEM and asyncdb.available():

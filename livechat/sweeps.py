@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from core.sweeps import register
 from livechat import services
-from supportdesk.sweeps import register
 
 
 @register("chat_unanswered")

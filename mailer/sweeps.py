@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from core.sweeps import register
 from mailer import services
-from supportdesk.sweeps import register
 
 
 @register("outbound_mail")

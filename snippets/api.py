@@ -13,9 +13,9 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
+from core.api import ApiError
 from snippets import services
 from snippets.models import BODY_MAX, SHORTCUT_MAX, TAGS_MAX, TITLE_MAX, Snippet
-from supportdesk.api import ApiError
 
 router = Router(tags=["snippets"])
 

@@ -10,74 +10,11 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import HttpBearer, SessionAuth
 
-from accounts.services import user_for_token
-from supportdesk.ratelimit import RateLimited
-
-
-class BearerToken(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = user_for_token(token)
-        if user is None:
-            return None
-        request.user = user
-        return user
-
-
-class AgentSession(SessionAuth):
-    """Session auth for logged-in agents; ninja enforces CSRF on unsafe methods with it."""
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        user = super().authenticate(request, key)
-        return user if user is not None and user.is_active else None
-
-
-class ApiError(HttpError):
-    """An error with a machine-readable code, rendered as {"detail", "code"}."""
-
-    def __init__(self, status_code: int, detail: str, code: str) -> None:
-        super().__init__(status_code, detail)
-        self.code = code
-
-
-ERROR_STATUSES = {
-    400: "Bad request (unparseable body, bad cursor)",
-    401: "Missing or wrong credentials",
-    403: "Not allowed for this user",
-    404: "No such object",
-    409: "Conflicts with the current state (e.g. an idempotency key reused with another body)",
-    413: "Too large",
-    422: "Invalid input",
-    429: "Rate limited: see Retry-After",
-}
-ERROR_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "detail": {"type": "string"},
-        "code": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object"}},
-    },
-    "required": ["detail", "code"],
-}
-
-
-class SupportdeskAPI(NinjaAPI):
-    """NinjaAPI whose schema documents the error envelope every operation can answer with."""
-
-    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
-        schema = super().get_openapi_schema(*args, **kwargs)
-        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
-        error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-        for operations in schema["paths"].values():
-            for operation in operations.values():
-                responses = operation.setdefault("responses", {})
-                for status, description in ERROR_STATUSES.items():
-                    responses.setdefault(status, {"description": description, "content": error})
-        return schema
-
+from accounts.api_auth import AgentSession, BearerToken
+from core.api import ApiError, SupportdeskAPI
+from core.ratelimit import RateLimited
 
 api = SupportdeskAPI(
     title="Supportdesk API",

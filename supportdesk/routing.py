@@ -6,8 +6,8 @@ from __future__ import annotations
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import URLPattern, path
 
+from core.origins import WidgetOriginValidator
 from livechat import consumers as chat
-from supportdesk.origins import WidgetOriginValidator
 from tickets import consumers as tickets
 
 websocket_urlpatterns: list[URLPattern] = [

@@ -49,7 +49,7 @@ from twisted.internet import reactor  # noqa: E402
 from twisted.internet.endpoints import serverFromString  # noqa: E402
 from twisted.logger import STDLibLogObserver, globalLogBeginner  # noqa: E402
 
-from supportdesk.realtime import Mailbox  # noqa: E402
+from core.realtime import Mailbox  # noqa: E402
 
 
 class WebRequest(DaphneWebRequest):

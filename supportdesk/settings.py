@@ -95,9 +95,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "supportdesk.security.ContentSecurityPolicyMiddleware",
-    "supportdesk.security.RefuseNulCharactersMiddleware",
-    "supportdesk.origins.WidgetCorsMiddleware",
+    "core.security.ContentSecurityPolicyMiddleware",
+    "core.security.RefuseNulCharactersMiddleware",
+    "core.origins.WidgetCorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -190,7 +190,7 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             # channels_redis' pub/sub layer without its process-wide publish lock (realtime.py).
-            "BACKEND": "supportdesk.realtime.PubSubLayer",
+            "BACKEND": "core.realtime.PubSubLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
@@ -277,7 +277,7 @@ def _ratelimits(name: str) -> dict[str, tuple[int, int]]:
     return limits
 
 
-# Overrides of supportdesk/ratelimit.py's DEFAULT_LIMITS.
+# Overrides of core/ratelimit.py's DEFAULT_LIMITS.
 SUPPORTDESK_RATELIMITS = _ratelimits("SUPPORTDESK_RATELIMITS")
 # Async Postgres connections per process for storing chat lines (livechat/asyncdb.py); 0 = ORM.
 SUPPORTDESK_CHAT_DB_POOL = envint("SUPPORTDESK_CHAT_DB_POOL", 4)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from supportdesk import sweeps
+from core import sweeps
 
 
 @shared_task(name="supportdesk.sweep", ignore_result=True)

@@ -6,9 +6,9 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from core.ratelimit import login_username, ratelimit
 from supportdesk.api import api
 from supportdesk.health import healthz
-from supportdesk.ratelimit import login_username, ratelimit
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

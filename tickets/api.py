@@ -12,11 +12,11 @@ from ninja import Status as WithStatus
 
 from accounts.models import User
 from care.api import CareOut, care_result
+from core.api import ApiError, json_response
 from csat.api import CsatOut
 from csat.services import result as csat_result
 from customers.models import CustomerKind
 from customers.services import customer_for_email
-from supportdesk.api import ApiError, api
 from tickets import selectors, services
 from tickets.models import Channel, FollowUp, Message, Priority, Status, Ticket, TicketType
 
@@ -273,7 +273,7 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> HttpRes
     except selectors.BadCursor as exc:
         raise ApiError(400, str(exc), "bad_cursor") from None
     body = {"items": [_ticket_out(row) for row in page.items], "next_cursor": page.next_cursor}
-    return api.create_response(request, body, status=200)
+    return json_response(request, body, status=200)
 
 
 @router.get("/tickets/{ticket_id}", response=TicketDetail, summary="A ticket with its messages")

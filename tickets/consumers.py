@@ -11,7 +11,7 @@ from typing import Any, Literal, TypedDict
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from supportdesk.realtime import send_event_on_commit
+from core.realtime import send_event_on_commit
 from tickets import events, services
 from tickets.models import Ticket, TicketView
 

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
-from supportdesk import ratelimit
-from supportdesk.api import ApiError
+from core import ratelimit
+from core.api import ApiError
 from tickets.inbound import ingest_raw_email, sign
 from tickets.models import InboundStatus
 

@@ -21,10 +21,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core.realtime import agroup_send, send_event_on_commit
 from customers.models import Customer
 from mailer.models import OutboundEmail
 from mailer.services import build_email, make_message_id, queue_emails, single_line
-from supportdesk.realtime import agroup_send, send_event_on_commit
 from tickets import events
 from tickets.models import (
     AuthorType,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from supportdesk.sweeps import register
+from core.sweeps import register
 from tickets import services
 
 # One sweeper at a time converts every follow-up due (bounded; batches of FOLLOW_UP_BATCH, each

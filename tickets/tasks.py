@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from supportdesk import sweeps
+from core import sweeps
 
 
 @shared_task(name="tickets.send_follow_ups_at", ignore_result=True)

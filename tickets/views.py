@@ -22,9 +22,9 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from core.ratelimit import ratelimit
 from customers.models import CustomerKind, Order
 from customers.services import customer_for_email
-from supportdesk.ratelimit import ratelimit
 from tickets import inbox_table, selectors, services
 from tickets.forms import FollowUpForm, ReplyForm, TicketUpdateForm, WebTicketForm
 from tickets.models import (

@@ -12,9 +12,9 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
 from accounts.models import User
+from core.api import ApiError
 from customers.models import CustomerEmail, Order
 from customers.services import normalize_email
-from supportdesk.api import ApiError
 from tickets.models import Ticket
 from wow_credits import services
 from wow_credits.models import Grant, GrantKind, Story

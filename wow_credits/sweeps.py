@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from supportdesk.sweeps import register
+from core.sweeps import register
 from wow_credits import services
 
 

@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from care.models import CareReason, CareTask
 from care.services import sweep_care
+from core.sweeps import registered, run_all
 from customers.models import ShipmentStatus
 from livechat.services import agent_connected
-from supportdesk.sweeps import registered, run_all
 from tests import factories
 from tickets import services as ticket_services
 from tickets.models import Status, Ticket, TicketType

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
-from supportdesk import sweeps
+from core import sweeps
 
 log = logging.getLogger(__name__)
 

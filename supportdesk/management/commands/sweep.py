@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from supportdesk import sweeps
+from core import sweeps
 
 
 class Command(BaseCommand):
