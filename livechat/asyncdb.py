@@ -76,3 +76,10 @@ async def fetchone(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
     async with (await pool()).connection() as conn, conn.cursor() as cursor:
         await cursor.execute(sql, params)
         return await cursor.fetchone()
+
+
+async def close() -> None:
+    """Close this event loop's pool (a loop that ends before its process does, as in tests)."""
+    task = _pools.pop(asyncio.get_running_loop(), None)
+    if task is not None and task.done() and task.exception() is None:
+        await task.result().close()

@@ -8,11 +8,13 @@ the channel layer is a hint and clients that miss a frame resume from the databa
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -20,6 +22,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
 from core.realtime import send_event_on_commit
@@ -140,21 +143,44 @@ def start_session(
 
 
 # --- messages --------------------------------------------------------------------------------
-
-
-def _author_name(conversation_name: str, author_type: str, author_user: User | None) -> str:
-    if author_type == ChatAuthorType.AGENT and author_user is not None:
-        return author_user.display_name
-    if author_type == ChatAuthorType.SYSTEM:
-        return settings.SUPPORTDESK_COMPANY_NAME
-    return conversation_name
+#
+# One write path for every chat line (visitor, agent, system; sockets, the HTTP API, services):
+# `chat_line` checks the line and decides its author, and one SQL statement (`_STORE_LINE`)
+# takes the conversation's next seq under its row lock and inserts the line. Sockets run the
+# statement on their own event loop over the async pool (`apost_message`, committed on its own);
+# the HTTP API and services run it on Django's connection inside their transaction
+# (`post_message`). Either way the fan-out happens after commit.
 
 
 # Characters that draw nothing: a body made only of these (and spaces) is an empty message.
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
-def _check_message(body: str, client_id: str) -> None:
+@dataclass(frozen=True, slots=True)
+class ChatLine:
+    """A chat line checked and ready to store, with its author decided."""
+
+    conversation_id: int
+    author_type: str
+    author_user: User | None
+    # None: the visitor's display name, read from the conversation row when the line is stored.
+    author_name: str | None
+    author_trainee: bool
+    body: str
+    client_id: str
+
+
+def chat_line(
+    conversation_id: int,
+    *,
+    author_type: ChatAuthorType | str,
+    body: str,
+    client_id: str = "",
+    author_user: User | None = None,
+) -> ChatLine:
+    """Check a line (ChatError on bad input) and decide its author: the one place that does, for
+    every way a line comes in. An agent line carries the agent's name and whether they are a
+    trainee now; a system line the company's name; a visitor line the conversation's name."""
     if not _INVISIBLE.sub("", body).strip():
         raise ChatError("A message needs a body", code="empty_body")
     if "\x00" in body or "\x00" in client_id:
@@ -164,6 +190,199 @@ def _check_message(body: str, client_id: str) -> None:
         raise ChatError(f"A message is at most {MAX_BODY} characters", code="too_large")
     if len(client_id) > MAX_CLIENT_ID:
         raise ChatError(f"client_id is at most {MAX_CLIENT_ID} characters", code="invalid")
+    kind = ChatAuthorType(author_type)
+    name: str | None = None
+    trainee = False
+    if kind == ChatAuthorType.AGENT and author_user is not None:
+        name, trainee = author_user.display_name, author_user.is_trainee
+    elif kind == ChatAuthorType.SYSTEM:
+        name = settings.SUPPORTDESK_COMPANY_NAME
+    return ChatLine(
+        conversation_id=conversation_id,
+        author_type=kind.value,
+        author_user=author_user,
+        author_name=name,
+        author_trainee=trainee,
+        body=body,
+        client_id=client_id,
+    )
+
+
+# The conversation's columns the statement returns after `last_seq`: what the queue event of a
+# waiting chat shows, so that event needs no second query.
+_CONVERSATION_COLUMNS = (
+    "status",
+    "visitor_name",
+    "visitor_email",
+    "verified",
+    "customer_id",
+    "assignee_id",
+    "ticket_id",
+    "page_url",
+    "created_at",
+)
+# Postgres: one statement, one round trip. `any_status` false limits it to waiting and active
+# chats (the sockets' path); the visitor's name is Conversation.visitor_display_name.
+_STORE_LINE = """
+WITH conv AS (
+    UPDATE livechat_conversation SET last_seq = last_seq + 1, last_message_at = %(now)s
+    WHERE id = %(conversation_id)s AND (%(any_status)s OR status IN (%(waiting)s, %(active)s))
+    RETURNING id, last_seq, status, visitor_name, visitor_email, verified, customer_id,
+        assignee_id, ticket_id, page_url, created_at
+), line AS (
+    INSERT INTO livechat_chatmessage (conversation_id, seq, client_id, author_type,
+        author_user_id, author_name, author_trainee, body, sent_at)
+    SELECT id, last_seq, %(client_id)s, %(author_type)s, %(author_user_id)s,
+        COALESCE(%(author_name)s, NULLIF(visitor_name, ''),
+                 NULLIF(split_part(visitor_email, '@', 1), ''), 'Visitor'),
+        %(author_trainee)s, %(body)s, %(now)s
+    FROM conv
+    RETURNING id, author_name
+)
+SELECT line.id, line.author_name, conv.last_seq, conv.status, conv.visitor_name,
+    conv.visitor_email, conv.verified, conv.customer_id, conv.assignee_id, conv.ticket_id,
+    conv.page_url, conv.created_at
+FROM line, conv
+"""
+# SQLite (the embedded profile) has no UPDATE inside WITH: the same two steps in one transaction.
+_TAKE_SEQ = """
+UPDATE livechat_conversation SET last_seq = last_seq + 1, last_message_at = %(now)s
+WHERE id = %(conversation_id)s AND (%(any_status)s OR status IN (%(waiting)s, %(active)s))
+RETURNING id, last_seq, status, visitor_name, visitor_email, verified, customer_id,
+    assignee_id, ticket_id, page_url, created_at
+"""
+_INSERT_LINE = """
+INSERT INTO livechat_chatmessage (conversation_id, seq, client_id, author_type, author_user_id,
+    author_name, author_trainee, body, sent_at)
+VALUES (%(conversation_id)s, %(seq)s, %(client_id)s, %(author_type)s, %(author_user_id)s,
+    %(author_name)s, %(author_trainee)s, %(body)s, %(now)s)
+RETURNING id
+"""
+_FIND_LINE = """
+SELECT id, seq, author_type, author_user_id, author_name, author_trainee, body, sent_at
+FROM livechat_chatmessage WHERE conversation_id = %(conversation_id)s AND client_id = %(client_id)s
+"""
+
+# Which way each line was stored in this process: "pool" (a socket's event loop, the async pool)
+# or "connection" (Django's connection, in the caller's transaction). Tests read it to prove that
+# socket lines take the pool.
+line_writes: collections.Counter[str] = collections.Counter()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLine:
+    message: ChatMessage
+    conversation: Conversation  # the row as the statement left it (status, last_seq, ...)
+
+
+def _params(line: ChatLine, now: datetime, *, any_status: bool) -> dict[str, Any]:
+    return {
+        "now": now,
+        "conversation_id": line.conversation_id,
+        "any_status": any_status,
+        "waiting": ConversationStatus.WAITING.value,
+        "active": ConversationStatus.ACTIVE.value,
+        "client_id": line.client_id,
+        "author_type": line.author_type,
+        "author_user_id": line.author_user.pk if line.author_user is not None else None,
+        "author_name": line.author_name,
+        "author_trainee": line.author_trainee,
+        "body": line.body,
+    }
+
+
+def _stored(
+    line: ChatLine, now: datetime, message_id: int, author_name: str, row: Any
+) -> StoredLine:
+    seq = row[0]
+    conversation = Conversation(
+        id=line.conversation_id,
+        last_seq=seq,
+        **dict(zip(_CONVERSATION_COLUMNS, row[1:], strict=True)),
+    )
+    message = ChatMessage(
+        id=message_id,
+        conversation_id=line.conversation_id,
+        seq=seq,
+        client_id=line.client_id,
+        author_type=line.author_type,
+        author_user=line.author_user,
+        author_name=author_name,
+        author_trainee=line.author_trainee,
+        body=line.body,
+        sent_at=now,
+    )
+    message._state.adding = False
+    return StoredLine(message, conversation)
+
+
+def _found(line: ChatLine, row: Any) -> ChatMessage:
+    pk, seq, author_type, author_user_id, author_name, trainee, body, sent_at = row
+    message = ChatMessage(
+        id=pk,
+        conversation_id=line.conversation_id,
+        seq=seq,
+        client_id=line.client_id,
+        author_type=author_type,
+        author_user_id=author_user_id,
+        author_name=author_name,
+        author_trainee=trainee,
+        body=body,
+        sent_at=sent_at,
+    )
+    message._state.adding = False
+    return message
+
+
+def _line_events(stored: StoredLine) -> list[tuple[str, dict[str, Any]]]:
+    """What a stored line publishes: the line to its chat, and for a visitor's line in a waiting
+    chat the queue entry to every agent (a waiting visitor, and each new line from one)."""
+    message, conversation = stored.message, stored.conversation
+    published = [
+        (
+            events.chat_group(conversation.pk),
+            events.group_event(events.message_frame(message)),
+        )
+    ]
+    if (
+        message.author_type == ChatAuthorType.VISITOR
+        and conversation.status == ConversationStatus.WAITING
+    ):
+        published.append(
+            (events.QUEUE_GROUP, events.group_event(events.queue_frame(conversation, "waiting")))
+        )
+    return published
+
+
+def _store_on_connection(line: ChatLine, now: datetime) -> StoredLine | None:
+    """Run the statement on Django's connection (inside the caller's transaction)."""
+    params = _params(line, now, any_status=True)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_STORE_LINE, params)
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            return _stored(line, now, row[0], row[1], row[2:])
+        params["now"] = connection.ops.adapt_datetimefield_value(now)
+        cursor.execute(_TAKE_SEQ, params)
+        taken = cursor.fetchone()
+        if taken is None:
+            return None
+        conversation_row = taken[1:]
+        name = (
+            line.author_name
+            or Conversation(visitor_name=taken[3], visitor_email=taken[4]).visitor_display_name
+        )
+        cursor.execute(_INSERT_LINE, {**params, "seq": taken[1], "author_name": name})
+        (message_id,) = cursor.fetchone()
+    stored = _stored(line, now, message_id, name, conversation_row)
+    # Raw SQLite rows come back unconverted (0/1, text); the queue event needs the real types.
+    stored.conversation.verified = bool(stored.conversation.verified)
+    created_at: Any = stored.conversation.created_at
+    if isinstance(created_at, str):
+        stored.conversation.created_at = parse_datetime(created_at) or now
+    return stored
 
 
 def post_message(
@@ -174,54 +393,34 @@ def post_message(
     client_id: str = "",
     author_user: User | None = None,
 ) -> tuple[ChatMessage, bool]:
-    """Store a message with the conversation's next seq; a repeated client_id returns the first.
+    """Store a line with the conversation's next seq; a repeated client_id returns the first.
 
-    Returns (message, created). The fan-out to `chat-<id>` is sent only after commit.
-    Sockets use `apost_message`, which stores lines of active chats without the ORM thread.
+    Returns (message, created). Runs in the caller's transaction (one of its own otherwise), and
+    the fan-out is sent only after commit. An agent writing in an ended chat reaches the visitor
+    by email. Sockets use `apost_message`, the same statement on their own event loop.
     """
-    _check_message(body, client_id)
+    line = chat_line(
+        conversation_id,
+        author_type=author_type,
+        body=body,
+        client_id=client_id,
+        author_user=author_user,
+    )
     now = timezone.now()
     try:
         with transaction.atomic():
-            # One statement takes the row lock and the next number; the lock lasts until commit.
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "UPDATE livechat_conversation SET last_seq = last_seq + 1, last_message_at = %s"
-                    " WHERE id = %s RETURNING last_seq, status, visitor_name, visitor_email",
-                    [now, conversation_id],
-                )
-                row = cursor.fetchone()
-            if row is None:
+            stored = _store_on_connection(line, now)
+            if stored is None:
                 raise ChatError("No such conversation", code="not_found")
-            seq, status, visitor_name, visitor_email = row
-            name = visitor_name or visitor_email.split("@")[0] or "Visitor"
-            message = ChatMessage.objects.create(
-                conversation_id=conversation_id,
-                seq=seq,
-                client_id=client_id,
-                author_type=author_type,
-                author_user=author_user,
-                author_name=_author_name(name, author_type, author_user),
-                author_trainee=author_type == ChatAuthorType.AGENT
-                and author_user is not None
-                and author_user.is_trainee,
-                body=body,
-                sent_at=now,
-            )
-            send_event_on_commit(
-                events.chat_group(conversation_id),
-                events.group_event(events.message_frame(message)),
-            )
-            if author_type == ChatAuthorType.AGENT and status == ConversationStatus.ENDED:
+            line_writes["connection"] += 1
+            for group, event in _line_events(stored):
+                send_event_on_commit(group, event)
+            if (
+                line.author_type == ChatAuthorType.AGENT
+                and stored.conversation.status == ConversationStatus.ENDED
+            ):
                 # The visitor is gone: what the agent writes now reaches them by email.
-                _continue_by_email(conversation_id, message, by=author_user)
-            if author_type == ChatAuthorType.VISITOR and status == ConversationStatus.WAITING:
-                # Agents' queues learn about a waiting visitor (and each new line from one).
-                conversation = Conversation.objects.get(pk=conversation_id)
-                send_event_on_commit(
-                    events.QUEUE_GROUP,
-                    events.group_event(events.queue_frame(conversation, "waiting")),
-                )
+                _continue_by_email(conversation_id, stored.message, by=author_user)
     except IntegrityError:
         if not client_id:
             raise
@@ -231,28 +430,7 @@ def post_message(
         if existing is None:
             raise
         return existing, False
-    return message, True
-
-
-# The socket hot path: one statement takes the next seq under the conversation's row lock and
-# inserts the line, committed on its own (autocommit), on the socket's event loop. Only for
-# *active* chats: waiting and ended ones have side effects (queue event, continue by email) that
-# post_message owns, so the WHERE clause sends those, and any error, to post_message.
-_HOT_INSERT = """
-WITH conv AS (
-    UPDATE livechat_conversation SET last_seq = last_seq + 1, last_message_at = %(now)s
-    WHERE id = %(conversation_id)s AND status = %(active)s
-    RETURNING id, last_seq, visitor_name, visitor_email
-)
-INSERT INTO livechat_chatmessage (conversation_id, seq, client_id, author_type, author_user_id,
-    author_name, author_trainee, body, sent_at)
-SELECT id, last_seq, %(client_id)s, %(author_type)s, %(author_user_id)s,
-    COALESCE(%(author_name)s, NULLIF(visitor_name, ''),
-             NULLIF(split_part(visitor_email, '@', 1), ''), 'Visitor'),
-    %(author_trainee)s, %(body)s, %(now)s
-FROM conv
-RETURNING id, seq, author_name
-"""
+    return stored.message, True
 
 
 async def apost_message(
@@ -263,61 +441,48 @@ async def apost_message(
     client_id: str,
     author_user: User | None = None,
 ) -> tuple[ChatMessage, bool]:
-    """`post_message` for sockets: same rules, result and after-commit fan-out, but a line in an
-    active chat is stored over the async pool (livechat/asyncdb.py) and published from this event
-    loop, so sockets do not queue behind each other on the ORM thread. Anything else (a waiting,
-    ended or unknown chat, a repeated client_id, a database error) goes through post_message,
-    whose client_id idempotency also makes that retry safe."""
+    """`post_message` for sockets: the same line, statement, result and after-commit fan-out, but
+    a line of a waiting or active chat is stored over the async pool (livechat/asyncdb.py) and
+    published from this event loop, so sockets do not queue behind each other on the ORM thread.
+
+    A repeated client_id returns the first copy from the pool too. Only an ended or unknown chat
+    (whose agent lines continue by email), a database error, or the embedded profile (SQLite:
+    no pool) go through post_message, whose client_id idempotency makes that retry safe.
+    """
     from channels.db import database_sync_to_async
     from psycopg.errors import UniqueViolation
 
     from core.realtime import agroup_send
     from livechat import asyncdb
 
-    _check_message(body, client_id)
-    if client_id and author_type != ChatAuthorType.SYSTEM and asyncdb.available():
+    line = chat_line(
+        conversation_id,
+        author_type=author_type,
+        body=body,
+        client_id=client_id,
+        author_user=author_user,
+    )
+    if client_id and asyncdb.available():
         now = timezone.now()
-        is_agent = author_type == ChatAuthorType.AGENT and author_user is not None
         try:
-            row = await asyncdb.fetchone(
-                _HOT_INSERT,
-                {
-                    "now": now,
-                    "conversation_id": conversation_id,
-                    "active": ConversationStatus.ACTIVE.value,
-                    "client_id": client_id,
-                    "author_type": str(author_type),
-                    "author_user_id": author_user.pk if author_user is not None else None,
-                    "author_name": author_user.display_name if is_agent else None,  # type: ignore[union-attr]
-                    "author_trainee": bool(is_agent and author_user.is_trainee),  # type: ignore[union-attr]
-                    "body": body,
-                },
+            row = await asyncdb.fetchone(_STORE_LINE, _params(line, now, any_status=False))
+        except UniqueViolation:
+            found = await asyncdb.fetchone(
+                _FIND_LINE, {"conversation_id": conversation_id, "client_id": client_id}
             )
-        except Exception as error:
-            # A repeated client_id (unique violation) or a database hiccup: the ORM path decides.
-            if not isinstance(error, UniqueViolation):
-                asyncdb.log.warning(
-                    "Chat line not stored over the pool; using the ORM", exc_info=True
-                )
+            if found is not None:
+                line_writes["pool"] += 1
+                return _found(line, found), False
+            row = None
+        except Exception:
+            asyncdb.log.warning("Chat line not stored over the pool; using the ORM", exc_info=True)
             row = None
         if row is not None:
-            message = ChatMessage(
-                id=row[0],
-                conversation_id=conversation_id,
-                seq=row[1],
-                client_id=client_id,
-                author_type=str(author_type),
-                author_user=author_user,
-                author_name=row[2],
-                author_trainee=bool(is_agent and author_user.is_trainee),  # type: ignore[union-attr]
-                body=body,
-                sent_at=now,
-            )
-            await agroup_send(
-                events.chat_group(conversation_id),
-                events.group_event(events.message_frame(message)),
-            )
-            return message, True
+            line_writes["pool"] += 1
+            stored = _stored(line, now, row[0], row[1], row[2:])
+            for group, event in _line_events(stored):
+                await agroup_send(group, event)
+            return stored.message, True
     return await database_sync_to_async(post_message)(
         conversation_id,
         author_type=author_type,

@@ -1,11 +1,16 @@
-"""Lines of an active chat are stored over the async pool (livechat/asyncdb.py), not the ORM thread:
-the numbering, idempotency and commit-before-ack rules must hold exactly as before, under bursts."""
+"""Lines of waiting and active chats are stored over the async pool (livechat/asyncdb.py), not the
+ORM thread: the numbering, idempotency and commit-before-ack rules must hold, under bursts, and the
+socket's write must really take the pool (counted by `services.line_writes`)."""
 
 from __future__ import annotations
 
 import asyncio
 
+from channels.db import database_sync_to_async
+from django.db import connections
+
 from accounts.services import issue_api_token
+from livechat import asyncdb, services
 from livechat.models import ChatMessage, Conversation
 from tests.livechat.test_sockets import _agent, _session, _visitor
 from tests.livechat.wsclient import run
@@ -100,3 +105,85 @@ def test_resending_a_line_of_an_active_chat_acks_the_first_copy(live_server, cas
     assert (first["seq"], first["id"]) == (second["seq"], second["id"])
     assert ChatMessage.objects.filter(conversation_id=conversation_id).count() == 2
     assert Conversation.objects.get(pk=conversation_id).last_seq == 2
+
+
+def _stored_by_pool(coroutine) -> tuple[object, int, int]:
+    """Run a socket's write on an event loop of this process; how many lines each path stored."""
+
+    async def scenario() -> object:
+        try:
+            return await coroutine
+        finally:
+            await asyncdb.close()
+            # The ORM thread's connection, if the write fell back to it.
+            await database_sync_to_async(connections.close_all)()
+
+    pool, connection = services.line_writes["pool"], services.line_writes["connection"]
+    result = run(scenario())
+    return (
+        result,
+        services.line_writes["pool"] - pool,
+        services.line_writes["connection"] - connection,
+    )
+
+
+def test_lines_of_waiting_and_active_chats_take_the_pool_from_both_sides(transactional_db, cast):
+    conversation, _ = services.start_session(name="Ben", email="ben@shop.example")
+
+    def line(author_type: str, client_id: str, **author):
+        return services.apost_message(
+            conversation.pk, author_type=author_type, body=client_id, client_id=client_id, **author
+        )
+
+    # Waiting: no agent yet. The visitor's first lines, and an agent helping without taking it.
+    (waiting_v, _), pool, orm = _stored_by_pool(line("visitor", "v1"))
+    assert (pool, orm) == (1, 0)
+    (waiting_a, _), pool, orm = _stored_by_pool(line("agent", "a1", author_user=cast.bob))
+    assert (pool, orm) == (1, 0)
+    services.join_conversation(conversation.pk, agent=cast.alice)
+    (active_v, _), pool, orm = _stored_by_pool(line("visitor", "v2"))
+    assert (pool, orm) == (1, 0)
+    (active_a, _), pool, orm = _stored_by_pool(line("agent", "a2", author_user=cast.alice))
+    assert (pool, orm) == (1, 0)
+    # A resend is answered from the pool too, with the first copy.
+    (again, created), pool, orm = _stored_by_pool(line("visitor", "v2"))
+    assert (pool, orm, created) == (1, 0, False)
+    assert (again.pk, again.seq) == (active_v.pk, active_v.seq)
+
+    stored = {m.client_id: m for m in ChatMessage.objects.filter(conversation=conversation)}
+    assert [stored[c].seq for c in ("v1", "a1", "v2", "a2")] == [1, 2, 4, 5]  # 3: "joined"
+    for returned in (waiting_v, waiting_a, active_v, active_a):
+        row = stored[returned.client_id]
+        assert (returned.pk, returned.seq, returned.author_name, returned.author_trainee) == (
+            row.pk,
+            row.seq,
+            row.author_name,
+            row.author_trainee,
+        )
+    assert stored["v1"].author_name == stored["v2"].author_name == "Ben"
+    assert stored["a1"].author_name == cast.bob.display_name
+    assert Conversation.objects.get(pk=conversation.pk).last_seq == 5
+
+
+def test_an_agent_line_in_an_ended_chat_continues_by_email_off_the_pool(
+    transactional_db, cast, smtp_sink, eager_celery
+):
+    conversation, _ = services.start_session(name="Ben", email="ben@shop.example")
+    services.join_conversation(conversation.pk, agent=cast.alice)
+    services.end_conversation(conversation.pk, by=cast.alice)
+    (message, created), pool, orm = _stored_by_pool(
+        services.apost_message(
+            conversation.pk,
+            author_type="agent",
+            body="Found it: it ships today.",
+            client_id="late",
+            author_user=cast.alice,
+        )
+    )
+    assert pool == 0 and orm >= 1 and created  # the line, then "continues by email"
+    conversation.refresh_from_db()
+    assert conversation.ticket is not None  # escalated: the line went out by email
+    mails = smtp_sink.wait_for(2)  # the CSAT survey when the chat ended, then the agent's line
+    assert any("it ships today" in m.get_body(("plain",)).get_content() for m in mails)
+    late = ChatMessage.objects.get(conversation=conversation, client_id="late")
+    assert late.seq == message.seq == conversation.last_seq - 1  # then "continues by email"

@@ -205,3 +205,97 @@ def test_links_in_the_demos_emails_point_at_the_port_it_serves_on(tmp_path: Path
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(5)
+
+
+def test_embedded_profile_chats_in_waiting_and_active_chats(tmp_path: Path) -> None:
+    """Chat lines take the one write path on SQLite too (no pool there: Django's connection)."""
+    import asyncio
+    import json
+
+    from websockets.asyncio.client import connect
+
+    env = _embedded_env(tmp_path)
+    _manage(env, tmp_path, "migrate", "--noinput")
+    _manage(env, tmp_path, "create_agent", "smoke@example.com", "--name", "Sam Smoke")
+    token = _manage(env, tmp_path, "issue_api_token", "smoke@example.com").strip().splitlines()[-1]
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"127.0.0.1:{port}"
+
+    def post(path: str, payload: dict, headers: dict[str, str]) -> dict:
+        request = urllib.request.Request(
+            f"http://{base}{path}",
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json", **headers},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return json.loads(response.read())
+
+    async def scenario() -> None:
+        session = await asyncio.to_thread(
+            post, "/api/v1/widget/sessions", {"name": "Ben", "email": "ben@shop.example"}, {}
+        )
+        origin = {"Origin": f"http://{base}"}
+        agent_headers = {**origin, "Authorization": f"Bearer {token}"}
+        async with (
+            connect(f"ws://{base}/ws/chat/?token={session['visitor_token']}", additional_headers=origin) as visitor,
+            connect(f"ws://{base}/ws/agent/", additional_headers=agent_headers) as agent,
+        ):  # fmt: skip
+
+            async def next_frame(ws, kind: str) -> dict:
+                while True:
+                    frame = json.loads(await asyncio.wait_for(ws.recv(), 15))
+                    if frame["type"] == kind:
+                        return frame
+
+            await visitor.send(json.dumps({"type": "message", "client_id": "v1", "body": "Hi?"}))
+            assert (await next_frame(visitor, "ack"))["seq"] == 1
+            queued = await next_frame(agent, "queue")
+            assert (queued["action"], queued["conversation"]["last_seq"]) == ("waiting", 1)
+            conversation_id = session["conversation_id"]
+            await agent.send(json.dumps({"type": "join", "conversation_id": conversation_id}))
+            await agent.send(
+                json.dumps(
+                    {
+                        "type": "message",
+                        "conversation_id": conversation_id,
+                        "client_id": "a1",
+                        "body": "Hello Ben",
+                    }
+                )
+            )
+            line = await next_frame(visitor, "message")
+            while line["client_id"] != "a1":
+                line = await next_frame(visitor, "message")
+            assert (line["seq"], line["author"]["name"]) == (3, "Sam Smoke")
+            sent = await asyncio.to_thread(
+                post,
+                f"/api/v1/chats/{conversation_id}/messages",
+                {"client_id": "a2", "body": "Over HTTP"},
+                {"Authorization": f"Bearer {token}"},
+            )
+            line = await next_frame(visitor, "message")
+            assert (line["seq"], line["body"]) == (sent["seq"], "Over HTTP") == (4, "Over HTTP")
+
+    try:
+        try:
+            wait_for_port(port, timeout=60)
+        except TimeoutError:
+            pytest.fail(f"serve did not start:\n{log_path.read_text(errors='replace')}")
+        asyncio.run(scenario())
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(5)
