@@ -298,6 +298,9 @@ def grant_dialog(request: HttpRequest) -> HttpResponse:
         details["address"] = data["address"].strip()[:2000]
     if _int(data.get("percent")):
         details["percent"] = int(data["percent"])
+    # For the team only: never part of the customer's confirmation (the reason is).
+    if data.get("internal_note", "").strip():
+        details["internal_note"] = data["internal_note"].strip()[:2000]
     try:
         grant, _ = services.grant(
             data.get("kind", ""),

@@ -79,6 +79,13 @@
   document.addEventListener("DOMContentLoaded", tick);
   document.addEventListener("htmx:afterSettle", tick);
 
+  // The grant dialog previews the sentence the customer will read, as the agent types it.
+  document.addEventListener("input", function (event) {
+    if (!event.target.matches || !event.target.matches("[data-grant-reason]")) return;
+    var preview = event.target.form && event.target.form.querySelector("[data-grant-preview]");
+    if (preview) preview.textContent = event.target.value.trim() || "…";
+  });
+
   document.addEventListener("htmx:sendError", function () {
     toast("Network error: nothing was sent. Check your connection and try again.");
   });

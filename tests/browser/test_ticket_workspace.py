@@ -84,6 +84,10 @@ def test_a_pending_grant_keeps_its_undo_countdown_across_a_reload(
     page.goto(url)
     dialog = page.locator("form.grant-dialog")
     dialog.locator("textarea[name=reason]").fill("Loyal customer, wedding tomorrow")
+    # The dialog says which words the customer will read, and keeps the team's note apart.
+    assert "did this because: Loyal customer, wedding tomorrow" in dialog.inner_text()
+    dialog.get_by_text("Internal note (optional").click()
+    dialog.locator("textarea[name=internal_note]").fill("Third late parcel this year")
     dialog.get_by_role("button", name="VIP upgrade").click()
     page.locator(".grant-done").first.wait_for()
 
@@ -93,6 +97,8 @@ def test_a_pending_grant_keeps_its_undo_countdown_across_a_reload(
     undo = event.get_by_role("button", name=re.compile(r"Undo"))
     undo.get_by_text(re.compile(r"\(\d+:\d\d left\)")).wait_for()
     assert "VIP upgrade" in event.inner_text() and "Loyal customer" in event.inner_text()
+    assert "Internal note: Third late parcel this year" in event.inner_text()
+    assert Grant.objects.get().details["internal_note"] == "Third late parcel this year"
     undo.click()
     event.get_by_text("Undone. Nothing will happen.").wait_for()
     assert Grant.objects.get().status == GrantStatus.UNDONE
