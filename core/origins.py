@@ -16,7 +16,7 @@ from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-WIDGET_PATHS = ("/api/v1/widget/", "/widget.js")
+WIDGET_PATHS = ("/api/v1/widget/", "/api/v1/help/", "/widget.js")
 
 
 def widget_origin_allowed(origin: str) -> bool:

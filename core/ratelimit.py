@@ -34,6 +34,7 @@ DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     "login-user": (10, 300),  # password guessing on one account from many addresses
     "web-form": (10, 60),
     "csat": (20, 60),
+    "help-feedback": (30, 60),
 }
 
 

@@ -112,6 +112,7 @@ def _register_routers() -> None:
     api.add_router("/", "csat.api.router")
     api.add_router("/", "snippets.api.router")
     api.add_router("/", "team.api.router")
+    api.add_router("/", "helpcenter.api.router")
 
 
 _register_routers()

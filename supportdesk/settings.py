@@ -10,6 +10,7 @@ Two profiles:
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -91,6 +92,7 @@ INSTALLED_APPS = [
     "csat",
     "snippets",
     "team",
+    "helpcenter",
 ]
 
 MIDDLEWARE = [
@@ -229,6 +231,12 @@ SUPPORTDESK_MAIL_DOMAIN = env("SUPPORTDESK_MAIL_DOMAIN", "support.example.com")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", f"support@{SUPPORTDESK_MAIL_DOMAIN}")
 SUPPORTDESK_REPLY_ADDRESS = env("SUPPORTDESK_REPLY_ADDRESS", DEFAULT_FROM_EMAIL)
 SUPPORTDESK_COMPANY_NAME = env("SUPPORTDESK_COMPANY_NAME", "Supportdesk")
+# The help center's (/help/) brand colour: a #rrggbb hex, used for its header and links.
+SUPPORTDESK_BRAND_COLOR = env("SUPPORTDESK_BRAND_COLOR", "#1f5f4a")
+if not re.fullmatch(r"#[0-9a-fA-F]{6}", SUPPORTDESK_BRAND_COLOR):
+    raise ImproperlyConfigured(
+        f"SUPPORTDESK_BRAND_COLOR must be a #rrggbb colour, got {SUPPORTDESK_BRAND_COLOR!r}"
+    )
 
 SUPPORTDESK_INBOUND_SECRET = env(
     "SUPPORTDESK_INBOUND_SECRET", "embedded-inbound-secret" if EMBEDDED else ""

@@ -44,6 +44,7 @@ urlpatterns = [
     path("", include("csat.urls")),
     path("", include("snippets.urls")),
     path("", include("team.urls")),
+    path("", include("helpcenter.urls")),
 ]
 
 # A database outage outside a view is a clean 503 too (supportdesk/middleware.py).

@@ -228,6 +228,8 @@ class Command(BaseCommand):
         call_command("load_snippets_demo", stdout=self.stdout)
         # Twelve weeks of rated tickets, so the CSAT trend on /reports/ has something to show.
         call_command("load_csat_demo", stdout=self.stdout)
+        # The public help center (/help/): a dozen articles in English and Spanish.
+        call_command("load_help_demo", stdout=self.stdout)
         # The same sweep beat runs: the late shipment and the failed payment become care tasks.
         from care.services import sweep_care
 
