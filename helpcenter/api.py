@@ -73,7 +73,8 @@ class HitList(Schema):
 
 
 class SearchFilters(Schema):
-    q: str = Field("", max_length=5000, description="Words; operators and quotes are ignored")
+    # No max_length: a long question pasted in is cut to its first 200 characters, not refused.
+    q: str = Field("", description="Words (first 200 characters); operators and quotes ignored")
     lang: str = Field(
         "",
         max_length=35,

@@ -123,8 +123,8 @@ def test_hostile_and_huge_queries_never_500(articles) -> None:
     for q in ['"return" & !(free) | <->', "x" * 5000, "' OR 1=1 --", "::*:*"]:
         response = client.get("/api/v1/help/articles", {"q": q, "lang": "en"})
         assert response.status_code == 200, (q[:20], response.content[:200])
-    too_long = client.get("/api/v1/help/articles", {"q": "x" * 5001})
-    assert too_long.status_code == 422 and too_long.json()["code"] == "invalid"
+    pasted = client.get("/api/v1/help/articles", {"q": "return " * 3000})  # 21,000 characters
+    assert [i["id"] for i in pasted.json()["items"]] == [articles["returns"].pk]
 
 
 def test_search_answers_cors_for_the_widget(articles) -> None:

@@ -39,6 +39,7 @@ class World:
     survey: Any
     survey_token: str
     snippet: Any
+    article: Any = None  # a published help center article
 
     def client(self, role: str, *, api: bool = False) -> Client:
         """A client acting as `role`: staff by session (pages) or bearer token (API)."""
@@ -63,6 +64,7 @@ def world(db, settings, tmp_path) -> World:
     from accounts.services import issue_api_token
     from csat import services as csat_services
     from csat.models import Survey
+    from helpcenter.services import create_article
     from livechat import services as chat_services
     from mailer.models import CapturedEmail
     from snippets.services import create_snippet
@@ -135,4 +137,11 @@ def world(db, settings, tmp_path) -> World:
         survey=survey,
         survey_token=csat_services.issue_token(survey),
         snippet=snippet,
+        article=create_article(
+            title="Returns",
+            body="Free within 60 days.",
+            category="Returns",
+            status="published",
+            by=users["agent"],
+        ),
     )

@@ -104,6 +104,31 @@ PAGES: dict[str, Rule] = {
     "snippets/<int:snippet_id>/archive": Rule(
         lambda w: f"/snippets/{w.snippet.pk}/archive", {"POST": AGENTS}
     ),
+    "help/": Rule(fixed("/help/"), {"GET": PUBLIC}),
+    "help/search": Rule(fixed("/help/search?q=returns"), {"GET": PUBLIC}),
+    "help/sitemap.xml": Rule(fixed("/help/sitemap.xml"), {"GET": PUBLIC}),
+    "help/categories/<slug:slug>/": Rule(
+        lambda w: f"/help/categories/{w.article.category.slug}/", {"GET": PUBLIC}
+    ),
+    "help/articles/<int:pk>-<slug:slug>/": Rule(
+        lambda w: w.article.get_absolute_url(), {"GET": PUBLIC}
+    ),
+    "help/articles/<int:pk>/feedback": Rule(
+        lambda w: f"/help/articles/{w.article.pk}/feedback", {"POST": PUBLIC}
+    ),
+    "help/manage/": Rule(fixed("/help/manage/"), {"GET": AGENTS}),
+    "help/manage/new": Rule(fixed("/help/manage/new"), {"GET": AGENTS}),
+    "help/manage/preview": Rule(fixed("/help/manage/preview"), {"POST": AGENTS}),
+    "help/manage/report": Rule(fixed("/help/manage/report"), {"GET": AGENTS}),
+    "help/manage/<int:pk>/edit": Rule(
+        lambda w: f"/help/manage/{w.article.pk}/edit", {"GET": AGENTS}
+    ),
+    "help/manage/<int:pk>/status": Rule(
+        lambda w: f"/help/manage/{w.article.pk}/status", {"POST": AGENTS}
+    ),
+    "help/manage/<int:pk>/history": Rule(
+        lambda w: f"/help/manage/{w.article.pk}/history", {"GET": AGENTS}
+    ),
     "team/": Rule(fixed("/team/"), {"GET": AGENTS}),
     "team/heartbeat": Rule(fixed("/team/heartbeat"), {"POST": AGENTS}),
     # One's own page, or anyone's for managers.
@@ -194,6 +219,17 @@ API: dict[str, Rule] = {
     ),
     "POST /api/v1/snippets/{snippet_id}/use": Rule(
         lambda w: f"/api/v1/snippets/{w.snippet.pk}/use", {"POST": AGENTS}
+    ),
+    "GET /api/v1/help/articles": Rule(fixed("/api/v1/help/articles?q=returns"), {"GET": PUBLIC}),
+    "POST /api/v1/help/articles": Rule(fixed("/api/v1/help/articles"), {"POST": AGENTS}),
+    "GET /api/v1/help/articles/{article_id}": Rule(
+        lambda w: f"/api/v1/help/articles/{w.article.pk}", {"GET": AGENTS}
+    ),
+    "PATCH /api/v1/help/articles/{article_id}": Rule(
+        lambda w: f"/api/v1/help/articles/{w.article.pk}", {"PATCH": AGENTS}
+    ),
+    "POST /api/v1/help/articles/{article_id}/feedback": Rule(
+        lambda w: f"/api/v1/help/articles/{w.article.pk}/feedback", {"POST": PUBLIC}
     ),
     "GET /api/v1/team/hours": Rule(fixed("/api/v1/team/hours"), {"GET": AGENTS}),
     "GET /api/v1/team/tickets/{ticket_id}/handle-time": Rule(
