@@ -15,10 +15,10 @@ from django.shortcuts import get_object_or_404
 from django.utils import translation
 from ninja import Field, Query, Router, Schema, Status
 
-from helpcenter import services
-from helpcenter.models import BODY_MAX, CATEGORY_NAME_MAX, TITLE_MAX, Article, ArticleStatus
 from core import ratelimit
 from core.api import ApiError
+from helpcenter import services
+from helpcenter.models import BODY_MAX, CATEGORY_NAME_MAX, TITLE_MAX, Article, ArticleStatus
 
 router = Router(tags=["help center"])
 

@@ -17,9 +17,9 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from core.ratelimit import RateLimited, hit, response_for
 from helpcenter import services
 from helpcenter.models import LANGUAGE_NAMES, LANGUAGES, Article, ArticleStatus, Category
-from core.ratelimit import RateLimited, hit, response_for
 
 
 def page_language(request: HttpRequest) -> str:
