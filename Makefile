@@ -34,12 +34,14 @@ demo: install
 serve: install
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
-# apt-get only what is missing: Postgres server binaries, Redis and Chromium for the browser tests.
+# apt-get only what is missing: Postgres server binaries, Redis, Chromium for the browser tests and
+# Dovecot (a real IMAP server for the mailbox tests).
 system-deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	[ -x /usr/sbin/dovecot ] && [ -e /usr/lib/dovecot/imap ] || missing="$$missing dovecot-imapd"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing:$$missing"; \
 	  $(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq $$missing >/dev/null; \

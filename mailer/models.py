@@ -37,6 +37,8 @@ class OutboundEmail(models.Model):
     raw_message = models.BinaryField(null=True, blank=True, editable=False)
     envelope_from = models.CharField(max_length=320, blank=True)
     envelope_to = models.JSONField(default=list, blank=True)
+    # The SMTP server to send through (mailer.transports): "" global, "mailbox:<id>" a mailbox's.
+    transport = models.CharField(max_length=64, blank=True, default="", db_default="")
     status = models.CharField(
         max_length=16, choices=OutboundStatus.choices, default=OutboundStatus.QUEUED
     )

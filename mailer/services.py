@@ -19,7 +19,7 @@ from email.utils import formatdate
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import sanitize_address
 from django.db import connection as db
@@ -67,6 +67,7 @@ def build_email(
     extra_headers: dict[str, str] | None = None,
     ticket_id: int | None = None,
     ticket_message_id: int | None = None,
+    transport: str = "",
 ) -> OutboundEmail:
     """An unsaved email row with every header made single-line; its Message-ID is fixed here, so a
     resend after a crash reuses it."""
@@ -83,6 +84,7 @@ def build_email(
         extra_headers={single_line(k): single_line(v) for k, v in (extra_headers or {}).items()},
         ticket_id=ticket_id,
         ticket_message_id=ticket_message_id,
+        transport=transport,
     )
     render(email)
     return email
@@ -211,16 +213,18 @@ _INSERT_EMAILS = (
     f"INSERT INTO {OutboundEmail._meta.db_table} ("  # noqa: S608 (a model's table name)
     '"to", from_email, reply_to, subject, body_text, body_html, message_id, in_reply_to,'
     ' "references", extra_headers, raw_message, envelope_from, envelope_to, status, attempts,'
-    " next_attempt_at, last_error, created_at, ticket_id, ticket_message_id)"
+    " next_attempt_at, last_error, created_at, ticket_id, ticket_message_id, transport)"
     ' SELECT v."to", v.from_email, v.reply_to, v.subject, v.body_text, v.body_html,'
     ' v.message_id, v.in_reply_to, v."references", v.extra_headers,'
     " decode(v.raw_message, 'base64'), v.envelope_from, v.envelope_to, v.status, v.attempts,"
-    " v.next_attempt_at, v.last_error, v.created_at, v.ticket_id, v.ticket_message_id"
+    " v.next_attempt_at, v.last_error, v.created_at, v.ticket_id, v.ticket_message_id,"
+    " v.transport"
     ' FROM json_to_recordset(%s::json) AS v("to" jsonb, from_email text, reply_to text,'
     " subject text, body_text text, body_html text, message_id text, in_reply_to text,"
     ' "references" text, extra_headers jsonb, raw_message text, envelope_from text,'
     " envelope_to jsonb, status text, attempts integer, next_attempt_at timestamptz,"
-    " last_error text, created_at timestamptz, ticket_id bigint, ticket_message_id bigint)"
+    " last_error text, created_at timestamptz, ticket_id bigint, ticket_message_id bigint,"
+    " transport text)"
     " RETURNING id, message_id"
 )
 
@@ -254,6 +258,7 @@ def _insert_json(emails: list[OutboundEmail]) -> None:
                 "created_at": e.created_at.isoformat(),
                 "ticket_id": e.ticket_id,
                 "ticket_message_id": e.ticket_message_id,
+                "transport": e.transport,
             }
             for e in emails
         ]
@@ -414,13 +419,29 @@ def _mark_sent(email: OutboundEmail) -> None:
 
 
 def deliver_due(*, limit: int = BATCH_SIZE) -> int:
-    """Send up to `limit` due emails over one connection; returns how many were sent."""
+    """Send up to `limit` due emails, one connection per SMTP server they go through (the global
+    one, or a mailbox's: `mailer.transports`); returns how many were sent."""
     rows = _claim(limit)
     if not rows:
         return 0
+    by_transport: dict[str, list[OutboundEmail]] = {}
+    for email in rows:
+        by_transport.setdefault(email.transport or "", []).append(email)
+    return sum(_deliver_rows(group, transport) for transport, group in by_transport.items())
+
+
+def _deliver_rows(rows: list[OutboundEmail], transport: str) -> int:
+    """Send claimed `rows` over one connection to `transport`'s server."""
+    from mailer.transports import connection_for
+
     sent = 0
     done: set[int] = set()
-    connection = get_connection(fail_silently=False)
+    try:
+        connection = connection_for(transport)
+    except Exception as exc:  # a transport that cannot even be configured (an unreadable secret)
+        for email in rows:
+            _record_failure(email, exc)
+        return 0
     try:
         connection.open()
         # The stored bytes go straight to smtplib (what Django's SMTP backend does after

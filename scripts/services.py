@@ -1,4 +1,4 @@
-"""Throwaway Postgres and Redis on free loopback ports, for tests and benchmarks.
+"""Throwaway Postgres, Redis and Dovecot (IMAP) on free loopback ports, for tests and benchmarks.
 
     python scripts/services.py run -- pytest ...
 
@@ -173,14 +173,110 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
 
+DOVECOT_CONF = """\
+base_dir = {root}/run
+state_dir = {root}/state
+instance_name = supportdesk-test-{port}
+log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+# Tests log in with wrong passwords on purpose: no delay after a failure.
+auth_failure_delay = 0
+default_internal_user = dovecot
+default_internal_group = dovecot
+default_login_user = dovenull
+mail_location = maildir:~/Maildir
+mail_fsync = never
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/home/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+  # No auth penalty socket, so no per-IP penalty: tests fail logins on purpose from 127.0.0.1.
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+protocol imap {{
+  mail_max_userip_connections = 500
+}}
+"""
+
+
+class DovecotServer:
+    """A real IMAP server (Debian's dovecot-imapd) configured in a temp folder: one passwd-file
+    user, plain IMAP on a loopback port, the master run as root without chroot, mail stored as
+    the unprivileged `nobody`. Tests APPEND messages and read flags over IMAP."""
+
+    user = "support@shop.test"
+    password = "imap-test-password"
+
+    def __init__(self, root: Path, port: int | None = None) -> None:
+        self.root = root / "dovecot"
+        self.port = port or free_port()
+
+    def start(self) -> None:
+        binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
+        if not Path(binary).exists():
+            raise RuntimeError(
+                "dovecot not found: apt-get install dovecot-imapd (make system-deps)"
+            )
+        mail_user = pwd.getpwnam("nobody")
+        (self.root / "home").mkdir(parents=True)
+        for path in (self.root.parent, self.root, self.root / "home"):
+            os.chmod(path, 0o755)  # noqa: S103 - the mail user must traverse it
+        os.chown(self.root / "home", mail_user.pw_uid, mail_user.pw_gid)
+        (self.root / "passwd").write_text(f"{self.user}:{{PLAIN}}{self.password}::::\n")
+        (self.root / "dovecot.conf").write_text(
+            DOVECOT_CONF.format(
+                root=self.root, port=self.port, uid=mail_user.pw_uid, gid=mail_user.pw_gid
+            )
+        )
+        subprocess.run([binary, "-c", str(self.root / "dovecot.conf")], check=True)
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        pid_file = self.root / "run" / "master.pid"
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(pid_file.read_text().strip())
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    os.kill(pid, 0)
+                except OSError:
+                    break
+                time.sleep(0.05)
+
+
 @contextlib.contextmanager
 def services() -> Iterator[dict[str, str]]:
     root = Path(tempfile.mkdtemp(prefix="supportdesk-services-"))
     pg = PostgresServer(root)
     redis = RedisServer(root)
+    dovecot = DovecotServer(root)
     try:
         pg.start()
         redis.start()
+        dovecot.start()
         yield {
             "DATABASE_URL": pg.url,
             "REDIS_URL": redis.url,
@@ -188,8 +284,12 @@ def services() -> Iterator[dict[str, str]]:
             "SUPPORTDESK_TEST_PG_PORT": str(pg.port),
             "SUPPORTDESK_TEST_PG_BINDIR": str(pg.bindir),
             "SUPPORTDESK_TEST_SERVICES_DIR": str(root),
+            "SUPPORTDESK_TEST_IMAP_PORT": str(dovecot.port),
+            "SUPPORTDESK_TEST_IMAP_USER": dovecot.user,
+            "SUPPORTDESK_TEST_IMAP_PASSWORD": dovecot.password,
         }
     finally:
+        dovecot.stop()
         redis.stop()
         pg.stop()
         shutil.rmtree(root, ignore_errors=True)
@@ -203,13 +303,15 @@ def main(argv: list[str]) -> int:
     with services() as extra:
         print(
             f"services: Postgres on {extra['SUPPORTDESK_TEST_PG_PORT']}, Redis on "
-            f"{extra['SUPPORTDESK_TEST_REDIS_PORT']}",
+            f"{extra['SUPPORTDESK_TEST_REDIS_PORT']}, Dovecot IMAP on "
+            f"{extra['SUPPORTDESK_TEST_IMAP_PORT']}",
             flush=True,
         )
         env = {**os.environ, **extra}
         env.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
         env.setdefault("SUPPORTDESK_INBOUND_SECRET", "test-inbound-secret")
         env.setdefault("SUPPORTDESK_WIDGET_SECRET", "test-widget-secret")
+        env.setdefault("SUPPORTDESK_SECRETS_KEY", "test-secrets-key-not-for-production")
         process = subprocess.Popen(command, env=env)
         try:
             return process.wait()

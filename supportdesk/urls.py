@@ -43,6 +43,7 @@ urlpatterns = [
     path("", include("care.urls")),
     path("", include("csat.urls")),
     path("", include("snippets.urls")),
+    path("", include("mailboxes.urls")),
     path("", include("team.urls")),
     path("", include("helpcenter.urls")),
 ]

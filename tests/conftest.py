@@ -486,3 +486,68 @@ def post_inbound_email(server: ServerProcess, raw: bytes) -> dict:
     with urllib.request.urlopen(request, timeout=15) as response:
         assert response.status == 202
         return json.loads(response.read())
+
+
+# --- IMAP (a real Dovecot, started by scripts/services.py) ----------------------------------------
+
+
+@dataclass
+class ImapServer:
+    """The test Dovecot: one user; each test works in folders of its own (`new_folder`)."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+
+    def client(self):
+        from imapclient import IMAPClient
+
+        client = IMAPClient(self.host, port=self.port, ssl=False, timeout=30)
+        client.login(self.user, self.password)
+        return client
+
+    def new_folder(self, prefix: str = "T") -> str:
+        import secrets
+
+        name = f"{prefix}{secrets.token_hex(6)}"
+        with contextlib.closing(_Logout(self.client())) as c:
+            c.client.create_folder(name)
+        return name
+
+    def append(self, folder: str, *messages: bytes) -> None:
+        with contextlib.closing(_Logout(self.client())) as c:
+            if len(messages) == 1:
+                c.client.append(folder, messages[0])
+            else:
+                c.client.multiappend(folder, list(messages))
+
+    def flags(self, folder: str) -> dict[int, set[bytes]]:
+        """UID -> flags, read without touching them."""
+        with contextlib.closing(_Logout(self.client())) as c:
+            c.client.select_folder(folder, readonly=True)
+            uids = c.client.search("ALL")
+            data = c.client.fetch(uids, ["FLAGS"]) if uids else {}
+            return {uid: set(item[b"FLAGS"]) for uid, item in data.items()}
+
+
+class _Logout:
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.logout()
+
+
+@pytest.fixture(scope="session")
+def imap_server() -> ImapServer:
+    port = os.environ.get("SUPPORTDESK_TEST_IMAP_PORT")
+    if not port:
+        pytest.fail("No test IMAP server: run the tests through `make test` (scripts/services.py)")
+    return ImapServer(
+        host="127.0.0.1",
+        port=int(port),
+        user=os.environ["SUPPORTDESK_TEST_IMAP_USER"],
+        password=os.environ["SUPPORTDESK_TEST_IMAP_PASSWORD"],
+    )

@@ -95,3 +95,35 @@ class MessageFactory(factory.django.DjangoModelFactory):
     author_type = AuthorType.CUSTOMER
     body_text = factory.Faker("paragraph")
     message_id = factory.Sequence(lambda n: f"<msg{n}@customer.example>")
+
+
+def mailbox(
+    imap_server,
+    folder: str,
+    *,
+    address: str | None = None,
+    password: str | None = None,
+    port: int | None = None,
+    security: str = "none",
+    smtp=None,
+    **imap_extra: object,
+):
+    """A Mailbox on the test Dovecot (`imap_server`), made the way admins make them."""
+    import secrets
+
+    from mailboxes.services import ImapSettings, create_mailbox
+
+    return create_mailbox(
+        address=address or f"support-{secrets.token_hex(4)}@shop.test",
+        name="Shop support",
+        imap_settings=ImapSettings(
+            host=imap_server.host,
+            port=port or imap_server.port,
+            username=imap_server.user,
+            password=imap_server.password if password is None else password,
+            security=security,
+            folder=folder,
+            **imap_extra,  # type: ignore[arg-type]
+        ),
+        smtp_settings=smtp,
+    )

@@ -119,6 +119,11 @@ class TicketOut(Schema):
     tags: list[str]
     created_at: datetime
     updated_at: datetime
+    mailbox: int | None = Field(None, description="The shop mailbox it came in through (id)")
+
+    @staticmethod
+    def resolve_mailbox(obj: Ticket) -> int | None:
+        return obj.mailbox_id
 
     @staticmethod
     def resolve_tags(obj: Ticket) -> list[str]:
@@ -181,6 +186,9 @@ class TicketFilters(Schema):
         None, description="Only tickets of customers, vendors, candidates or employees"
     )
     tag: str | None = Field(None, max_length=50)
+    mailbox: int | None = Field(
+        None, ge=1, le=2**62, description="Only tickets of this mailbox (id)"
+    )
     q: str | None = Field(None, max_length=200, description="Full-text search")
     cursor: str | None = Field(None, max_length=200)
     limit: int = Field(50, ge=1, le=200)
@@ -243,6 +251,7 @@ def _ticket_out(row: selectors.TicketRow) -> dict[str, object]:
         "tags": sorted(row.tags),
         "created_at": row.created_at,
         "updated_at": row.updated_at,
+        "mailbox": row.mailbox_id,
     }
 
 
@@ -265,6 +274,7 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> HttpRes
             channel=filters.channel,
             assignee_id=filters.assignee,
             customer_kind=filters.contact_kind,
+            mailbox_id=filters.mailbox,
             tag=filters.tag,
             q=filters.q,
             cursor=filters.cursor,

@@ -122,20 +122,50 @@ def sign(body: bytes, secret: str) -> str:
 # --- entry points ---------------------------------------------------------------------------------
 
 
-def ingest_raw_email(raw: bytes, *, source: str) -> IngestResult:
-    """Store `raw`, then file it on a ticket. Never raises for bad mail: see `IngestResult.status`."""
+def ingest_raw_email(raw: bytes, *, source: str, mailbox_id: int | None = None) -> IngestResult:
+    """Store `raw`, then file it on a ticket. Never raises for bad mail: see `IngestResult.status`.
+    `mailbox_id`: the shop mailbox it was fetched from; a new ticket records it."""
     content_hash = hashlib.sha256(raw).hexdigest()
     header_id = _header_message_id(raw)
     try:
         with transaction.atomic():
             inbound = InboundEmail.objects.create(
-                raw=raw, source=source[:16], message_id=header_id, content_hash=content_hash
+                raw=raw,
+                source=source[:16],
+                message_id=header_id,
+                content_hash=content_hash,
+                mailbox_id=mailbox_id,
             )
     except IntegrityError:
         # The same mail again (a retrying MTA, a double webhook): report what the first one did.
         existing = InboundEmail.objects.get(message_id=header_id, content_hash=content_hash)
         return _process(existing.pk, duplicate=True)
     return _process(inbound.pk, duplicate=False)
+
+
+def keep_unfiled(
+    raw: bytes, *, source: str, error: str, mailbox_id: int | None = None
+) -> IngestResult:
+    """Store `raw` without filing it (e.g. over the size limit): a failed row with `error` that an
+    admin sees and can retry. The same bytes again report the first row."""
+    content_hash = hashlib.sha256(raw).hexdigest()
+    header_id = _header_message_id(raw)
+    try:
+        with transaction.atomic():
+            inbound = InboundEmail.objects.create(
+                raw=raw,
+                source=source[:16],
+                message_id=header_id,
+                content_hash=content_hash,
+                mailbox_id=mailbox_id,
+                status=InboundStatus.FAILED,
+                error=error[:2000],
+            )
+        duplicate = False
+    except IntegrityError:
+        inbound = InboundEmail.objects.get(message_id=header_id, content_hash=content_hash)
+        duplicate = True
+    return _result(inbound, created=False, duplicate=duplicate)
 
 
 def reprocess(inbound: InboundEmail) -> IngestResult:
@@ -171,7 +201,7 @@ def _process(inbound_pk: int, *, duplicate: bool, retry: bool = False) -> Ingest
             if inbound.status not in workable:
                 return _result(inbound, created=False, duplicate=duplicate)
             parsed = parse_email(bytes(inbound.raw))
-            ticket, message, created = _file(parsed)
+            ticket, message, created = _file(parsed, mailbox_id=inbound.mailbox_id)
             inbound.status = InboundStatus.PROCESSED
             inbound.error = ""
             inbound.ticket = ticket
@@ -191,7 +221,7 @@ def _process(inbound_pk: int, *, duplicate: bool, retry: bool = False) -> Ingest
     return _result(InboundEmail.objects.get(pk=inbound_pk), created=False, duplicate=duplicate)
 
 
-def _file(parsed: ParsedEmail) -> tuple[Ticket, Message, bool]:
+def _file(parsed: ParsedEmail, *, mailbox_id: int | None = None) -> tuple[Ticket, Message, bool]:
     """Find or create the customer and the ticket, add the message and its attachments."""
     customer = customer_for_email(parsed.from_address, name=parsed.from_name)
     ticket = find_ticket(parsed, customer=customer)
@@ -210,7 +240,7 @@ def _file(parsed: ParsedEmail) -> tuple[Ticket, Message, bool]:
         created = False
     else:
         ticket, message = services.create_ticket(
-            customer=customer, subject=parsed.subject, **common
+            customer=customer, subject=parsed.subject, mailbox_id=mailbox_id, **common
         )
         created = True
     for item in parsed.attachments:

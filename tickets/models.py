@@ -82,6 +82,10 @@ class Ticket(models.Model):
         unique=True,
         help_text="Identifies the problem a care task was opened for, so a sweep opens it once.",
     )
+    # The shop mailbox (mailboxes/) the ticket came in through; replies go out from its address.
+    mailbox = models.ForeignKey(
+        "mailboxes.Mailbox", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     last_message_at = models.DateTimeField(default=timezone.now)
@@ -203,6 +207,10 @@ class InboundEmail(models.Model):
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     attempts = models.PositiveIntegerField(default=0)
+    # The mailbox it was fetched from (IMAP), so a retry files it on the same mailbox.
+    mailbox = models.ForeignKey(
+        "mailboxes.Mailbox", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-received_at"]

@@ -62,6 +62,7 @@ class TicketRow:
     assignee_id: int | None
     assignee_name: str | None  # None when unassigned (an outer join)
     assignee_email: str | None
+    mailbox_id: int | None  # the shop mailbox it came in through (mailboxes/)
     # The primary address, as `Customer.primary_email` ("" if not read: see `ticket_page`).
     customer_email: str = ""
     tags: list[str] = field(default_factory=list)  # names in the order they were attached
@@ -104,6 +105,7 @@ _ROW_FIELDS = (
     "assignee_id",
     "assignee__name",
     "assignee__email",
+    "mailbox_id",
 )
 
 
@@ -216,6 +218,7 @@ def ticket_page(
     cursor: str | None = None,
     limit: int = 50,
     all_emails: bool = True,
+    mailbox_id: int | None = None,
 ) -> Page:
     """One keyset page of tickets, newest activity first, with their tags and customers' emails.
 
@@ -234,6 +237,8 @@ def ticket_page(
         qs = qs.filter(assignee_id=assignee_id)
     if customer_kind:
         qs = qs.filter(customer__kind=customer_kind)
+    if mailbox_id:
+        qs = qs.filter(mailbox_id=mailbox_id)
     if tag:
         qs = _with_tag(qs, tag)
     if q and q.strip():

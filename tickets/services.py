@@ -76,8 +76,10 @@ def create_ticket(
     care_key: str | None = None,
     assignee: User | None = None,
     author_type: AuthorType | str = AuthorType.CUSTOMER,
+    mailbox_id: int | None = None,
 ) -> tuple[Ticket, Message]:
-    """Open a ticket with the customer's first message."""
+    """Open a ticket with the customer's first message (`mailbox_id`: the shop mailbox it came
+    in through; replies go out from that address)."""
     subject = single_line(subject)[:255] or "(no subject)"
     now = timezone.now()
     with transaction.atomic():
@@ -90,6 +92,7 @@ def create_ticket(
             order_id=order_id,
             care_key=care_key,
             assignee=assignee,
+            mailbox_id=mailbox_id,
             status=Status.OPEN if assignee else Status.NEW,
             created_at=now,
             updated_at=now,
@@ -270,9 +273,14 @@ def _reply_email(
     in_reply_to: str,
     references: str,
     to: str | None = None,
+    mailbox_address: str | None = None,
 ) -> OutboundEmail | None:
     """The unsaved email row for an agent's public reply (None: the customer has no address).
-    `to`: the customer's primary address, when the caller already looked it up."""
+    `to`: the customer's primary address, when the caller already looked it up.
+    A ticket that came in through a shop mailbox is answered from that mailbox's address and
+    through its SMTP server (`transport`, resolved at send time; else the global one), with the
+    mailbox's address as Reply-To (threading then rests on In-Reply-To/References and [#ref]).
+    `mailbox_address`: that address, when the caller already looked it up."""
     if to is None:
         to = ticket.customer.primary_email
     if not to:
@@ -282,12 +290,20 @@ def _reply_email(
         ticket.subject if ticket.subject.lower().startswith("re:") else f"Re: {ticket.subject}"
     )
     sender = f"{single_line(by.display_name)} at {settings.SUPPORTDESK_COMPANY_NAME}"
+    from_address, reply_to, transport = settings.DEFAULT_FROM_EMAIL, reply_address(ticket), ""
+    if ticket.mailbox_id is not None:
+        if mailbox_address is None:
+            mailbox_address = _mailbox_addresses([ticket.mailbox_id]).get(ticket.mailbox_id, "")
+        if mailbox_address:
+            from_address = reply_to = mailbox_address
+            transport = f"mailbox:{ticket.mailbox_id}"
     return build_email(
         to=[to],
         subject=f"{subject} [#{ticket.reference}]",
         body_text=message.body_text,
-        from_email=f'"{sender.replace(chr(34), "")}" <{settings.DEFAULT_FROM_EMAIL}>',
-        reply_to=reply_address(ticket),
+        from_email=f'"{sender.replace(chr(34), "")}" <{from_address}>',
+        reply_to=reply_to,
+        transport=transport,
         message_id=message.message_id,
         in_reply_to=in_reply_to,
         references=references,
@@ -295,6 +311,15 @@ def _reply_email(
         ticket_id=ticket.pk,
         ticket_message_id=message.pk,
     )
+
+
+def _mailbox_addresses(mailbox_ids: Iterable[int]) -> dict[int, str]:
+    """The addresses of shop mailboxes by id (read through the FK: tickets sit below mailboxes)."""
+    ids = {pk for pk in mailbox_ids if pk is not None}
+    if not ids:
+        return {}
+    model = Ticket._meta.get_field("mailbox").related_model
+    return dict(model._default_manager.filter(pk__in=ids).values_list("id", "address"))  # type: ignore[union-attr]
 
 
 def _apply_status(ticket: Ticket, status: Status) -> None:
@@ -571,6 +596,7 @@ def _send_follow_up_batch(size: int) -> int:
             return 0
 
         _insert_agent_messages([message for _, _, message, _, _ in claimed], now)
+        mailbox_addresses = _mailbox_addresses(t.mailbox_id for t in tickets.values())
         emails = [
             _reply_email(
                 message.ticket,
@@ -579,6 +605,7 @@ def _send_follow_up_batch(size: int) -> int:
                 in_reply_to=irt,
                 references=refs,
                 to=addresses.get(message.ticket.customer_id, ""),
+                mailbox_address=mailbox_addresses.get(message.ticket.mailbox_id, ""),
             )
             for _, author, message, irt, refs in claimed
         ]

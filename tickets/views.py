@@ -42,7 +42,7 @@ from tickets.models import (
 PAGE_SIZE = 50
 # Sidebar counts stop at this many: an exact count of a million rows is a scan, a capped one is not.
 COUNT_CAP = 1000
-FILTER_PARAMS = ("view", "status", "type", "channel", "assignee", "tag", "kind", "q")
+FILTER_PARAMS = ("view", "status", "type", "channel", "assignee", "tag", "kind", "mailbox", "q")
 VIEW_LABELS = [
     ("mine", "Mine"),
     ("unassigned", "Unassigned"),
@@ -103,6 +103,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     view = filters["view"] if filters["view"] in dict(VIEW_LABELS) else "open"
     filters["view"] = view
     assignee_id = int(filters["assignee"]) if filters["assignee"].isdigit() else None
+    mailbox_id = int(filters["mailbox"]) if filters["mailbox"].isdigit() else None
     cursor = request.GET.get("cursor") or None
     try:
         page = selectors.ticket_page(
@@ -113,6 +114,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             channel=filters["channel"] or None,
             assignee_id=assignee_id,
             customer_kind=filters["kind"] or None,
+            mailbox_id=mailbox_id,
             tag=filters["tag"] or None,
             q=filters["q"] or None,
             cursor=cursor,
@@ -155,8 +157,20 @@ def inbox(request: HttpRequest) -> HttpResponse:
         type_options=_options(TicketType.choices, filters["type"]),
         channel_options=_options(Channel.choices, filters["channel"]),
         kind_options=_options(CustomerKind.choices, filters["kind"]),
+        mailbox_options=_options(_mailboxes(), filters["mailbox"]),
     )
     return render(request, "tickets/inbox.html", context)
+
+
+def _mailboxes() -> list[tuple[str, str]]:
+    """The shop mailboxes (mailboxes/ sits above tickets: read through the ticket's FK)."""
+    model = Ticket._meta.get_field("mailbox").related_model
+    return [
+        (str(pk), name or address)
+        for pk, name, address in model._default_manager.order_by("address").values_list(  # type: ignore[union-attr]
+            "id", "name", "address"
+        )
+    ]
 
 
 def _customer_kinds() -> list[tuple[str, str]]:
