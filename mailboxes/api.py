@@ -13,9 +13,27 @@ from ninja import Status as WithStatus
 from accounts.models import Role
 from mailboxes import services
 from mailboxes.models import Mailbox, OAuthProvider, Security
-from supportdesk.api import ApiError
+from supportdesk.api import AgentSession, ApiError, BearerToken
 
-router = Router(tags=["mailboxes"])
+
+def _admin_only(user: object) -> object:
+    """Authenticated but not an admin: 403 before the body is even validated (no 422 hints)."""
+    if user is not None and not user.has_role(Role.ADMIN):  # type: ignore[attr-defined]
+        raise PermissionDenied("Only admins manage mailboxes")
+    return user
+
+
+class AdminBearer(BearerToken):
+    def authenticate(self, request: HttpRequest, token: str) -> object:
+        return _admin_only(super().authenticate(request, token))
+
+
+class AdminSession(AgentSession):
+    def authenticate(self, request: HttpRequest, key: str | None) -> object:
+        return _admin_only(super().authenticate(request, key))
+
+
+router = Router(tags=["mailboxes"], auth=[AdminBearer(), AdminSession()])
 
 _HOST = Field(..., min_length=1, max_length=255)
 _PORT = Field(None, ge=1, le=65535)

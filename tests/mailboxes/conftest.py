@@ -130,3 +130,65 @@ def closed_port() -> int:
 def make_mail():
     """`make_mail(n, sender=..., subject=..., in_reply_to=..., padding=...)` -> RFC 822 bytes."""
     return mail
+
+
+class AuthSink:
+    """A second SMTP server (a mailbox's own), which requires a login and records it."""
+
+    def __init__(self, username: str, password: str) -> None:
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        from tests.conftest import free_port
+
+        self.messages: list[tuple[str, list[str], bytes, str]] = []
+        self.cond = threading.Condition()
+        sink = self
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = isinstance(auth_data, LoginPassword) and (
+                auth_data.login.decode(),
+                auth_data.password.decode(),
+            ) == (username, password)
+            return AuthResult(success=ok, auth_data=auth_data)
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                auth = session.auth_data if session.authenticated else None
+                login = auth.login.decode() if auth is not None else ""
+                with sink.cond:
+                    sink.messages.append(
+                        (envelope.mail_from, list(envelope.rcpt_tos), envelope.content, login)
+                    )
+                    sink.cond.notify_all()
+                return "250 OK"
+
+        self.port = free_port()
+        self.controller = Controller(
+            Handler(),
+            hostname="127.0.0.1",
+            port=self.port,
+            authenticator=authenticator,
+            auth_require_tls=False,
+            auth_required=True,
+        )
+        self.controller.start()
+
+    def wait_for(self, count: int, timeout: float = 15.0) -> list:
+        import time
+
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while len(self.messages) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"expected {count} emails, got {len(self.messages)}")
+                self.cond.wait(remaining)
+            return list(self.messages)
+
+
+@pytest.fixture
+def mailbox_smtp() -> Iterator[AuthSink]:
+    sink = AuthSink("shop-smtp-user", "shop-smtp-pw")
+    yield sink
+    sink.controller.stop()

@@ -40,6 +40,7 @@ class World:
     survey_token: str
     snippet: Any
     article: Any = None  # a published help center article
+    mailbox: Any = None
 
     def client(self, role: str, *, api: bool = False) -> Client:
         """A client acting as `role`: staff by session (pages) or bearer token (API)."""
@@ -118,6 +119,13 @@ def world(db, settings, tmp_path) -> World:
     )
     survey = Survey.objects.create(ticket=ticket, customer=customer, email="ben@shop.example")
     snippet = create_snippet(title="Returns", shortcut="returns", body="30 days", by=users["agent"])
+    from mailboxes.services import ImapSettings, create_mailbox
+
+    # Port 9 on loopback: nothing listens, so "Test connection" fails fast and cleanly.
+    mailbox = create_mailbox(
+        address="support@shop.example",
+        imap_settings=ImapSettings(host="127.0.0.1", port=9, password="pw", security="none"),
+    )
     return World(
         users=users,
         tokens=tokens,
@@ -144,4 +152,5 @@ def world(db, settings, tmp_path) -> World:
             status="published",
             by=users["agent"],
         ),
+        mailbox=mailbox,
     )

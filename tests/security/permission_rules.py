@@ -101,6 +101,17 @@ PAGES: dict[str, Rule] = {
     "snippets/<int:snippet_id>/edit": Rule(
         lambda w: f"/snippets/{w.snippet.pk}/edit", {"GET": AGENTS, "POST": AGENTS}
     ),
+    "mailboxes/": Rule(fixed("/mailboxes/"), {"GET": ADMINS}),
+    "mailboxes/new": Rule(fixed("/mailboxes/new"), {"POST": ADMINS}),
+    "mailboxes/<int:mailbox_id>/test": Rule(
+        lambda w: f"/mailboxes/{w.mailbox.pk}/test", {"POST": ADMINS}
+    ),
+    "mailboxes/<int:mailbox_id>/pause": Rule(
+        lambda w: f"/mailboxes/{w.mailbox.pk}/pause", {"POST": ADMINS}
+    ),
+    "mailboxes/<int:mailbox_id>/delete": Rule(
+        lambda w: f"/mailboxes/{w.mailbox.pk}/delete", {"POST": ADMINS}
+    ),
     "snippets/<int:snippet_id>/archive": Rule(
         lambda w: f"/snippets/{w.snippet.pk}/archive", {"POST": AGENTS}
     ),
@@ -230,6 +241,20 @@ API: dict[str, Rule] = {
     ),
     "POST /api/v1/help/articles/{article_id}/feedback": Rule(
         lambda w: f"/api/v1/help/articles/{w.article.pk}/feedback", {"POST": PUBLIC}
+    ),
+    "GET /api/v1/mailboxes": Rule(fixed("/api/v1/mailboxes"), {"GET": ADMINS}),
+    "POST /api/v1/mailboxes": Rule(fixed("/api/v1/mailboxes"), {"POST": ADMINS}),
+    "GET /api/v1/mailboxes/{mailbox_id}": Rule(
+        lambda w: f"/api/v1/mailboxes/{w.mailbox.pk}", {"GET": ADMINS}
+    ),
+    "PATCH /api/v1/mailboxes/{mailbox_id}": Rule(
+        lambda w: f"/api/v1/mailboxes/{w.mailbox.pk}", {"PATCH": ADMINS}
+    ),
+    "DELETE /api/v1/mailboxes/{mailbox_id}": Rule(
+        lambda w: f"/api/v1/mailboxes/{w.mailbox.pk}", {"DELETE": ADMINS}
+    ),
+    "POST /api/v1/mailboxes/{mailbox_id}/test": Rule(
+        lambda w: f"/api/v1/mailboxes/{w.mailbox.pk}/test", {"POST": ADMINS}
     ),
     "GET /api/v1/team/hours": Rule(fixed("/api/v1/team/hours"), {"GET": AGENTS}),
     "GET /api/v1/team/tickets/{ticket_id}/handle-time": Rule(
