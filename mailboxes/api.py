@@ -10,10 +10,11 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
 from ninja import Status as WithStatus
 
+from accounts.api_auth import AgentSession, BearerToken
 from accounts.models import Role
+from core.api import ApiError
 from mailboxes import services
 from mailboxes.models import Mailbox, OAuthProvider, Security
-from supportdesk.api import AgentSession, ApiError, BearerToken
 
 
 def _admin_only(user: object) -> object:

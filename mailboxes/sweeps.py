@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from core.sweeps import register
 from mailboxes.fetch import fetch_all
-from supportdesk.sweeps import register
 
 # Bounded per sweep (sweeps.py's rule): a 10,000-message backlog is fetched over several sweeps,
 # SUPPORTDESK_IMAP_SWEEP_LIMIT messages (and about SWEEP_SECONDS) per mailbox at a time.
