@@ -45,6 +45,7 @@ def fixed(url: str) -> Callable[[Any], str]:
 # Django routes, by their pattern as the URL conf spells it (prefixes joined).
 PAGES: dict[str, Rule] = {
     "healthz": Rule(fixed("/healthz"), {"GET": PUBLIC}),
+    "favicon.ico": Rule(fixed("/favicon.ico"), {"GET": PUBLIC}),
     "api/v1/": Rule(fixed("/api/v1/"), {"GET": PUBLIC}),
     "api/v1/openapi.json": Rule(fixed("/api/v1/openapi.json"), {"GET": PUBLIC}),
     "api/v1/docs": Rule(fixed("/api/v1/docs"), {"GET": PUBLIC}),
