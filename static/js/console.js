@@ -74,8 +74,14 @@
     queueCount.textContent = String(ids.length);
     ids.forEach(function (id) {
       var c = queue[id];
-      var li = el("li", { "data-conversation": id });
-      li.appendChild(el("span", {}, c.visitor_name + (c.verified ? " \u2713" : "")));
+      var li = el("li", { "data-conversation": id, class: "queue-item" });
+      var who = el("div", { class: "queue-who" });
+      who.appendChild(el("strong", {}, c.visitor_name + (c.verified ? " \u2713" : "")));
+      who.appendChild(el("span", { class: "queue-wait muted", "data-since": c.created_at }, waited(c.created_at)));
+      if (c.team) who.appendChild(el("span", { class: "badge" }, c.team));
+      li.appendChild(who);
+      li.appendChild(el("p", { class: "queue-preview muted" }, previews[id] || ""));
+      preview(+id, c.last_seq);
       var join = el("button", { type: "button", class: "chat-join" }, "Join");
       join.setAttribute("aria-label", "Join chat with " + c.visitor_name);
       join.addEventListener("click", function () { openPane(+id, "join"); });
@@ -87,6 +93,27 @@
       queueEl.appendChild(li);
     });
   }
+  // What the visitor asked and how long they have waited, so the next chat is picked knowingly.
+  var previews = {}, previewSeq = {};
+  function waited(since) {
+    var s = Math.max(0, Math.floor((Date.now() - Date.parse(since)) / 1000));
+    return s < 60 ? "waiting " + s + "s" : s < 3600 ? "waiting " + Math.floor(s / 60) + "m" : "waiting " + Math.floor(s / 3600) + "h " + Math.floor((s % 3600) / 60) + "m";
+  }
+  setInterval(function () {
+    document.querySelectorAll(".queue-wait[data-since]").forEach(function (n) { n.textContent = waited(n.dataset.since); });
+  }, 5000);
+  function preview(id, seq) {
+    if (previewSeq[id] === seq) return;
+    previewSeq[id] = seq;
+    api("GET", "chats/" + id + "?after_seq=" + Math.max(0, seq - 3)).then(function (c) {
+      var lines = (c.messages || []).filter(function (m) { return m.author.type === "visitor"; });
+      if (!lines.length) return;
+      previews[id] = lines[lines.length - 1].body.slice(0, 140);
+      var row = queueEl.querySelector('li[data-conversation="' + id + '"] .queue-preview');
+      if (row) row.textContent = previews[id];
+    }).catch(function () {});
+  }
+
   function onQueue(frame) {
     var c = frame.conversation;
     if (c.status === "waiting" && c.last_seq > 0) {
@@ -117,14 +144,33 @@
   }
 
   // --- panes ---
+  // --- tabs: several open chats, one conversation in view at a time ---
+  var tabsEl = document.getElementById("chat-tabs");
+  var current = null;
+  function show(id) {
+    current = id;
+    for (var k in panes) {
+      var on = +k === +id;
+      panes[k].node.hidden = !on;
+      panes[k].tab.setAttribute("aria-selected", on ? "true" : "false");
+      panes[k].tab.tabIndex = on ? 0 : -1;
+      if (on) panes[k].tab.classList.remove("unread");
+    }
+  }
+  function addTab(p) {
+    p.tab = el("button", { type: "button", role: "tab", class: "chat-tab", "aria-controls": "chat-pane-" + p.id, id: "chat-tab-" + p.id }, "Chat " + p.id);
+    p.tab.addEventListener("click", function () { show(p.id); if (p.input) p.input.focus(); });
+    tabsEl.appendChild(p.tab);
+  }
+
   function openPane(id, mode, noTake) {
     var p = panes[id];
-    if (p && (p.mode === mode || mode === "watch")) { p.input && p.input.focus(); return; }
-    if (p) p.node.remove();
+    if (p && (p.mode === mode || mode === "watch")) { show(id); p.input && p.input.focus(); return; }
+    if (p) { p.node.remove(); p.tab.remove(); }
     var empty = document.getElementById("chat-empty");
     if (empty) empty.remove();
     p = panes[id] = { id: id, mode: mode, lastSeq: 0, seen: {}, nodes: {}, pending: {}, lastTyping: 0 };
-    var node = (p.node = el("section", { class: "chat-pane", "data-conversation": String(id), "aria-label": "Chat " + id }));
+    var node = (p.node = el("section", { class: "chat-pane", id: "chat-pane-" + id, role: "tabpanel", "data-conversation": String(id), "aria-label": "Chat " + id }));
     var header = el("header");
     p.title = el("h2", {}, "Chat " + id);
     header.appendChild(p.title);
@@ -134,7 +180,10 @@
     close.addEventListener("click", function () {
       send({ type: "leave", conversation_id: id });
       node.remove();
+      p.tab.remove();
       delete panes[id];
+      var rest = Object.keys(panes);
+      if (rest.length) show(+rest[rest.length - 1]);
     });
     header.appendChild(close);
     node.appendChild(header);
@@ -161,12 +210,18 @@
         }
       });
       node.appendChild(form);
-      node.appendChild(tools(p));
     }
-    p.customer = el("details", { class: "chat-customer chat-tools" });
+    // The right column: who the customer is, their orders, and what the agent can do for them.
+    // "Make it right" opens here, so the conversation stays in view while granting.
+    p.context = el("div", { class: "chat-context", "aria-label": "Customer and tools" });
+    p.customer = el("details", { class: "chat-customer chat-tools", open: "" });
     p.customer.appendChild(el("summary", {}, "Customer"));
-    node.appendChild(p.customer);
+    p.context.appendChild(p.customer);
+    if (mode !== "watch") p.context.appendChild(tools(p));
+    node.appendChild(p.context);
     panesEl.appendChild(node);
+    addTab(p);
+    show(id);
     subscribe(p, !noTake);
     api("GET", "chats/" + id + "?after_seq=999999999").then(function (c) {
       updateHeader(p, c);
@@ -208,18 +263,34 @@
     box.appendChild(esc);
 
     var transfer = el("form", { class: "chat-transfer" });
-    var select = el("select", { "aria-label": "Transfer to" });
-    select.innerHTML = agentOptions;
+    var select = el("select", { "aria-label": "Transfer to", required: "" });
+    // Nobody is preselected (least of all yourself): a transfer is a choice.
+    select.innerHTML = '<option value="" selected disabled>Transfer to\u2026</option>' + agentOptions;
+    var mine = select.querySelector('option[value="' + rootEl.dataset.userId + '"]');
+    if (mine) mine.remove();
     transfer.appendChild(select);
     transfer.appendChild(el("button", { type: "submit" }, "Transfer"));
     transfer.addEventListener("submit", function (e) {
       e.preventDefault();
+      if (!select.value) return;
       send({ type: "transfer", conversation_id: p.id, to_user_id: +select.value });
     });
     box.appendChild(transfer);
-    var end = el("button", { type: "button", class: "link" }, "End chat");
-    end.addEventListener("click", function () { send({ type: "end", conversation_id: p.id }); });
-    box.appendChild(end);
+    // Ending is final for the customer: a secondary action that asks once, in place.
+    var endBox = el("div", { class: "chat-end" });
+    var end = el("button", { type: "button", class: "danger chat-end-ask" }, "End chat\u2026");
+    var confirmBox = el("div", { class: "chat-end-confirm", role: "group", "aria-label": "Confirm ending the chat", hidden: "" });
+    confirmBox.appendChild(el("span", { class: "small" }, "End the chat? The customer can't write here afterwards."));
+    var yes = el("button", { type: "button", class: "danger" }, "End chat");
+    var no = el("button", { type: "button" }, "Keep chatting");
+    confirmBox.appendChild(yes);
+    confirmBox.appendChild(no);
+    end.addEventListener("click", function () { confirmBox.hidden = false; end.hidden = true; no.focus(); });
+    no.addEventListener("click", function () { confirmBox.hidden = true; end.hidden = false; end.focus(); });
+    yes.addEventListener("click", function () { send({ type: "end", conversation_id: p.id }); confirmBox.hidden = true; });
+    endBox.appendChild(end);
+    endBox.appendChild(confirmBox);
+    p.endBox = endBox;
 
     // Grants from inside the chat: the same dialog as on the ticket page, an htmx fragment bound
     // to this chat and its customer. A granted dialog comes back with a fresh one below its
@@ -231,6 +302,7 @@
     box.appendChild(make);
     box.appendChild(el("a", { href: "/wall/new?chat_id=" + p.id, target: "_blank", class: "chat-nominate" }, "Nominate a WOW story"));
     box.appendChild(p.grants);
+    box.appendChild(endBox);
     p.emailInput = email;
     return box;
   }
@@ -247,17 +319,39 @@
     });
   }
 
+  function setEnded(p) {
+    if (p.ended) return;
+    p.ended = true;
+    p.node.classList.add("ended");
+    // Nothing can reach the customer any more: every tool that would pretend otherwise is off.
+    p.node.querySelectorAll(".chat-compose textarea, .chat-compose button, .chat-transfer select, .chat-transfer button, .chat-make-right, .chat-escalate button, .chat-end button, .grant-dialog button").forEach(function (n) { n.disabled = true; });
+    if (p.input) p.input.placeholder = "This chat has ended.";
+    p.log.appendChild(el("p", { class: "chat-msg system chat-ended-note" }, "The chat has ended."));
+  }
+
   function updateHeader(p, c) {
     if (c.customer_id) p.customerId = c.customer_id;
     p.title.textContent = (c.visitor_name || "Visitor") + (c.verified ? " \u2713" : "");
+    if (p.tab) p.tab.textContent = c.visitor_name || "Visitor";
     p.meta.textContent = c.status + (c.ticket_id ? " \u00b7 ticket " + c.ticket_id : "");
+    if (c.status === "ended" || c.status === "escalated") setEnded(p);
     // Handle time, as plain information (never a timer or a target).
-    var stamp = (p.metaStamp = (p.metaStamp || 0) + 1);
-    api("GET", "team/chats/" + p.id + "/handle-time").then(function (h) {
-      if (h.text && stamp === p.metaStamp) p.meta.appendChild(el("span", { class: "chat-handle-time", title: "Information, not a target" }, " \u00b7 " + h.text));
-    }).catch(function () {});
+    p.lastSummary = c;
+    refreshHandleTime(p);
     if (p.emailInput && !p.emailInput.value) p.emailInput.value = c.visitor_email || "";
   }
+
+  function refreshHandleTime(p) {
+    var stamp = (p.metaStamp = (p.metaStamp || 0) + 1);
+    api("GET", "team/chats/" + p.id + "/handle-time").then(function (h) {
+      if (!h.text || stamp !== p.metaStamp) return;
+      var span = p.meta.querySelector(".chat-handle-time");
+      if (!span) span = p.meta.appendChild(el("span", { class: "chat-handle-time", title: "Information, not a target" }));
+      span.textContent = " \u00b7 " + h.text;
+    }).catch(function () {});
+  }
+  // Handle time stays current while the chat is open (information, never a timer to beat).
+  setInterval(function () { for (var k in panes) if (!panes[k].ended) refreshHandleTime(panes[k]); }, 30000);
 
   function loadCustomer(p, c) {
     if (!c.customer_id) { p.customer.appendChild(el("p", {}, "No customer record yet.")); return; }
@@ -265,7 +359,7 @@
       p.customer.appendChild(el("p", {}, (cu.name || "") + " \u00b7 " + (cu.tier || "") + " \u00b7 " + (cu.emails || []).join(", ")));
       var orders = el("ul");
       (cu.orders || []).slice(0, 10).forEach(function (o) {
-        var ships = (o.shipments || []).map(function (s) { return s.carrier + " " + s.tracking + " (" + s.status + ")"; }).join("; ");
+        var ships = (o.shipments || []).map(function (s) { return s.carrier + " " + s.tracking + " (" + s.status + ")" + (s.address ? ", to " + s.address : ""); }).join("; ");
         orders.appendChild(el("li", {}, "Order " + o.external_id + ": " + o.total + " " + o.currency + ", " + o.status + (ships ? " \u2014 " + ships : "")));
       });
       p.customer.appendChild(el("h3", {}, "Orders"));
@@ -322,6 +416,7 @@
     if (f.seq > p.lastSeq) send({ type: "resume", conversation_id: p.id, after_seq: p.lastSeq });
     if (f.author.type === "visitor") {
       p.typing.textContent = "";
+      if (+current !== +p.id && p.tab) p.tab.classList.add("unread");
       notify();
       if (p.mode === "join") send({ type: "read", conversation_id: p.id, seq: f.seq });
     }

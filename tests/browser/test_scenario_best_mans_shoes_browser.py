@@ -99,15 +99,14 @@ def test_the_best_mans_shoes_in_the_browser(
         pane = agent.locator(f".chat-pane[data-conversation='{conversation.pk}']")
         pane.get_by_text("I live at 21!").wait_for()
 
-        # The order and its shipment, in the chat's sidebar.
-        pane.locator(".chat-customer summary").click()
+        # The order and its shipment, in the chat's sidebar (open from the start).
         pane.get_by_text("Order WED-1: 180.00 USD").wait_for()
         pane.get_by_text("UPS 1Z999 (in_transit)").wait_for()
 
         # One click opens the dialog bound to this chat; a reason; one click per grant.
         pane.get_by_role("button", name=f"Make it right in chat {conversation.pk}").click()
         dialog = pane.locator("form.grant-dialog")
-        dialog.get_by_label("Reason (required)").fill(REASON)
+        dialog.get_by_label("Message to the customer").fill(REASON)
         dialog.get_by_text("Amount, percent, address").click()
         dialog.get_by_label("New address").fill("21 Chapel Rd")
         assert dialog.get_by_label("Order").input_value() == str(
