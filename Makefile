@@ -8,7 +8,11 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 APT := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
 
-.PHONY: demo serve install install-test system-deps test test-fast lint format sweep clean bench bench-quick
+# README screenshots from the demo data (scripts/screenshots.py): docs/screenshots/*.png
+screenshots: system-deps install-test
+	$(PY) scripts/screenshots.py
+
+.PHONY: screenshots demo serve install install-test system-deps test test-fast lint format sweep clean bench bench-quick
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
