@@ -16,7 +16,8 @@ from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-WIDGET_PATHS = ("/api/v1/widget/", "/api/v1/help/", "/widget.js")
+# Attachment URLs too: the widget fetches its chat's files with the visitor token (no cookies).
+WIDGET_PATHS = ("/api/v1/widget/", "/api/v1/help/", "/widget.js", "/attachments/")
 
 
 def widget_origin_allowed(origin: str) -> bool:
@@ -46,7 +47,7 @@ class WidgetCorsMiddleware:
         if is_widget and origin and widget_origin_allowed(origin):
             response["Access-Control-Allow-Origin"] = origin
             response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-            response["Access-Control-Allow-Headers"] = "Content-Type"
+            response["Access-Control-Allow-Headers"] = "Content-Type, Authorization"
             response["Access-Control-Max-Age"] = "600"
             response["Vary"] = "Origin"
         return response

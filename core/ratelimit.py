@@ -35,6 +35,7 @@ DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     "web-form": (10, 60),
     "csat": (20, 60),
     "help-feedback": (30, 60),
+    "widget-uploads": (30, 60),  # files from chat visitors, per address
 }
 
 

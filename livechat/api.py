@@ -7,8 +7,11 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema, Status
+from ninja import Field, File, Router, Schema, Status
+from ninja.files import UploadedFile
 
+from attachments.api import UploadOut, take_upload
+from attachments.models import Source
 from core import ratelimit
 from core.api import ApiError
 from csat.api import CsatOut
@@ -106,6 +109,28 @@ def offline_message(request: HttpRequest, payload: OfflineIn) -> Status[dict[str
     except services.ChatError as error:
         raise ApiError(422, str(error), error.code) from None
     return Status(201, {"status": "received", "reference": ticket.reference})
+
+
+@router.post(
+    "/widget/uploads",
+    auth=None,
+    response={201: UploadOut},
+    tags=["widget"],
+    summary="A visitor uploads a file (multipart field `file`, Authorization: Bearer <visitor_token>)",
+)
+def widget_upload(
+    request: HttpRequest, file: File[UploadedFile | None] = None
+) -> Status[dict[str, Any]]:
+    ratelimit.check(request, "widget-uploads")
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    conversation_id = (
+        services.visitor_conversation_id(token.strip()) if scheme.lower() == "bearer" else None
+    )
+    if conversation_id is None:
+        raise ApiError(401, "Send Authorization: Bearer <visitor_token>", "unauthorized")
+    return Status(
+        201, take_upload(request, file, source=Source.VISITOR, conversation_id=conversation_id)
+    )
 
 
 # --- agents ------------------------------------------------------------------------------------

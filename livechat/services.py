@@ -103,6 +103,15 @@ def conversation_for_identity(identity: VisitorIdentity) -> Conversation | None:
     return conversation
 
 
+def visitor_conversation_id(token: str) -> int | None:
+    """The conversation a visitor token opens, or None (forged, expired, or not its chat)."""
+    identity = read_visitor_token(token)
+    if identity is None:
+        return None
+    conversation = conversation_for_identity(identity)
+    return conversation.pk if conversation is not None else None
+
+
 def start_session(
     *,
     name: str,

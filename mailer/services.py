@@ -68,9 +68,12 @@ def build_email(
     ticket_id: int | None = None,
     ticket_message_id: int | None = None,
     transport: str = "",
+    attachments: list[dict[str, str]] | None = None,
 ) -> OutboundEmail:
     """An unsaved email row with every header made single-line; its Message-ID is fixed here, so a
-    resend after a crash reuses it."""
+    resend after a crash reuses it. `attachments`: stored files to carry as MIME parts
+    ({"name": storage name, "filename", "content_type"}), read once when the row is rendered, so
+    the row's bytes hold them and a resend carries the same files."""
     email = OutboundEmail(
         to=[single_line(address) for address in to],
         from_email=single_line(from_email or settings.DEFAULT_FROM_EMAIL),
@@ -85,6 +88,14 @@ def build_email(
         ticket_id=ticket_id,
         ticket_message_id=ticket_message_id,
         transport=transport,
+        attachments=[
+            {
+                "name": str(a["name"]),
+                "filename": single_line(str(a["filename"])),
+                "content_type": str(a["content_type"]),
+            }
+            for a in attachments or []
+        ],
     )
     render(email)
     return email
@@ -149,7 +160,7 @@ def _envelope(address: str) -> str:
 def _render_plain(email: OutboundEmail) -> bytes | None:
     """The bytes Django's EmailMessage would make (linesep CRLF) for a plain-text email whose
     headers need no encoding or folding; None when that is not the case."""
-    if email.body_html or settings.DEFAULT_CHARSET.lower() != "utf-8":
+    if email.body_html or email.attachments or settings.DEFAULT_CHARSET.lower() != "utf-8":
         return None
     body = email.body_text
     if not body.isascii() or "\r" in body:
@@ -212,16 +223,17 @@ def queue_emails(emails: list[OutboundEmail]) -> list[OutboundEmail]:
 _INSERT_EMAILS = (
     f"INSERT INTO {OutboundEmail._meta.db_table} ("  # noqa: S608 (a model's table name)
     '"to", from_email, reply_to, subject, body_text, body_html, message_id, in_reply_to,'
-    ' "references", extra_headers, raw_message, envelope_from, envelope_to, status, attempts,'
-    " next_attempt_at, last_error, created_at, ticket_id, ticket_message_id, transport)"
+    ' "references", extra_headers, attachments, raw_message, envelope_from, envelope_to, status,'
+    " attempts, next_attempt_at, last_error, created_at, ticket_id, ticket_message_id, transport)"
     ' SELECT v."to", v.from_email, v.reply_to, v.subject, v.body_text, v.body_html,'
-    ' v.message_id, v.in_reply_to, v."references", v.extra_headers,'
+    ' v.message_id, v.in_reply_to, v."references", v.extra_headers, v.attachments,'
     " decode(v.raw_message, 'base64'), v.envelope_from, v.envelope_to, v.status, v.attempts,"
     " v.next_attempt_at, v.last_error, v.created_at, v.ticket_id, v.ticket_message_id,"
     " v.transport"
     ' FROM json_to_recordset(%s::json) AS v("to" jsonb, from_email text, reply_to text,'
     " subject text, body_text text, body_html text, message_id text, in_reply_to text,"
-    ' "references" text, extra_headers jsonb, raw_message text, envelope_from text,'
+    ' "references" text, extra_headers jsonb, attachments jsonb, raw_message text,'
+    " envelope_from text,"
     " envelope_to jsonb, status text, attempts integer, next_attempt_at timestamptz,"
     " last_error text, created_at timestamptz, ticket_id bigint, ticket_message_id bigint,"
     " transport text)"
@@ -246,6 +258,7 @@ def _insert_json(emails: list[OutboundEmail]) -> None:
                 "in_reply_to": e.in_reply_to,
                 "references": e.references,
                 "extra_headers": e.extra_headers,
+                "attachments": e.attachments,
                 "raw_message": None
                 if e.raw_message is None
                 else base64.b64encode(e.raw_message).decode("ascii"),
@@ -352,6 +365,13 @@ def _build(email: OutboundEmail, connection: object) -> EmailMultiAlternatives:
     )
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")
+    if email.attachments:
+        from django.core.files.storage import default_storage
+
+        for item in email.attachments:
+            with default_storage.open(item["name"], "rb") as handle:
+                content = handle.read()
+            message.attach(item["filename"], content, item["content_type"])
     return message
 
 

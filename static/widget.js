@@ -59,6 +59,7 @@
     ".btn{border:0;border-radius:6px;padding:9px 14px;background:#1f5f4a;color:#fff;font-weight:600;cursor:pointer}.btn.link{background:none;color:#1f5f4a;padding:4px;text-decoration:underline}" +
     "p{margin:0 0 4px}.note{padding:12px;color:#333}" +
     ".rate{border-top:1px solid #e2e2e2}.stars{display:flex;gap:6px}.stars button{flex:1;padding:8px 0;border:1px solid #1f5f4a;border-radius:6px;background:#fff;color:#1f5f4a;font-weight:600;cursor:pointer}.stars button[aria-pressed=true]{background:#1f5f4a;color:#fff}" +
+    ".files{display:flex;flex-wrap:wrap;gap:4px;margin-top:4px}.files img{max-width:160px;max-height:120px;border-radius:6px;cursor:pointer;display:block}.files button{background:none;border:0;padding:0;color:#1f5f4a;text-decoration:underline;cursor:pointer}progress{width:100%}.attach{font-size:18px;padding:4px 6px}" +
     "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100%;max-height:100%;border-radius:0}}";
 
   var host = el("div", { id: "supportdesk-chat" });
@@ -100,6 +101,10 @@
   var typing = el("div", { class: "typing", "aria-live": "polite" });
   var composer = el("form", { class: "send", "aria-label": "Send a message" });
   var input = el("textarea", { rows: "2", "aria-label": "Type your message", placeholder: "Write a message\u2026" });
+  var attachBtn = el("button", { class: "btn link attach", type: "button", "aria-label": "Attach a photo or PDF", title: "Attach a photo or PDF" }, "\ud83d\udcce");
+  var picker = el("input", { type: "file", accept: "image/png,image/jpeg,image/gif,image/webp,application/pdf", multiple: "", hidden: "" });
+  composer.appendChild(attachBtn);
+  composer.appendChild(picker);
   composer.appendChild(input);
   composer.appendChild(el("button", { class: "btn", type: "submit" }, "Send"));
   var offlineLink = el("button", { class: "btn link", type: "button", hidden: "" }, "No one online? Leave a message");
@@ -204,16 +209,84 @@
     node.textContent = "";
     if (frame.kind === "agent") node.appendChild(el("span", { class: "who" }, frame.name));
     node.appendChild(document.createTextNode(frame.body));
+    if (frame.progress != null) node.appendChild(el("progress", { max: "100", value: String(frame.progress), "aria-label": "Upload progress" }));
+    if (frame.attachments && frame.attachments.length) node.appendChild(files(frame.attachments));
     if (frame.failed) node.appendChild(el("span", { class: "who" }, frame.failed));
     log.scrollTop = log.scrollHeight;
   }
+
+  // --- files: fetched with the visitor token (no cookies cross sites), shown from blob URLs ---
+  var blobs = {};
+  function blob(url) {
+    if (!blobs[url]) blobs[url] = fetch(base + url, { headers: { Authorization: "Bearer " + state.token } })
+      .then(function (r) { if (!r.ok) throw new Error("File not available"); return r.blob(); })
+      .then(function (b) { return URL.createObjectURL(b); });
+    return blobs[url];
+  }
+  function download(a) {
+    blob(a.url).then(function (href) {
+      var link = el("a", { href: href, download: a.filename });
+      root.appendChild(link);
+      link.click();
+      link.remove();
+    }).catch(function (err) { status.textContent = err.message; });
+  }
+  function files(list) {
+    var box = el("div", { class: "files" });
+    list.forEach(function (a) {
+      if (a.thumbnail_url) {
+        var img = el("img", { alt: a.filename, title: a.filename, tabindex: "0" });
+        blob(a.thumbnail_url).then(function (href) { img.src = href; }).catch(function () {});
+        img.addEventListener("click", function () { download(a); });
+        box.appendChild(img);
+      } else {
+        var b = el("button", { type: "button" }, a.filename);
+        b.addEventListener("click", function () { download(a); });
+        box.appendChild(b);
+      }
+    });
+    return box;
+  }
+
+  function upload(file) {
+    if (!/^(image\/(png|jpeg|gif|webp)|application\/pdf)$/.test(file.type)) {
+      status.textContent = "You can send photos and PDFs.";
+      return;
+    }
+    var id = uuid(), body = input.value.trim() || file.name;
+    input.value = "";
+    var shown = { key: id, kind: "visitor", body: body, pending: true, progress: 0 };
+    render(shown);
+    var xhr = new XMLHttpRequest(), form = new FormData();
+    form.append("file", file);
+    xhr.open("POST", base + "/api/v1/widget/uploads");
+    xhr.setRequestHeader("Authorization", "Bearer " + state.token);
+    xhr.upload.onprogress = function (e) {
+      if (e.lengthComputable) { shown.progress = Math.round((100 * e.loaded) / e.total); render(shown); }
+    };
+    xhr.onload = function () {
+      var d = {};
+      try { d = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
+      if (xhr.status !== 201) return render({ key: id, kind: "visitor", body: body, failed: d.detail || "Upload failed" });
+      pending[id] = { body: body, attachments: [d], sent: 0 };
+      render({ key: id, kind: "visitor", body: body, pending: true, attachments: [d] });
+      flush(false);
+    };
+    xhr.onerror = function () { render({ key: id, kind: "visitor", body: body, failed: "Upload failed" }); };
+    xhr.send(form);
+  }
+  attachBtn.addEventListener("click", function () { picker.click(); });
+  picker.addEventListener("change", function () {
+    [].forEach.call(picker.files, upload);
+    picker.value = "";
+  });
 
   function onMessage(f) {
     if (f.seq in seen) return;
     seen[f.seq] = true;
     if (f.client_id && pending[f.client_id]) delete pending[f.client_id];
     var key = f.client_id && nodes[f.client_id] ? f.client_id : "s" + f.seq;
-    render({ key: key, seq: f.seq, kind: f.author.type, name: f.author.name, body: f.body });
+    render({ key: key, seq: f.seq, kind: f.author.type, name: f.author.name, body: f.body, attachments: f.attachments });
     while (seen[lastSeq + 1]) lastSeq++;
     if (f.seq > lastSeq && Date.now() - resumeAsked > 2000) resume(); // a gap: ask for it
     if (f.author.type === "agent") {
@@ -274,7 +347,7 @@
         var p = f.client_id && pending[f.client_id];
         if (p && f.code !== "rate_limited") {
           delete pending[f.client_id];
-          render({ key: f.client_id, kind: "visitor", body: p.body, failed: f.detail });
+          render({ key: f.client_id, kind: "visitor", body: p.body, attachments: p.attachments, failed: f.detail });
         }
       }
     };
@@ -307,7 +380,9 @@
       var p = pending[id];
       if (all || now - p.sent > 4000) {
         p.sent = now;
-        ws.send(JSON.stringify({ type: "message", client_id: id, body: p.body }));
+        var frame = { type: "message", client_id: id, body: p.body };
+        if (p.attachments) frame.attachment_ids = p.attachments.map(function (a) { return a.id; });
+        ws.send(JSON.stringify(frame));
       }
     }
   }
@@ -364,6 +439,12 @@
       e.preventDefault();
       composer.requestSubmit ? composer.requestSubmit() : composer.dispatchEvent(new Event("submit"));
     }
+  });
+  input.addEventListener("paste", function (e) {
+    var list = e.clipboardData && e.clipboardData.files;
+    if (!list || !list.length) return; // text pastes as usual
+    e.preventDefault();
+    [].forEach.call(list, upload);
   });
   input.addEventListener("input", function () {
     if (ws && ws.readyState === 1 && Date.now() - lastTyping > 2000) {

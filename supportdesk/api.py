@@ -114,6 +114,7 @@ def _register_routers() -> None:
     api.add_router("/", "team.api.router")
     api.add_router("/", "helpcenter.api.router")
     api.add_router("/", "mailboxes.api.router")
+    api.add_router("/", "attachments.api.router")
 
 
 _register_routers()

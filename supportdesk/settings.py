@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "team",
     "helpcenter",
     "mailboxes",
+    "attachments",
 ]
 
 MIDDLEWARE = [
@@ -184,6 +185,52 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 MEDIA_URL = "/media/"
+
+
+def _storage_from_url(url: str) -> dict[str, object]:
+    """SUPPORTDESK_STORAGE_URL: s3://[ACCESS_KEY:SECRET_KEY@]BUCKET[/PREFIX][?endpoint_url=...&
+    region_name=...&addressing_style=path]. Unset: files under MEDIA_ROOT. Keys may also come from
+    the usual AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY variables (boto3 reads them)."""
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or not parts.hostname:
+        raise ImproperlyConfigured(
+            "SUPPORTDESK_STORAGE_URL must look like s3://KEY:SECRET@bucket/prefix?endpoint_url=..."
+        )
+    options: dict[str, object] = {
+        "bucket_name": parts.hostname,
+        "location": parts.path.strip("/"),
+        "default_acl": "private",
+        "file_overwrite": False,
+        "querystring_auth": True,
+    }
+    if parts.username:
+        options["access_key"] = unquote(parts.username)
+        options["secret_key"] = unquote(parts.password or "")
+    allowed = {"endpoint_url", "region_name", "addressing_style", "signature_version", "use_ssl"}
+    for key, value in parse_qsl(parts.query):
+        if key not in allowed:
+            raise ImproperlyConfigured(f"SUPPORTDESK_STORAGE_URL: unknown option {key!r}")
+        options[key] = value.lower() != "false" if key == "use_ssl" else value
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+# Attachments and thumbnails go through Django's storage API: local files under MEDIA_ROOT by
+# default, S3-compatible object storage (django-storages) when SUPPORTDESK_STORAGE_URL is set.
+SUPPORTDESK_STORAGE_URL = env("SUPPORTDESK_STORAGE_URL")
+STORAGES = {
+    "default": _storage_from_url(SUPPORTDESK_STORAGE_URL)
+    if SUPPORTDESK_STORAGE_URL
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Uploads (agents, visitors, the web form): size limit per file; over it the API answers 413.
+SUPPORTDESK_MAX_UPLOAD_MB = envint("SUPPORTDESK_MAX_UPLOAD_MB", 20)
+# Inbound email: attachment parts kept per message (the rest stay in the raw mail, noted).
+SUPPORTDESK_MAX_ATTACHMENTS_PER_EMAIL = envint("SUPPORTDESK_MAX_ATTACHMENTS_PER_EMAIL", 50)
+# How long a signed attachment link in a customer's email opens the file.
+SUPPORTDESK_ATTACHMENT_LINK_DAYS = envint("SUPPORTDESK_ATTACHMENT_LINK_DAYS", 90)
 
 # Realtime: a channel layer is a delivery hint, never the record (see TRAPS.md). The pub/sub layer
 # loses nothing under load, unlike RedisChannelLayer's bounded per-channel queues.

@@ -46,6 +46,7 @@ urlpatterns = [
     path("", include("mailboxes.urls")),
     path("", include("team.urls")),
     path("", include("helpcenter.urls")),
+    path("", include("attachments.urls")),
 ]
 
 # A database outage outside a view is a clean 503 too (supportdesk/middleware.py).

@@ -7,9 +7,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from attachments.models import Attachment
 from tickets.inbound import reprocess
 from tickets.models import (
-    Attachment,
     FollowUp,
     InboundEmail,
     InboundStatus,
@@ -52,6 +52,7 @@ class TicketAdmin(admin.ModelAdmin):
 
 class AttachmentInline(admin.TabularInline):
     model = Attachment
+    fk_name = "message"
     extra = 0
     fields = ("filename", "content_type", "size", "content_id", "file")
     readonly_fields = fields
@@ -66,12 +67,6 @@ class MessageAdmin(admin.ModelAdmin):
     raw_id_fields = ("ticket", "author_user", "author_customer")
     list_select_related = ("ticket",)
     inlines = [AttachmentInline]
-
-
-@admin.register(Attachment)
-class AttachmentAdmin(admin.ModelAdmin):
-    list_display = ("id", "filename", "content_type", "size", "message")
-    raw_id_fields = ("message",)
 
 
 @admin.register(FollowUp)

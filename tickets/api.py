@@ -49,8 +49,13 @@ class TicketPatch(Schema):
 
 
 class ReplyIn(Schema):
-    body: str = Field(..., min_length=1, max_length=100_000)
+    body: str = Field("", max_length=100_000, description="May be empty when files are attached")
     internal: bool = False
+    attachment_ids: list[int] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Files from POST /api/v1/uploads (or already on this ticket), sent as MIME parts",
+    )
 
 
 class FollowUpIn(Schema):
@@ -63,6 +68,8 @@ class AttachmentOut(Schema):
     filename: str
     content_type: str
     size: int
+    url: str
+    thumbnail_url: str
 
 
 class MessageOut(Schema):
@@ -332,6 +339,7 @@ def reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> WithStatus[
             by=request.user,
             body_text=payload.body,
             internal=payload.internal,  # type: ignore[arg-type]
+            attachment_ids=payload.attachment_ids,
         )
     except services.TicketError as exc:
         _raise(exc)

@@ -26,6 +26,20 @@ class ReplyForm(forms.Form):
     # The newest message the agent had on screen: a newer public one means they would reply blind.
     last_seen_message_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    # Files already uploaded with this draft (kept across the send-time collision warning).
+    attachment_ids = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A reply may be only files; the service still refuses a reply with neither.
+        self.fields["body"].required = False
+
+    def clean_attachment_ids(self) -> list[int]:
+        raw = self.cleaned_data.get("attachment_ids") or ""
+        try:
+            return [int(part) for part in raw.split(",") if part.strip()]
+        except ValueError:
+            raise forms.ValidationError("Bad attachment list.") from None
 
 
 class TicketUpdateForm(forms.Form):

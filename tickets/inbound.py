@@ -26,16 +26,16 @@ from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from attachments.models import Source
+from attachments.services import AttachmentError, clean_filename, create_attachment
 from customers.models import Customer
 from customers.services import customer_for_email
 from mailer.services import single_line
 from tickets import services
 from tickets.models import (
-    Attachment,
     AuthorType,
     Channel,
     InboundEmail,
@@ -52,27 +52,6 @@ MAX_ADDRESS_LENGTH = 254  # CustomerEmail.address is an EmailField
 _MSGID = re.compile(r"<[^<>\s]{1,250}>")
 _SUBJECT_TOKEN = re.compile(r"\[#([a-z0-9]{4,16})\]", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-# Types a browser would execute if an attachment were ever served inline: never trust the label.
-_ACTIVE_TYPES = {
-    "text/html",
-    "application/xhtml+xml",
-    "image/svg+xml",
-    "text/javascript",
-    "application/javascript",
-    "text/xml",
-    "application/xml",
-}
-_SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-    (b"%PDF-", "application/pdf"),
-    (b"PK\x03\x04", "application/zip"),
-    (b"\x1f\x8b", "application/gzip"),
-    (b"BM", "image/bmp"),
-)
 
 
 class UnparseableEmail(ValueError):
@@ -243,16 +222,21 @@ def _file(parsed: ParsedEmail, *, mailbox_id: int | None = None) -> tuple[Ticket
             customer=customer, subject=parsed.subject, mailbox_id=mailbox_id, **common
         )
         created = True
-    for item in parsed.attachments:
-        attachment = Attachment(
-            message=message,
-            filename=item.filename,
-            content_type=item.content_type,
-            size=len(item.content),
-            content_id=item.content_id,
-        )
-        attachment.file.save(item.filename, ContentFile(item.content), save=True)
     notes = list(parsed.dropped)
+    for item in parsed.attachments:
+        try:
+            create_attachment(
+                content=item.content,
+                filename=item.filename,
+                source=Source.EMAIL,
+                ticket_id=ticket.pk,
+                message_id=message.pk,
+                content_id=item.content_id,
+                max_bytes=settings.SUPPORTDESK_MAX_ATTACHMENT_BYTES,
+                embedded_message=item.content_type == "message/rfc822",
+            )
+        except AttachmentError as exc:  # empty parts: nothing to keep, but say so
+            notes.append(f"Attachment {item.filename!r} was not stored: {exc}.")
     if is_auto:
         notes.append(f"Recognised as automatic mail ({parsed.auto_reason}); not answered.")
     if notes:
@@ -417,32 +401,11 @@ def _decode_text(part: MimeMessage) -> str:
 
 
 def _filename(part: MimeMessage, content_type: str) -> str:
-    try:
-        name = part.get_filename() or ""
-    except Exception:
-        name = ""
-    # Display only (files are stored under random names), but keep it one clean line, and
-    # without bidi controls: "invoice\u202egpj.exe" must not show as "invoiceexe.jpg".
-    name = _clean_line(_BIDI.sub("", str(name))).replace("/", "_").replace("\\", "_").strip(". ")
-    if not name and content_type == "message/rfc822":
+    """Display only (files are stored under random names): see attachments.services.clean_filename."""
+    name = _filename_or_empty(part)
+    if not name.strip() and content_type == "message/rfc822":
         name = "message.eml"
-    if not name:
-        subtype = content_type.partition("/")[2] or "bin"
-        name = f"attachment.{re.sub(r'[^a-z0-9]', '', subtype.lower())[:10] or 'bin'}"
-    return name[:255]
-
-
-def _sniff(content: bytes, declared: str) -> str:
-    for magic, kind in _SIGNATURES:
-        if content.startswith(magic):
-            return kind
-    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
-        return "image/webp"
-    declared = declared.lower()
-    if declared in _ACTIVE_TYPES or declared.startswith("image/"):
-        # An "image" without an image's magic bytes, or a type a browser would run: opaque bytes.
-        return "application/octet-stream"
-    return declared[:127] or "application/octet-stream"
+    return clean_filename(name, content_type=content_type)
 
 
 def _part_bytes(part: MimeMessage) -> bytes:
@@ -461,6 +424,9 @@ def _part_bytes(part: MimeMessage) -> bytes:
 def _walk(msg: MimeMessage, parsed: ParsedEmail, texts: list[str], htmls: list[str]) -> None:
     """Depth-first over the MIME tree: inline text/html bodies, everything else an attachment."""
     limit = settings.SUPPORTDESK_MAX_ATTACHMENT_BYTES
+    cap = settings.SUPPORTDESK_MAX_ATTACHMENTS_PER_EMAIL
+    over_cap = 0
+    over_cap_names: list[str] = []
     stack: list[tuple[MimeMessage, int]] = [(msg, 0)]
     while stack:
         part, depth = stack.pop()
@@ -487,6 +453,13 @@ def _walk(msg: MimeMessage, parsed: ParsedEmail, texts: list[str], htmls: list[s
         if is_body:
             (htmls if content_type == "text/html" else texts).append(_decode_text(part))
             continue
+        if len(parsed.attachments) >= cap:
+            # A mail with thousands of parts: keep the first `cap`, name some of the rest in the
+            # note; their bytes stay in the raw message, which is always kept.
+            over_cap += 1
+            if len(over_cap_names) < 10:
+                over_cap_names.append(_filename(part, content_type))
+            continue
         content = _part_bytes(part)
         filename = _filename(part, content_type)
         if len(content) > limit:
@@ -502,10 +475,22 @@ def _walk(msg: MimeMessage, parsed: ParsedEmail, texts: list[str], htmls: list[s
         parsed.attachments.append(
             ParsedAttachment(
                 filename=filename,
-                content_type=_sniff(content, content_type),
+                content_type=content_type,
                 content=content,
                 content_id=content_id,
             )
+        )
+    if over_cap:
+        named = ", ".join(repr(n) for n in over_cap_names)
+        more = (
+            f" and {over_cap - len(over_cap_names):,} more"
+            if over_cap > len(over_cap_names)
+            else ""
+        )
+        parsed.dropped.append(
+            f"{over_cap:,} attachment{'s were' if over_cap != 1 else ' was'} not stored "
+            f"({named}{more}): at most {cap:,} attachments are kept per email. The raw message, "
+            "with every part, is kept."
         )
 
 

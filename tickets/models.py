@@ -164,21 +164,9 @@ class Message(models.Model):
         return f"Message {self.pk} on ticket {self.ticket_id}"
 
 
-def attachment_path(instance: Attachment, filename: str) -> str:
+def attachment_path(instance: object, filename: str) -> str:
+    """Kept for migration 0001; attachments now live in the `attachments` app."""
     return f"attachments/{timezone.now():%Y/%m}/{secrets.token_hex(8)}"
-
-
-class Attachment(models.Model):
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
-    # Stored under a random name: the customer's filename is display-only and never touches the disk.
-    file = models.FileField(upload_to=attachment_path, max_length=255)
-    filename = models.CharField(max_length=255)
-    content_type = models.CharField(max_length=127)
-    size = models.PositiveIntegerField()
-    content_id = models.CharField(max_length=255, blank=True, help_text="For inline images (cid:).")
-
-    def __str__(self) -> str:
-        return self.filename
 
 
 class InboundStatus(models.TextChoices):

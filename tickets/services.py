@@ -21,6 +21,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from attachments import services as attachment_services
+from attachments.models import Attachment
 from core.realtime import agroup_send, send_event_on_commit
 from customers.models import Customer
 from mailer.models import OutboundEmail
@@ -216,12 +218,19 @@ def add_agent_reply(
     internal: bool = False,
     status: Status | str | None = None,
     channel: Channel | str = Channel.EMAIL,
+    attachment_ids: Iterable[int] = (),
 ) -> Message:
     """An agent's public reply (emailed to the customer) or internal note (never sent).
 
-    The message and its email row commit together; the send happens after commit, durably.
+    The message, its attachments and its email row (which carries the files as MIME parts)
+    commit together; the send happens after commit, durably. An attachment that is not the
+    agent's own upload or this ticket's raises TicketError(`foreign_attachment`) and nothing is
+    stored or sent.
     """
     body_text = body_text.strip()
+    attachment_ids = list(attachment_ids)
+    if not body_text and attachment_ids:
+        body_text = "(attachment)" if len(attachment_ids) == 1 else "(attachments)"
     if not body_text:
         raise TicketError("A reply needs a body", code="empty_body")
     with transaction.atomic():
@@ -239,10 +248,21 @@ def add_agent_reply(
             in_reply_to="" if internal else in_reply_to,
             references="" if internal else references,
         )
+        try:
+            files = attachment_services.bind_to_message(
+                attachment_ids, ticket_id=ticket.pk, message_id=message.pk, by=by
+            )
+        except attachment_services.AttachmentError as exc:
+            raise TicketError(str(exc), code=exc.code) from None
         changed = ["updated_at"]
         if not internal:
             _queue_reply_email(
-                ticket, message, by=by, in_reply_to=in_reply_to, references=references
+                ticket,
+                message,
+                by=by,
+                in_reply_to=in_reply_to,
+                references=references,
+                files=files,
             )
             if ticket.assignee_id is None:
                 ticket.assignee = by
@@ -258,9 +278,17 @@ def add_agent_reply(
 
 
 def _queue_reply_email(
-    ticket: Ticket, message: Message, *, by: User, in_reply_to: str, references: str
+    ticket: Ticket,
+    message: Message,
+    *,
+    by: User,
+    in_reply_to: str,
+    references: str,
+    files: list[Attachment] | None = None,
 ) -> None:
-    email = _reply_email(ticket, message, by=by, in_reply_to=in_reply_to, references=references)
+    email = _reply_email(
+        ticket, message, by=by, in_reply_to=in_reply_to, references=references, files=files
+    )
     if email is not None:
         queue_emails([email])
 
@@ -274,13 +302,15 @@ def _reply_email(
     references: str,
     to: str | None = None,
     mailbox_address: str | None = None,
+    files: list[Attachment] | None = None,
 ) -> OutboundEmail | None:
     """The unsaved email row for an agent's public reply (None: the customer has no address).
     `to`: the customer's primary address, when the caller already looked it up.
     A ticket that came in through a shop mailbox is answered from that mailbox's address and
     through its SMTP server (`transport`, resolved at send time; else the global one), with the
     mailbox's address as Reply-To (threading then rests on In-Reply-To/References and [#ref]).
-    `mailbox_address`: that address, when the caller already looked it up."""
+    `mailbox_address`: that address, when the caller already looked it up. `files` go as MIME
+    parts, and as signed links at the end of the text (for mail systems that strip them)."""
     if to is None:
         to = ticket.customer.primary_email
     if not to:
@@ -297,10 +327,14 @@ def _reply_email(
         if mailbox_address:
             from_address = reply_to = mailbox_address
             transport = f"mailbox:{ticket.mailbox_id}"
+    body_text = message.body_text
+    if files:
+        links = "\n".join(f"- {a.filename}: {attachment_services.signed_url(a)}" for a in files)
+        body_text = f"{body_text}\n\nAttached files (also online):\n{links}"
     return build_email(
         to=[to],
         subject=f"{subject} [#{ticket.reference}]",
-        body_text=message.body_text,
+        body_text=body_text,
         from_email=f'"{sender.replace(chr(34), "")}" <{from_address}>',
         reply_to=reply_to,
         transport=transport,
@@ -310,6 +344,7 @@ def _reply_email(
         extra_headers={"Auto-Submitted": "no", "X-Supportdesk-Ticket": ticket.reference},
         ticket_id=ticket.pk,
         ticket_message_id=message.pk,
+        attachments=attachment_services.mail_files(files or []),
     )
 
 

@@ -18,7 +18,6 @@ urlpatterns: list[URLPattern] = [
         views.follow_up_cancel,
         name="follow_up_cancel",
     ),
-    path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
     path("support/new", views.web_form, name="web_form"),
     path("support/thanks", views.web_form_thanks, name="web_form_thanks"),
 ]

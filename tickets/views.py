@@ -10,11 +10,12 @@ import functools
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,13 +23,14 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from attachments import services as attachment_services
+from attachments.models import Attachment, Source
 from core.ratelimit import ratelimit
 from customers.models import CustomerKind, Order
 from customers.services import customer_for_email
 from tickets import inbox_table, selectors, services
 from tickets.forms import FollowUpForm, ReplyForm, TicketUpdateForm, WebTicketForm
 from tickets.models import (
-    Attachment,
     Channel,
     FollowUp,
     FollowUpStatus,
@@ -239,9 +241,17 @@ def _render_ticket(
                 "tags": ", ".join(t.name for t in ticket.tags.all()),
             }
         )
+    draft_ids = [
+        int(part)
+        for part in str(reply_form.data.get("attachment_ids", "")).split(",")
+        if part.isdigit()
+    ][: attachment_services.MAX_IDS]
     context = {
         "nav": "inbox",
         "ticket": ticket,
+        "draft_files": list(Attachment.objects.filter(pk__in=draft_ids, message__isnull=True))
+        if draft_ids
+        else [],
         "thread": thread,
         "last_message_id": last_id,
         "reply_form": reply_form,
@@ -266,6 +276,33 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_ticket(request, _get_ticket_for_agent(request, pk))
 
 
+def _store_uploads(request: HttpRequest, source: str, **fields: Any) -> list[int]:
+    """Store the files of a form's `files` field; AttachmentError for an empty or too large one."""
+    uploads = request.FILES.getlist("files")
+    if len(uploads) > attachment_services.MAX_IDS:
+        raise attachment_services.AttachmentError(
+            f"At most {attachment_services.MAX_IDS} files at once", code="too_many"
+        )
+    contents = [(u.name or "", attachment_services.read_upload(u)) for u in uploads]
+    return [
+        attachment_services.create_attachment(
+            content=content, filename=name, source=source, **fields
+        ).pk
+        for name, content in contents
+    ]
+
+
+def _with_attachments(request: HttpRequest, ids: list[int], **changes: str) -> ReplyForm:
+    """The reply form again, keeping the draft and the files already uploaded with it."""
+    post = request.POST.copy()
+    post["attachment_ids"] = ",".join(str(i) for i in ids)
+    for key, value in changes.items():
+        post[key] = value
+    form = ReplyForm(post)
+    form.is_valid()
+    return form
+
+
 @login_required
 @require_POST
 def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
@@ -274,21 +311,28 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _render_ticket(request, ticket, reply_form=form, status=400)
     data = form.cleaned_data
+    try:
+        new_ids = _store_uploads(request, Source.AGENT, uploaded_by=request.user)
+    except attachment_services.AttachmentError as exc:
+        form.add_error("body", str(exc))
+        return _render_ticket(request, ticket, reply_form=form, status=exc.status)
+    attachment_ids = [*data["attachment_ids"], *new_ids]
     seen = data.get("last_seen_message_id") or 0
     if not data["confirm"]:
         # Warn at send time (PRODUCT.md): a public message the agent has not seen means the
-        # conversation moved on; keep the draft and let them read it before sending anyway.
+        # conversation moved on; keep the draft (and its files) and let them read it first.
         newer = list(
             ticket.messages.filter(pk__gt=seen, internal=False).select_related(
                 "author_user", "author_customer"
             )
         )
         if newer:
-            post = request.POST.copy()
-            post["confirm"] = "True"
-            post["last_seen_message_id"] = str(max(m.pk for m in newer))
-            form = ReplyForm(post)
-            form.is_valid()
+            form = _with_attachments(
+                request,
+                attachment_ids,
+                confirm="True",
+                last_seen_message_id=str(max(m.pk for m in newer)),
+            )
             return _render_ticket(request, ticket, reply_form=form, collision=newer, status=409)
     try:
         services.add_agent_reply(
@@ -297,8 +341,10 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
             body_text=data["body"],
             internal=data["internal"],
             status=data["status"] or None,
+            attachment_ids=attachment_ids,
         )
     except services.TicketError as exc:
+        form = _with_attachments(request, attachment_ids)
         form.add_error("body", str(exc))
         return _render_ticket(request, ticket, reply_form=form, status=400)
     messages.success(request, "Internal note added." if data["internal"] else "Reply sent.")
@@ -393,26 +439,6 @@ def follow_up_cancel(request: HttpRequest, pk: int, follow_up_id: int) -> HttpRe
     return redirect("tickets:ticket", pk=ticket.pk)
 
 
-@login_required
-@require_GET
-def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
-    attachment = get_object_or_404(Attachment, pk=pk)
-    try:
-        handle = attachment.file.open("rb")
-    except (FileNotFoundError, ValueError):
-        raise Http404("The file of this attachment is missing") from None
-    # Always a download, never rendered inline: a customer's "image" may be HTML or script.
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=attachment.filename or f"attachment-{attachment.pk}",
-        content_type=attachment.content_type or "application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
-
-
 # --- customer web form -----------------------------------------------------------------------------
 
 
@@ -423,16 +449,32 @@ def web_form(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if not form.is_bot():
             data = form.cleaned_data
-            customer = customer_for_email(data["email"], name=data["name"])
-            services.create_ticket(
-                customer=customer,
-                subject=data["subject"],
-                body_text=data["message"],
-                channel=Channel.WEB,
-            )
+            try:
+                with transaction.atomic():
+                    customer = customer_for_email(data["email"], name=data["name"])
+                    ticket, message = services.create_ticket(
+                        customer=customer,
+                        subject=data["subject"],
+                        body_text=data["message"],
+                        channel=Channel.WEB,
+                    )
+                    # Files with the request: stored on the first message, or nothing at all.
+                    _store_uploads(request, Source.WEB, ticket_id=ticket.pk, message_id=message.pk)
+            except attachment_services.AttachmentError as exc:
+                form.add_error(None, f"{exc}. Nothing was sent; please try again.")
+                return render(
+                    request,
+                    "tickets/web_form.html",
+                    {"form": form, "max_upload_mb": settings.SUPPORTDESK_MAX_UPLOAD_MB},
+                    status=exc.status,
+                )
         # A bot sees the same thank-you page, so the honeypot gives nothing away.
         return redirect(reverse("tickets:web_form_thanks"))
-    return render(request, "tickets/web_form.html", {"form": form})
+    return render(
+        request,
+        "tickets/web_form.html",
+        {"form": form, "max_upload_mb": settings.SUPPORTDESK_MAX_UPLOAD_MB},
+    )
 
 
 @require_GET

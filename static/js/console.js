@@ -198,6 +198,20 @@
       var form = el("form", { class: "chat-compose" });
       p.input = el("textarea", { rows: "2", "aria-label": "Reply", name: "body", "data-snippets": "" });
       form.appendChild(p.input);
+      var pick = el("input", { type: "file", multiple: "", hidden: "", "aria-label": "Attach files" });
+      var attach = el("button", { type: "button", class: "link", title: "Attach files (or paste, or drop)" }, "Attach");
+      attach.addEventListener("click", function () { pick.click(); });
+      pick.addEventListener("change", function () { [].forEach.call(pick.files, function (f) { uploadFile(p, f); }); pick.value = ""; });
+      p.input.addEventListener("paste", function (e) {
+        var list = e.clipboardData && e.clipboardData.files;
+        if (list && list.length) { e.preventDefault(); [].forEach.call(list, function (f) { uploadFile(p, f); }); }
+      });
+      form.addEventListener("dragover", function (e) { e.preventDefault(); });
+      form.addEventListener("drop", function (e) {
+        if (e.dataTransfer && e.dataTransfer.files.length) { e.preventDefault(); [].forEach.call(e.dataTransfer.files, function (f) { uploadFile(p, f); }); }
+      });
+      form.appendChild(attach);
+      form.appendChild(pick);
       form.appendChild(el("button", { type: "submit" }, "Send"));
       form.addEventListener("submit", function (e) { e.preventDefault(); sendMessage(p); });
       p.input.addEventListener("keydown", function (e) {
@@ -403,7 +417,45 @@
     if (f.author.trainee) who.appendChild(el("span", { class: "badge trainee" }, "trainee"));
     node.appendChild(who);
     node.appendChild(document.createTextNode(f.body));
+    if (f.progress != null) node.appendChild(el("progress", { max: "100", value: String(f.progress) }));
+    if (f.failed) node.appendChild(el("small", { class: "error" }, f.failed));
+    if (f.attachments && f.attachments.length) {
+      var box = el("div", { class: "chat-files" });
+      f.attachments.forEach(function (a) {
+        var link = el("a", { href: a.url, download: a.filename, title: a.filename });
+        if (a.thumbnail_url) link.appendChild(el("img", { src: a.thumbnail_url, alt: a.filename, class: "thumb" }));
+        else link.textContent = a.filename;
+        box.appendChild(link);
+      });
+      node.appendChild(box);
+    }
     p.log.scrollTop = p.log.scrollHeight;
+  }
+
+  // Files from the agent: uploaded first (POST /api/v1/uploads, with progress), then sent as a
+  // message that names them; the message is resent until acked like any other.
+  function uploadFile(p, file) {
+    var id = uuid(), body = p.input.value.trim() || file.name;
+    p.input.value = "";
+    var me = { type: "agent", name: rootEl.dataset.userName, trainee: rootEl.dataset.trainee === "true" };
+    renderMessage(p, id, { author: me, body: body, pending: true, progress: 0 });
+    var xhr = new XMLHttpRequest(), form = new FormData();
+    form.append("file", file);
+    xhr.open("POST", "/api/v1/uploads");
+    xhr.setRequestHeader("X-CSRFToken", csrf);
+    xhr.upload.onprogress = function (e) {
+      if (e.lengthComputable) renderMessage(p, id, { author: me, body: body, pending: true, progress: Math.round((100 * e.loaded) / e.total) });
+    };
+    xhr.onload = function () {
+      var d = {};
+      try { d = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
+      if (xhr.status !== 201) return renderMessage(p, id, { author: me, body: body, failed: d.detail || "Upload failed" });
+      p.pending[id] = { body: body, attachments: [d], sent: Date.now() };
+      renderMessage(p, id, { author: me, body: body, pending: true, attachments: [d] });
+      send({ type: "message", conversation_id: p.id, client_id: id, body: body, attachment_ids: [d.id] });
+    };
+    xhr.onerror = function () { renderMessage(p, id, { author: me, body: body, failed: "Upload failed" }); };
+    xhr.send(form);
   }
 
   function onMessage(f) {
@@ -439,7 +491,9 @@
       for (var id in p.pending) {
         if (all || now - p.pending[id].sent > 4000) {
           p.pending[id].sent = now;
-          send({ type: "message", conversation_id: p.id, client_id: id, body: p.pending[id].body });
+          var pend = p.pending[id], frame = { type: "message", conversation_id: p.id, client_id: id, body: pend.body };
+          if (pend.attachments) frame.attachment_ids = pend.attachments.map(function (a) { return a.id; });
+          send(frame);
         }
       }
     }

@@ -63,13 +63,13 @@ class World:
 @pytest.fixture
 def world(db, settings, tmp_path) -> World:
     from accounts.services import issue_api_token
+    from attachments.models import Attachment
     from csat import services as csat_services
     from csat.models import Survey
     from helpcenter.services import create_article
     from livechat import services as chat_services
     from mailer.models import CapturedEmail
     from snippets.services import create_snippet
-    from tickets.models import Attachment
     from tickets.services import schedule_follow_up
     from wow_credits import services as wow
 
@@ -96,7 +96,12 @@ def world(db, settings, tmp_path) -> World:
     other_ticket = factories.TicketFactory(customer=other_customer)
     factories.MessageFactory(ticket=other_ticket)
     attachment = Attachment(
-        message=message, filename="invoice.pdf", content_type="application/pdf", size=9
+        ticket=ticket,
+        message=message,
+        filename="invoice.pdf",
+        content_type="application/pdf",
+        size=9,
+        source="email",
     )
     attachment.file.save("x", ContentFile(b"%PDF-1.4\n"), save=True)
     follow_up = schedule_follow_up(

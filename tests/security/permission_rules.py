@@ -70,7 +70,12 @@ PAGES: dict[str, Rule] = {
     "tickets/<int:pk>/follow-ups/<int:follow_up_id>/cancel": Rule(
         lambda w: f"/tickets/{w.ticket.pk}/follow-ups/{w.follow_up.pk}/cancel", {"POST": AGENTS}
     ),
-    "attachments/<int:pk>/": Rule(lambda w: f"/attachments/{w.attachment.pk}/", {"GET": AGENTS}),
+    # Served to agents, and to the visitor or customer of its own conversation; everyone else
+    # gets 404 (which this table counts as answered): tests/attachments/test_access.py.
+    "attachments/<int:pk>/": Rule(lambda w: f"/attachments/{w.attachment.pk}/", {"GET": PUBLIC}),
+    "attachments/<int:pk>/thumbnail": Rule(
+        lambda w: f"/attachments/{w.attachment.pk}/thumbnail", {"GET": PUBLIC}
+    ),
     "support/new": Rule(fixed("/support/new"), {"GET": PUBLIC, "POST": PUBLIC}),
     "support/thanks": Rule(fixed("/support/thanks"), {"GET": PUBLIC}),
     "widget.js": Rule(fixed("/widget.js"), {"GET": PUBLIC}),
@@ -182,6 +187,10 @@ API: dict[str, Rule] = {
     "GET /api/v1/widget/status": Rule(fixed("/api/v1/widget/status"), {"GET": PUBLIC}),
     "POST /api/v1/widget/offline": Rule(fixed("/api/v1/widget/offline"), {"POST": PUBLIC}),
     "POST /api/v1/widget/csat": Rule(fixed("/api/v1/widget/csat"), {"POST": PUBLIC}),
+    "POST /api/v1/widget/uploads": Rule(
+        fixed("/api/v1/widget/uploads"), {"POST": allow("visitor")}
+    ),
+    "POST /api/v1/uploads": Rule(fixed("/api/v1/uploads"), {"POST": AGENTS}),
     "GET /api/v1/chats": Rule(fixed("/api/v1/chats"), {"GET": AGENTS}),
     "GET /api/v1/chats/{chat_id}": Rule(
         lambda w: f"/api/v1/chats/{w.conversation.pk}", {"GET": AGENTS}

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from attachments.models import Attachment
 from tests.tickets.test_inbound_email import build_email, post_raw
-from tickets.models import Attachment, Message
+from tickets.models import Message
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>'
 HTML = b"<html><body><script>fetch('/api/v1/tickets')</script></body></html>"
@@ -100,6 +101,7 @@ def test_an_attachment_at_the_size_limit_is_kept_and_one_byte_more_is_dropped(wo
 
 
 def test_attachments_are_not_served_to_anyone_but_staff(world):
+    # The visitor's token is for another conversation, the customer holds no signed link for it.
     for role in ("anonymous", "visitor", "customer"):
         response = world.client(role).get(f"/attachments/{world.attachment.pk}/")
-        assert response.status_code == 302 and "/login/" in response["Location"], role
+        assert response.status_code == 404, role

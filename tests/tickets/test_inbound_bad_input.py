@@ -13,10 +13,10 @@ import os
 import pytest
 from django.test import Client
 
+from attachments.models import Attachment
 from mailer.models import OutboundEmail
 from tests.tickets.test_inbound_email import build_email, post_raw
 from tickets.models import (
-    Attachment,
     AuthorType,
     InboundEmail,
     InboundStatus,

@@ -14,11 +14,11 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test import Client
 
+from attachments.models import Attachment
 from mailer.models import OutboundEmail
 from tests import factories
 from tickets.inbound import ingest_raw_email, sign
 from tickets.models import (
-    Attachment,
     AuthorType,
     InboundEmail,
     InboundStatus,

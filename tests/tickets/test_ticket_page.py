@@ -9,12 +9,12 @@ import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
 
+from attachments.models import Attachment
 from mailer.models import OutboundEmail
 from supportdesk.celery import app as celery_app
 from tests import factories
 from tickets import services
 from tickets.models import (
-    Attachment,
     AuthorType,
     FollowUp,
     FollowUpStatus,
@@ -240,7 +240,12 @@ def test_attachments_download_as_files_never_inline(
     settings.MEDIA_ROOT = tmp_path
     message = ticket.messages.first()
     attachment = Attachment(
-        message=message, filename="evil.html", content_type="text/html", size=30
+        ticket=ticket,
+        message=message,
+        filename="evil.html",
+        content_type="text/html",
+        size=30,
+        source="email",
     )
     attachment.file.save("x", ContentFile(b"<script>alert('pwned')</script>"), save=True)
     html = alice_client.get(f"/tickets/{ticket.pk}/").content.decode()
@@ -253,4 +258,5 @@ def test_attachments_download_as_files_never_inline(
     assert response["X-Content-Type-Options"] == "nosniff"
     assert b"".join(response.streaming_content) == b"<script>alert('pwned')</script>"
 
-    assert Client().get(f"/attachments/{attachment.pk}/").status_code == 302  # login first
+    # Not an agent, no token, no signed link: as if it did not exist.
+    assert Client().get(f"/attachments/{attachment.pk}/").status_code == 404
