@@ -182,7 +182,7 @@ protocols = imap
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
 # Tests log in with wrong passwords on purpose: no delay after a failure.
 auth_failure_delay = 0
 default_internal_user = dovecot
@@ -190,6 +190,13 @@ default_internal_group = dovecot
 default_login_user = dovenull
 mail_location = maildir:~/Maildir
 mail_fsync = never
+# XOAUTH2: Dovecot asks the tests' loopback OAuth server (SUPPORTDESK_TEST_OAUTH_PORT) whether
+# an access token is active (RFC 7662 introspection), as Google's or Microsoft's IMAP would.
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/oauth2.conf
+}}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/passwd
@@ -232,6 +239,7 @@ class DovecotServer:
     def __init__(self, root: Path, port: int | None = None) -> None:
         self.root = root / "dovecot"
         self.port = port or free_port()
+        self.oauth_port = free_port()
 
     def start(self) -> None:
         binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
@@ -245,6 +253,14 @@ class DovecotServer:
             os.chmod(path, 0o755)  # noqa: S103 - the mail user must traverse it
         os.chown(self.root / "home", mail_user.pw_uid, mail_user.pw_gid)
         (self.root / "passwd").write_text(f"{self.user}:{{PLAIN}}{self.password}::::\n")
+        (self.root / "oauth2.conf").write_text(
+            "introspection_mode = post\n"
+            f"introspection_url = http://127.0.0.1:{self.oauth_port}/introspect\n"
+            "username_attribute = username\n"
+            "active_attribute = active\n"
+            "active_value = true\n"
+            "force_introspection = yes\n"
+        )
         (self.root / "dovecot.conf").write_text(
             DOVECOT_CONF.format(
                 root=self.root, port=self.port, uid=mail_user.pw_uid, gid=mail_user.pw_gid
@@ -287,6 +303,7 @@ def services() -> Iterator[dict[str, str]]:
             "SUPPORTDESK_TEST_IMAP_PORT": str(dovecot.port),
             "SUPPORTDESK_TEST_IMAP_USER": dovecot.user,
             "SUPPORTDESK_TEST_IMAP_PASSWORD": dovecot.password,
+            "SUPPORTDESK_TEST_OAUTH_PORT": str(dovecot.oauth_port),
         }
     finally:
         dovecot.stop()

@@ -192,3 +192,95 @@ def mailbox_smtp() -> Iterator[AuthSink]:
     sink = AuthSink("shop-smtp-user", "shop-smtp-pw")
     yield sink
     sink.controller.stop()
+
+
+class OAuthProvider:
+    """A tiny OAuth2 provider on loopback: a token endpoint (refresh_token grant, rotating refresh
+    tokens, as Microsoft does) and RFC 7662 introspection, which the test Dovecot asks to check
+    XOAUTH2 logins (SUPPORTDESK_TEST_OAUTH_PORT, scripts/services.py)."""
+
+    def __init__(self, port: int) -> None:
+        import json
+        import urllib.parse
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.port = port
+        self.lock = threading.Lock()
+        self.reset()
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                form = {
+                    k: v[0]
+                    for k, v in urllib.parse.parse_qs(self.rfile.read(length).decode()).items()
+                }
+                status, body = provider.handle(self.path, form)
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.refresh_tokens: set[str] = {"refresh-1"}
+            self.access_tokens: set[str] = set()
+            self.token_requests: list[tuple[str, dict[str, str]]] = []
+            self.introspections = 0
+            self.expires_in = 3600
+            self.issued = 0
+
+    def url(self, path: str = "/token") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def handle(self, path: str, form: dict[str, str]) -> tuple[int, dict[str, object]]:
+        with self.lock:
+            if path == "/introspect":
+                self.introspections += 1
+                if form.get("token") in self.access_tokens:
+                    return 200, {"active": True, "username": "support@shop.test"}
+                return 200, {"active": False}
+            self.token_requests.append((path, form))
+            if form.get("grant_type") != "refresh_token":
+                return 400, {"error": "unsupported_grant_type"}
+            if form.get("refresh_token") not in self.refresh_tokens:
+                return 400, {
+                    "error": "invalid_grant",
+                    "error_description": "Token has been expired or revoked.",
+                }
+            self.issued += 1
+            self.refresh_tokens = {f"refresh-{self.issued + 1}"}  # rotated
+            access = f"access-{self.issued}"
+            self.access_tokens.add(access)
+            return 200, {
+                "access_token": access,
+                "expires_in": self.expires_in,
+                "token_type": "Bearer",
+                "refresh_token": f"refresh-{self.issued + 1}",
+            }
+
+
+_oauth_provider: OAuthProvider | None = None
+
+
+@pytest.fixture
+def oauth_provider() -> OAuthProvider:
+    import os
+
+    global _oauth_provider
+    if _oauth_provider is None:
+        port = os.environ.get("SUPPORTDESK_TEST_OAUTH_PORT")
+        if not port:
+            pytest.fail("Run the tests through `make test` (scripts/services.py sets the port)")
+        _oauth_provider = OAuthProvider(int(port))
+    _oauth_provider.reset()
+    return _oauth_provider
