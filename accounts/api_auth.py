@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
 from accounts.services import user_for_token
+from audit.context import set_actor
 
 
 class BearerToken(HttpBearer):
@@ -17,6 +18,7 @@ class BearerToken(HttpBearer):
         if user is None:
             return None
         request.user = user
+        set_actor(user, token_prefix=token[:10], via="api")
         return user
 
 

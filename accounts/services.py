@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiToken, Role, User, hash_token
+from audit.services import record
 
 
 def create_agent(
@@ -18,7 +19,8 @@ def create_agent(
     role = Role(role)
     email = email.strip().lower()
     with transaction.atomic():
-        user, _ = User.objects.get_or_create(email=email)
+        user, created = User.objects.get_or_create(email=email)
+        before = {"role": user.role, "name": user.name, "team": user.team}
         user.role = role
         user.is_staff = role == Role.ADMIN
         user.is_superuser = role == Role.ADMIN
@@ -33,13 +35,24 @@ def create_agent(
         user.save()
         group, _ = Group.objects.get_or_create(name=role.value)
         user.groups.set([group])
+        after = {"role": user.role, "name": user.name, "team": user.team}
+        changes = {
+            k: (None if created else before[k], v)
+            for k, v in after.items()
+            if created or before[k] != v
+        }
+        if password:
+            changes["password"] = ("", "")  # stored as "[redacted]": only the fact of a change
+        record("user.created" if created else "user.updated", obj=user, changes=changes)
     return user
 
 
 def issue_api_token(user: User) -> str:
     """Store a new token's hash and return the raw token; it cannot be recovered later."""
     raw = ApiToken.generate()
-    ApiToken.objects.create(user=user, digest=hash_token(raw), prefix=raw[:10])
+    with transaction.atomic():
+        token = ApiToken.objects.create(user=user, digest=hash_token(raw), prefix=raw[:10])
+        record("token.created", obj=token, detail={"owner": user.pk, "prefix": token.prefix})
     return raw
 
 

@@ -9,10 +9,20 @@ from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
+from ninja.security import HttpBearer
 
+from accounts.api_auth import AgentSession, BearerToken
+from audit.context import set_actor
 from core.api import ApiError
 from customers import services
-from customers.models import Customer, CustomerKind, Order, OrderProblem, Shipment
+from customers.models import (
+    Customer,
+    CustomerKind,
+    IntegrationToken,
+    Order,
+    OrderProblem,
+    Shipment,
+)
 
 router = Router(tags=["customers"])
 
@@ -141,10 +151,42 @@ def _order_queryset() -> object:
     )
 
 
+SHOP_ONLY = (
+    "The shop's sync needs an integration token (manage.py issue_shop_token), not a person's"
+)
+
+
+class ShopToken(HttpBearer):
+    """`Authorization: Bearer sdshop_…`: the shop's integration token (`issue_shop_token`).
+
+    A person's valid token is answered 403 (not 401): it is a credential, but what a customer
+    paid, which caps every refund, is the shop's word and never an employee's.
+    """
+
+    def authenticate(self, request: HttpRequest, token: str) -> IntegrationToken | None:
+        shop = services.shop_for_token(token)
+        if shop is not None:
+            set_actor(None, token_prefix=shop.prefix, via="api")
+            return shop
+        if BearerToken().authenticate(request, token) is not None:
+            raise ApiError(403, SHOP_ONLY, "shop_token_required")
+        return None
+
+
+class NoPersonSession(AgentSession):
+    """A logged-in employee's browser session is refused with 403 as well."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> None:
+        if super().authenticate(request, key) is not None:
+            raise ApiError(403, SHOP_ONLY, "shop_token_required")
+        return None
+
+
 @router.post(
     "/orders",
     response={200: OrderOut, 201: OrderOut},
-    summary="Create or update an order by external_id",
+    summary="Create or update an order by external_id (the shop's integration token only)",
+    auth=[ShopToken(), NoPersonSession()],
 )
 def upsert_order(request: HttpRequest, payload: OrderIn) -> Status[Order]:
     shipping = services.ShipmentInput(**payload.shipping.dict()) if payload.shipping else None

@@ -6,6 +6,8 @@ and the local commerce backend of `wow_credits` acts on them.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from decimal import Decimal
 
 from django.db import models
@@ -152,3 +154,31 @@ class Shipment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.carrier or 'Shipment'} {self.tracking}".strip()
+
+
+class IntegrationToken(models.Model):
+    """The shop's own credential for syncing orders and customers (`manage.py issue_shop_token`).
+
+    Not a person's token: only these may write what a customer paid, which is the ceiling of every
+    refund. Only the SHA-256 is stored; the raw value is shown once, at issue.
+    """
+
+    PREFIX = "sdshop_"
+
+    name = models.CharField(max_length=100)
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=16)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def generate(cls) -> str:
+        return cls.PREFIX + secrets.token_urlsafe(32)
+
+    @staticmethod
+    def hash(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
+from audit.services import diff, record
 from customers.models import (
     Customer,
     CustomerEmail,
     CustomerKind,
+    IntegrationToken,
     Order,
     OrderItem,
     OrderProblem,
@@ -99,7 +102,16 @@ def update_customer(
         customer.name = name.strip()[:200]
         changed.append("name")
     if changed:
-        customer.save(update_fields=changed)
+        before = Customer.objects.filter(pk=customer.pk).values("kind").first() or {}
+        with transaction.atomic():
+            customer.save(update_fields=changed)
+            # Names are personal data and would outlive an erasure here: only the fact is kept.
+            changes: dict[str, tuple[object, object]] = {}
+            if "kind" in changed:
+                changes["kind"] = (before.get("kind"), customer.kind)
+            if "name" in changed:
+                changes["name"] = ("[personal]", "[personal]")
+            record("customer.updated", obj=customer, changes=changes)
     return customer
 
 
@@ -127,6 +139,7 @@ def merge_customers(source: Customer, *, into: Customer) -> Customer:
         into.save(update_fields=["tier", "name"])
         source.merged_into = into
         source.save(update_fields=["merged_into"])
+        record("customer.merged", obj=source, detail={"into": into.pk})
     return into
 
 
@@ -177,6 +190,12 @@ def upsert_order(
         created = order is None
         if order is None:
             order = Order(external_id=external_id)
+        before = {
+            "customer": order.customer_id,
+            "total": order.total,
+            "currency": order.currency,
+            "status": order.status,
+        }
         order.customer = customer
         order.total = total
         order.currency = currency.upper()
@@ -204,4 +223,56 @@ def upsert_order(
             ):
                 setattr(shipment, field, getattr(shipping, field))
             shipment.save()
+        after = {
+            "customer": order.customer_id,
+            "total": order.total,
+            "currency": order.currency,
+            "status": order.status,
+        }
+        record(
+            "order.created" if created else "order.synced",
+            obj=order,
+            changes=diff({} if created else before, after),
+            detail={"external_id": external_id},
+        )
     return order, created
+
+
+# --- the shop's integration tokens ------------------------------------------------------------
+
+
+def issue_shop_token(name: str) -> tuple[IntegrationToken, str]:
+    """A new integration token for the shop's sync; returns the row and the raw token (shown once)."""
+    name = name.strip()[:100]
+    if not name:
+        raise CustomerError("A shop token needs a name", code="name_required")
+    raw = IntegrationToken.generate()
+    with transaction.atomic():
+        token = IntegrationToken.objects.create(
+            name=name, digest=IntegrationToken.hash(raw), prefix=raw[:12]
+        )
+        record("shop_token.created", obj=token, detail={"name": name, "prefix": token.prefix})
+    return token, raw
+
+
+def revoke_shop_token(token: IntegrationToken) -> None:
+    with transaction.atomic():
+        IntegrationToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        record("shop_token.revoked", obj=token, detail={"name": token.name})
+
+
+def shop_for_token(raw: str) -> IntegrationToken | None:
+    """The live integration token `raw` names, or None (a person's token is never one)."""
+    if not raw or len(raw) > 200 or not raw.startswith(IntegrationToken.PREFIX):
+        return None
+    token = IntegrationToken.objects.filter(
+        digest=IntegrationToken.hash(raw), revoked_at__isnull=True
+    ).first()
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        IntegrationToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
+from audit.services import record
 from core.realtime import send_event_on_commit
 from customers.services import customer_for_email
 from livechat import events
@@ -557,6 +558,7 @@ def join_conversation(conversation_id: int, *, agent: User) -> Conversation:
         conversation.joined_at = conversation.joined_at or timezone.now()
         conversation.ended_at = None
         conversation.save(update_fields=["status", "assignee", "joined_at", "ended_at"])
+        record("chat.joined", obj=conversation, object_type="chat", actor=agent)
         post_message(
             conversation.pk,
             author_type=ChatAuthorType.SYSTEM,
@@ -576,7 +578,15 @@ def transfer_conversation(conversation_id: int, *, to: User, by: User) -> Conver
             return conversation
         conversation.assignee = to
         conversation.status = ConversationStatus.ACTIVE
+        before = conversation.assignee_id
         conversation.save(update_fields=["assignee", "status"])
+        record(
+            "chat.transferred",
+            obj=conversation,
+            object_type="chat",
+            actor=by,
+            changes={"assignee": (before, to.pk)},
+        )
         post_message(
             conversation.pk,
             author_type=ChatAuthorType.SYSTEM,
@@ -599,6 +609,7 @@ def end_conversation(conversation_id: int, *, by: User | None = None) -> Convers
         conversation.status = ConversationStatus.ENDED
         conversation.ended_at = timezone.now()
         conversation.save(update_fields=["status", "ended_at"])
+        record("chat.ended", obj=conversation, object_type="chat", actor=by)
         who = by.display_name if by is not None else conversation.visitor_display_name
         post_message(
             conversation.pk, author_type=ChatAuthorType.SYSTEM, body=f"{who} ended the chat."
@@ -682,6 +693,13 @@ def escalate_to_email(
         if not conversation.visitor_email:
             conversation.visitor_email = address
         conversation.save(update_fields=["ticket", "customer", "visitor_email"])
+        record(
+            "chat.escalated",
+            obj=conversation,
+            object_type="chat",
+            actor=by,
+            detail={"ticket": ticket.pk},
+        )
         post_message(
             conversation.pk,
             author_type=ChatAuthorType.SYSTEM,

@@ -115,6 +115,7 @@ def _register_routers() -> None:
     api.add_router("/", "helpcenter.api.router")
     api.add_router("/", "mailboxes.api.router")
     api.add_router("/", "attachments.api.router")
+    api.add_router("/", "audit.api.router")
 
 
 _register_routers()

@@ -47,6 +47,7 @@ urlpatterns = [
     path("", include("team.urls")),
     path("", include("helpcenter.urls")),
     path("", include("attachments.urls")),
+    path("", include("audit.urls")),
 ]
 
 # A database outage outside a view is a clean 503 too (supportdesk/middleware.py).

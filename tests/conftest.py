@@ -74,6 +74,22 @@ def api_client(cast: Cast):
     return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
+@pytest.fixture
+def shop_token(db: None) -> str:
+    """A raw integration token for the shop's sync (POST /api/v1/orders)."""
+    from customers.services import issue_shop_token
+
+    return issue_shop_token("test-shop")[1]
+
+
+@pytest.fixture
+def shop_client(shop_token: str):
+    """A Django test client that authenticates as the shop with its integration token."""
+    from django.test import Client
+
+    return Client(HTTP_AUTHORIZATION=f"Bearer {shop_token}")
+
+
 # --- SMTP sink -----------------------------------------------------------------------------------
 
 

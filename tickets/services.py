@@ -23,6 +23,7 @@ from django.utils import timezone
 from accounts.models import User
 from attachments import services as attachment_services
 from attachments.models import Attachment
+from audit.services import diff, record
 from core.realtime import agroup_send, send_event_on_commit
 from customers.models import Customer
 from mailer.models import OutboundEmail
@@ -115,6 +116,11 @@ def create_ticket(
             is_auto_reply=is_auto_reply,
         )
         send_event_on_commit(events.INBOX_GROUP, events.ticket_changed(ticket, "created"))
+        record(
+            "ticket.created",
+            obj=ticket,
+            detail={"channel": ticket.channel, "type": ticket.type, "customer": customer.pk},
+        )
     return ticket, message
 
 
@@ -274,6 +280,13 @@ def add_agent_reply(
             changed += ["status", "solved_at"]
         ticket.save(update_fields=changed)
         send_event_on_commit(events.INBOX_GROUP, events.ticket_changed(ticket, "reply"))
+        # A message is audited as an event: who wrote what kind of message where, never its body.
+        record(
+            "message.created",
+            obj=message,
+            actor=by,
+            detail={"ticket": ticket.pk, "internal": internal, "status": ticket.status},
+        )
     return message
 
 
@@ -384,6 +397,7 @@ def update_ticket(
     """Change a ticket's fields. `assignee=None` unassigns; the default (False) leaves it alone."""
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        before = _audited_fields(ticket)
         if status is not None:
             _apply_status(ticket, Status(status))
         if priority is not None:
@@ -400,9 +414,25 @@ def update_ticket(
         ticket.save()
         if tags is not None:
             set_tags(ticket, tags)
+        changes = diff(before, _audited_fields(ticket, tags=tags))
+        if changes:
+            record("ticket.updated", obj=ticket, actor=by, changes=changes)
         send_event_on_commit(events.INBOX_GROUP, events.ticket_changed(ticket, "updated"))
         send_event_on_commit(events.ticket_group(ticket.pk), events.ticket_updated(ticket, by=by))
     return ticket
+
+
+def _audited_fields(ticket: Ticket, *, tags: Iterable[str] | None = None) -> dict[str, object]:
+    fields: dict[str, object] = {
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "type": ticket.type,
+        "assignee": ticket.assignee_id,
+        "subject": ticket.subject,
+    }
+    if tags is not None:
+        fields["tags"] = sorted(ticket.tags.values_list("name", flat=True))
+    return fields
 
 
 def set_tags(ticket: Ticket, names: Iterable[str]) -> None:
@@ -426,6 +456,12 @@ def schedule_follow_up(
     if timezone.is_naive(send_at):
         raise TicketError("send_at must include a timezone", code="naive_datetime")
     follow_up = FollowUp.objects.create(ticket=ticket, body=body, send_at=send_at, created_by=by)
+    record(
+        "follow_up.scheduled",
+        obj=follow_up,
+        actor=by,
+        detail={"ticket": ticket.pk, "send_at": send_at},
+    )
     send_event_on_commit(events.ticket_group(ticket.pk), events.ticket_updated(ticket, by=by))
     # Due before beat's next tick: the tick would send it up to a sweep interval late.
     if timezone.now() < send_at <= timezone.now() + follow_up_timer_window():

@@ -26,6 +26,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from accounts.models import User
+from audit.services import record
 from customers.models import Customer, Order
 from mailer.services import build_email, queue_email
 from wow_credits.models import (
@@ -281,6 +282,20 @@ def grant(
             GrantEvent.objects.create(
                 grant=created, from_status="", to_status=GrantStatus.PENDING, actor=by, note=reason
             )
+            record(
+                "grant.created",
+                obj=created,
+                actor=by,
+                detail={
+                    "kind": kind.value,
+                    "amount": f"{value:.2f}" if value is not None else None,
+                    "currency": created.currency,
+                    "customer": customer.pk if customer else None,
+                    "order": order.pk if order else None,
+                    "chat": chat_id,
+                    "ticket": ticket_id,
+                },
+            )
             _tell_chat(created, "created")
     except IntegrityError:
         # Two requests with one key raced; the loser answers with the winner's grant.
@@ -315,6 +330,7 @@ def undo_grant(target: Grant, *, by: User) -> Grant:
                 code="undo_window_closed",
             )
         _transition(locked, GrantStatus.UNDONE, actor=by, note=f"Undone by {by.display_name}")
+        record("grant.undone", obj=locked, actor=by, detail={"granted_by": locked.agent_id})
         _tell_chat(locked, "undone")
     return locked
 
@@ -343,6 +359,7 @@ def retry_grant(target: Grant, *, by: User) -> Grant:
             note=f"Retry requested by {by.display_name}",
             fields=("attempts", "next_attempt_at", "execute_after", "last_error"),
         )
+        record("grant.retried", obj=locked, actor=by)
     return locked
 
 
@@ -631,6 +648,7 @@ def nominate_story(
         )
         created.values.set(found)
         created.grants.set(grants)
+        record("story.nominated", obj=created, actor=by, detail={"grants": [g.pk for g in grants]})
     return created
 
 

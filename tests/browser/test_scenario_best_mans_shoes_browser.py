@@ -15,7 +15,6 @@ import urllib.request
 
 import pytest
 
-from accounts.services import issue_api_token
 from customers.models import Customer, Order, Tier
 from livechat.models import ChatMessage, Conversation
 from tests.conftest import login, open_console, start_shop_chat
@@ -75,9 +74,9 @@ def sweep_until_executed(count: int, worker, timeout: float = 60.0) -> None:
 
 @pytest.mark.usefixtures("core_values")
 def test_the_best_mans_shoes_in_the_browser(
-    cast, live_server, celery_worker, smtp_server, browser
+    shop_token, cast, live_server, celery_worker, smtp_server, browser
 ) -> None:
-    sync_order(live_server, issue_api_token(cast.alice))
+    sync_order(live_server, shop_token)
     agent_context = browser.new_context(viewport={"width": 1400, "height": 1000})
     shop_context = browser.new_context(viewport={"width": 1000, "height": 800})
     manager_context = browser.new_context(viewport={"width": 1280, "height": 900})

@@ -92,7 +92,9 @@ def test_delivered_cancelled_and_on_time_shipments_open_nothing(cast):
     assert _care_tickets() == []
 
 
-def test_a_shipment_the_shop_flags_late_through_the_orders_api_opens_a_task(cast, api_client):
+def test_a_shipment_the_shop_flags_late_through_the_orders_api_opens_a_task(
+    shop_client, cast, api_client
+):
     shipping = {
         "carrier": "UPS",
         "tracking": "1Z999",
@@ -100,7 +102,7 @@ def test_a_shipment_the_shop_flags_late_through_the_orders_api_opens_a_task(cast
         "promised_by": (timezone.now() + timedelta(days=1)).isoformat(),
         "last_scan_at": timezone.now().isoformat(),
     }
-    response = api_client.post(
+    response = shop_client.post(
         "/api/v1/orders", {**ORDER, "shipping": shipping}, content_type="application/json"
     )
     assert response.status_code == 201
@@ -121,11 +123,11 @@ def test_a_shipment_the_shop_flags_late_through_the_orders_api_opens_a_task(cast
     ],
 )
 def test_an_order_problem_reported_through_the_orders_api_opens_a_task(
-    cast, api_client, problem, reason, suggestion
+    shop_client, cast, api_client, problem, reason, suggestion
 ):
     payload = {**ORDER, "problem": problem, "problem_detail": "Card declined at capture"}
     assert (
-        api_client.post("/api/v1/orders", payload, content_type="application/json").status_code
+        shop_client.post("/api/v1/orders", payload, content_type="application/json").status_code
         == 201
     )
 
@@ -139,8 +141,8 @@ def test_an_order_problem_reported_through_the_orders_api_opens_a_task(
     assert "Card declined at capture" in ticket.care_task.detail
 
 
-def test_an_order_with_no_problem_opens_nothing(cast, api_client):
-    api_client.post("/api/v1/orders", ORDER, content_type="application/json")
+def test_an_order_with_no_problem_opens_nothing(shop_client, cast, api_client):
+    shop_client.post("/api/v1/orders", ORDER, content_type="application/json")
 
     assert sweep_care() == 0
 
@@ -163,12 +165,14 @@ def test_a_resolved_problem_never_reopens_a_closed_task(cast, api_client):
     assert ticket.care_task.resolved_at is not None
 
 
-def test_a_cleared_order_problem_is_marked_resolved_and_the_task_left_alone(cast, api_client):
-    api_client.post(
+def test_a_cleared_order_problem_is_marked_resolved_and_the_task_left_alone(
+    shop_client, cast, api_client
+):
+    shop_client.post(
         "/api/v1/orders", {**ORDER, "problem": "payment"}, content_type="application/json"
     )
     sweep_care()
-    api_client.post("/api/v1/orders", ORDER, content_type="application/json")  # paid after all
+    shop_client.post("/api/v1/orders", ORDER, content_type="application/json")  # paid after all
 
     sweep_care()
 

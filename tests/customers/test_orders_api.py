@@ -25,9 +25,9 @@ ORDER = {
 }
 
 
-def test_post_order_creates_then_updates_by_external_id(api_client):
-    created = api_client.post("/api/v1/orders", ORDER, content_type="application/json")
-    updated = api_client.post(
+def test_post_order_creates_then_updates_by_external_id(shop_client, api_client):
+    created = shop_client.post("/api/v1/orders", ORDER, content_type="application/json")
+    updated = shop_client.post(
         "/api/v1/orders",
         {**ORDER, "shipping": {**ORDER["shipping"], "status": "late"}},
         content_type="application/json",
@@ -41,8 +41,8 @@ def test_post_order_creates_then_updates_by_external_id(api_client):
     assert updated.json()["items"][0]["name"] == "Oxford shoes, size 10"
 
 
-def test_get_customer_shows_emails_orders_and_tickets(api_client):
-    api_client.post("/api/v1/orders", ORDER, content_type="application/json")
+def test_get_customer_shows_emails_orders_and_tickets(shop_client, api_client):
+    shop_client.post("/api/v1/orders", ORDER, content_type="application/json")
     customer = Customer.objects.get()
 
     body = api_client.get(f"/api/v1/customers/{customer.pk}").json()
@@ -61,8 +61,8 @@ def test_get_customer_shows_emails_orders_and_tickets(api_client):
         {"external_id": ""},
     ],
 )
-def test_bad_orders_are_422_and_store_nothing(api_client, change):
-    response = api_client.post(
+def test_bad_orders_are_422_and_store_nothing(shop_client, api_client, change):
+    response = shop_client.post(
         "/api/v1/orders", {**ORDER, **change}, content_type="application/json"
     )
 
@@ -76,8 +76,8 @@ def test_orders_api_needs_a_token(client):
 
 
 @pytest.mark.parametrize("problem", ["payment", "address", "other"])
-def test_the_shop_reports_a_problem_on_an_order(api_client, problem):
-    response = api_client.post(
+def test_the_shop_reports_a_problem_on_an_order(shop_client, api_client, problem):
+    response = shop_client.post(
         "/api/v1/orders",
         {**ORDER, "problem": problem, "problem_detail": "Card declined at capture"},
         content_type="application/json",
@@ -90,20 +90,20 @@ def test_the_shop_reports_a_problem_on_an_order(api_client, problem):
     assert (order.problem, order.problem_detail) == (problem, "Card declined at capture")
 
 
-def test_an_order_without_a_problem_says_none_and_a_later_sync_clears_one(api_client):
-    api_client.post(
+def test_an_order_without_a_problem_says_none_and_a_later_sync_clears_one(shop_client, api_client):
+    shop_client.post(
         "/api/v1/orders", {**ORDER, "problem": "payment"}, content_type="application/json"
     )
 
-    cleared = api_client.post("/api/v1/orders", ORDER, content_type="application/json")
+    cleared = shop_client.post("/api/v1/orders", ORDER, content_type="application/json")
 
     assert cleared.status_code == 200
     assert (cleared.json()["problem"], cleared.json()["problem_detail"]) == ("none", "")
     assert Order.objects.get().problem == "none"
 
 
-def test_an_unknown_problem_is_422(api_client):
-    response = api_client.post(
+def test_an_unknown_problem_is_422(shop_client, api_client):
+    response = shop_client.post(
         "/api/v1/orders", {**ORDER, "problem": "gremlins"}, content_type="application/json"
     )
 

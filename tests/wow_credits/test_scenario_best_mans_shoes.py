@@ -35,12 +35,14 @@ def call(server, token, method, path, body=None, key=None):
         return exc.code, json.loads(exc.read() or b"null")
 
 
-def test_the_best_mans_shoes(cast, core_values, live_server, celery_worker, smtp_server):
+def test_the_best_mans_shoes(
+    shop_token, cast, core_values, live_server, celery_worker, smtp_server
+):
     alice = issue_api_token(cast.alice)
     carol = issue_api_token(cast.carol)
     status, _ = call(
         live_server,
-        alice,
+        shop_token,
         "POST",
         "/api/v1/orders",
         {
