@@ -1,6 +1,18 @@
-from django.contrib import admin
+from typing import Any
 
+from django.contrib import admin, messages
+
+from accounts.cutoff import deactivate_agent
 from accounts.models import ApiToken, User
+
+
+@admin.action(description="Deactivate now (end sessions, tokens and open sockets)")
+def deactivate_now(modeladmin: Any, request: Any, queryset: Any) -> None:
+    count = 0
+    for user in queryset:
+        deactivate_agent(user, by=request.user)
+        count += 1
+    modeladmin.message_user(request, f"Deactivated {count} people", messages.SUCCESS)
 
 
 @admin.register(User)
@@ -9,6 +21,14 @@ class UserAdmin(admin.ModelAdmin):
     list_filter = ["role", "is_trainee", "is_active"]
     search_fields = ["email", "name"]
     exclude = ["password", "user_permissions"]
+    actions = [deactivate_now]
+
+    def save_model(self, request: Any, obj: User, form: Any, change: bool) -> None:
+        # Unticking "active" in the form is a deactivation too: it cuts the person off at once.
+        was_active = change and User.objects.filter(pk=obj.pk, is_active=True).exists()
+        super().save_model(request, obj, form, change)
+        if was_active and not obj.is_active:
+            deactivate_agent(obj, by=request.user)
 
 
 @admin.register(ApiToken)

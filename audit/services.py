@@ -66,13 +66,16 @@ def record(
     actor: Any = None,
     changes: Mapping[str, tuple[Any, Any]] | None = None,
     detail: Mapping[str, Any] | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
 ) -> AuditEntry:
     """Append one audit entry in the caller's transaction and return it.
 
     `action` is "<object>.<verb>" (ticket.updated, grant.undone, auth.login_failed). `obj` is a model
     instance (its type and pk are taken); or give `object_type`/`object_id`. `changes` maps a field
     to (before, after): a field whose name looks secret is stored as "[redacted]". `actor` is a User
-    or None for whoever the audit context names ("system" when nobody).
+    or None for whoever the audit context names ("system" when nobody). `ip` and `user_agent`
+    override the context's (empty values are ignored).
     """
     context = current()
     if obj is not None:
@@ -122,7 +125,7 @@ def record(
         action=action[:64],
         object_type=str(object_type or "")[:64],
         object_id=str(object_id if object_id is not None else "")[:64],
-        ip=context.ip if context is not None else None,
-        user_agent=context.user_agent if context is not None else "",
+        ip=(ip or None) or (context.ip if context is not None else None),
+        user_agent=(user_agent or (context.user_agent if context is not None else ""))[:300],
         detail=body,
     )

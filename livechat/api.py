@@ -75,6 +75,69 @@ def create_session(request: HttpRequest, payload: SessionIn) -> Status[dict[str,
     )
 
 
+def _visitor_conversation(request: HttpRequest) -> Conversation:
+    """The conversation of the visitor token in `Authorization: Bearer <visitor_token>`."""
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    identity = services.read_visitor_token(token)
+    conversation = services.conversation_for_identity(identity) if identity else None
+    if conversation is None:
+        raise ApiError(401, "A valid visitor token is required", "unauthorized")
+    return conversation
+
+
+class VerificationOut(Schema):
+    sent_to: str = Field(..., description="The claimed address, masked (s***@example.com)")
+
+
+class VerificationConfirmIn(Schema):
+    code: str = Field(..., max_length=12)
+
+
+class VerificationConfirmOut(Schema):
+    verified: bool
+    visitor_token: str
+
+
+@router.post(
+    "/widget/verification",
+    auth=None,
+    response={202: VerificationOut},
+    tags=["widget"],
+    summary="Email a one-time code to the address an unverified visitor gave",
+    description="Header `Authorization: Bearer <visitor_token>`. Until the code is confirmed, "
+    "the chat is not linked to that address's customer and agents see the address as a claim.",
+)
+def request_verification(request: HttpRequest) -> Status[dict[str, Any]]:
+    ratelimit.check(request, "widget-sessions")
+    conversation = _visitor_conversation(request)
+    try:
+        sent_to = services.request_email_verification(conversation)
+    except services.ChatError as error:
+        raise ApiError(
+            429 if error.code == "rate_limited" else 409, str(error), error.code
+        ) from None
+    return Status(202, {"sent_to": sent_to})
+
+
+@router.post(
+    "/widget/verification/confirm",
+    auth=None,
+    response=VerificationConfirmOut,
+    tags=["widget"],
+    summary="Confirm the emailed code: the chat becomes verified and linked to the customer",
+)
+def confirm_verification(request: HttpRequest, payload: VerificationConfirmIn) -> dict[str, Any]:
+    ratelimit.check(request, "widget-sessions")
+    conversation = _visitor_conversation(request)
+    try:
+        conversation, token = services.confirm_email_verification(conversation, payload.code)
+    except services.ChatError as error:
+        status = 429 if error.code == "too_many_attempts" else 422
+        raise ApiError(status, str(error), error.code) from None
+    return {"verified": conversation.verified, "visitor_token": token}
+
+
 class WidgetStatusOut(Schema):
     agents_online: bool
 

@@ -24,6 +24,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from accounts.cutoff import RevocableSocket, token_id_for
 from accounts.services import user_for_token
 from core.realtime import Mailbox
 from livechat import events, services
@@ -321,15 +322,21 @@ class VisitorConsumer(ChatSocket):
         await database_sync_to_async(services.end_conversation)(self.conversation_id)
 
 
-class AgentConsumer(ChatSocket):
+class AgentConsumer(RevocableSocket, ChatSocket):
     async def connect(self) -> None:
         user = self.scope.get("user")
+        token_id = None
         if user is None or not user.is_authenticated or not user.is_active:
-            user = await database_sync_to_async(user_for_token)(self._bearer())
+            raw = self._bearer()
+            user = await database_sync_to_async(user_for_token)(raw)
+            if user is not None:
+                token_id = await database_sync_to_async(token_id_for)(raw)
         if user is None:
             await self.refuse("Log in or send Authorization: Bearer <token>")
             return
         self.user = user
+        # Deactivation, a password change or revoking this token closes the socket at once.
+        await self.watch_revocation(user, token_id=token_id)
         self.setup_limits()
         self.joined: set[int] = set()
         self.watching: set[int] = set()
@@ -354,6 +361,7 @@ class AgentConsumer(ChatSocket):
         return ""
 
     async def disconnect(self, code: int) -> None:
+        await self.stop_watching_revocation()
         if hasattr(self, "user"):
             await database_sync_to_async(services.agent_disconnected)(self.user)
         await self.leave_groups()

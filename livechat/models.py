@@ -72,6 +72,27 @@ class Conversation(models.Model):
         return self.visitor_name or self.visitor_email.split("@")[0] or "Visitor"
 
 
+class EmailVerification(models.Model):
+    """A one-time code emailed to the address an unverified visitor claims; proving it links the
+    chat to that customer. Only a keyed hash of the code is stored."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="email_verifications"
+    )
+    email = models.EmailField()
+    code_hash = models.CharField(max_length=64)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["conversation", "-created_at"], name="livechat_verif")]
+
+    def __str__(self) -> str:
+        return f"Verification of chat {self.conversation_id}"
+
+
 class ChatAuthorType(models.TextChoices):
     VISITOR = "visitor", "Visitor"
     AGENT = "agent", "Agent"

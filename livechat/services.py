@@ -12,6 +12,8 @@ import collections
 import hashlib
 import hmac
 import re
+import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -85,15 +87,36 @@ def read_visitor_token(token: str, *, max_age: int = TOKEN_MAX_AGE) -> VisitorId
         return None
 
 
-def expected_user_hash(email: str) -> str:
+def expected_user_hash(email: str, expires: int | None = None) -> str:
+    """hex HMAC-SHA256 of the email (lower-cased), keyed with SUPPORTDESK_WIDGET_SECRET; with
+    `expires` (unix seconds) the message is "<email>:<expires>" and the hash is "<expires>.<hex>"."""
     key = settings.SUPPORTDESK_WIDGET_SECRET.encode()
-    return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()
+    email = email.strip().lower()
+    if expires is None:
+        return hmac.new(key, email.encode(), hashlib.sha256).hexdigest()
+    mac = hmac.new(key, f"{email}:{expires}".encode(), hashlib.sha256).hexdigest()
+    return f"{expires}.{mac}"
 
 
-def user_hash_matches(email: str, user_hash: str) -> bool:
+def user_hash_matches(email: str, user_hash: str, *, now: float | None = None) -> bool:
+    """True for a valid `user_hash` of `email`: "<expires>.<hex>" before its expiry, or the plain
+    hex (no expiry) unless SUPPORTDESK_WIDGET_HASH_REQUIRE_EXPIRY is on."""
+    if not email:
+        return False
     # Bytes, not str: compare_digest raises on non-ASCII text, and a hash is hostile input too.
-    given = user_hash.strip().lower().encode("utf-8", "replace")
-    return bool(email) and hmac.compare_digest(expected_user_hash(email).encode(), given)
+    given = user_hash.strip().lower()
+    expires: int | None = None
+    if "." in given:
+        stamp, _, _mac = given.partition(".")
+        if not stamp.isdigit() or len(stamp) > 12:
+            return False
+        expires = int(stamp)
+        if expires <= (now if now is not None else time.time()):
+            return False
+    elif settings.SUPPORTDESK_WIDGET_HASH_REQUIRE_EXPIRY:
+        return False
+    expected = expected_user_hash(email, expires).encode()
+    return hmac.compare_digest(expected, given.encode("utf-8", "replace"))
 
 
 def conversation_for_identity(identity: VisitorIdentity) -> Conversation | None:
@@ -129,7 +152,9 @@ def start_session(
     verified = False
     if user_hash:
         if not user_hash_matches(email, user_hash):
-            raise ChatError("user_hash does not match the email", code="bad_user_hash")
+            raise ChatError(
+                "user_hash does not match the email (or has expired)", code="bad_user_hash"
+            )
         verified = True
     identity = read_visitor_token(visitor_token) if visitor_token else None
     if identity is not None:
@@ -141,7 +166,9 @@ def start_session(
             and (existing.verified or not verified)
         ):
             return existing, issue_visitor_token(existing)
-    customer = customer_for_email(email, name=name) if email else None
+    # Only a proven address links the chat to a customer: an unverified claim is shown to agents
+    # as a claim ("says they are ...") and never opens that customer's orders, tickets or grants.
+    customer = customer_for_email(email, name=name) if email and verified else None
     conversation = Conversation.objects.create(
         visitor_name=name.strip()[:200],
         visitor_email=email,
@@ -150,6 +177,131 @@ def start_session(
         page_url=page_url[:1000],
     )
     return conversation, issue_visitor_token(conversation)
+
+
+# --- proving a claimed email with a one-time code ------------------------------------------------
+
+VERIFY_CODE_TTL = timedelta(minutes=10)
+VERIFY_MAX_ATTEMPTS = 5
+VERIFY_MAX_CODES_PER_HOUR = 5
+
+
+def mask_email(address: str) -> str:
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def _code_hash(conversation_id: int, code: str) -> str:
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(
+        key, f"chat-verify:{conversation_id}:{code}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def request_email_verification(conversation: Conversation) -> str:
+    """Email a 6-digit code to the address the visitor claims; returns the masked address.
+
+    At most VERIFY_MAX_CODES_PER_HOUR codes per chat; a new code replaces the earlier ones."""
+    from livechat.models import EmailVerification
+    from mailer.services import build_email, queue_email
+
+    if conversation.verified:
+        raise ChatError("This chat is already verified", code="already_verified")
+    if not conversation.visitor_email:
+        raise ChatError("Give an email address first", code="no_email")
+    now = timezone.now()
+    recent = EmailVerification.objects.filter(
+        conversation=conversation, created_at__gte=now - timedelta(hours=1)
+    ).count()
+    if recent >= VERIFY_MAX_CODES_PER_HOUR:
+        raise ChatError("Too many codes asked for; try again later", code="rate_limited")
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    with transaction.atomic():
+        EmailVerification.objects.filter(conversation=conversation, used_at__isnull=True).update(
+            used_at=now
+        )
+        EmailVerification.objects.create(
+            conversation=conversation,
+            email=conversation.visitor_email,
+            code_hash=_code_hash(conversation.pk, code),
+            expires_at=now + VERIFY_CODE_TTL,
+        )
+        company = settings.SUPPORTDESK_COMPANY_NAME
+        queue_email(
+            build_email(
+                to=[conversation.visitor_email],
+                subject=f"Your {company} chat code: {code}",
+                body_text=(
+                    f"Your code to confirm this email address in our chat is {code}.\n\n"
+                    "It works for 10 minutes. If you did not ask for it, ignore this email: "
+                    "nobody sees anything of yours without it.\n\n"
+                    f"— {company}\n"
+                ),
+                extra_headers={"Auto-Submitted": "auto-generated"},
+            )
+        )
+        record(
+            "chat.verification_requested",
+            obj=conversation,
+            object_type="chat",
+            detail={"to": mask_email(conversation.visitor_email)},
+        )
+    return mask_email(conversation.visitor_email)
+
+
+def confirm_email_verification(conversation: Conversation, code: str) -> tuple[Conversation, str]:
+    """Check the visitor's code; on success the chat is verified and linked to the customer of
+    that address. Returns (conversation, new visitor token). Wrong codes count toward a limit."""
+    from livechat.models import EmailVerification
+
+    code = (code or "").strip()
+    with transaction.atomic():
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if locked.verified:
+            return locked, issue_visitor_token(locked)
+        pending = (
+            EmailVerification.objects.select_for_update()
+            .filter(conversation=locked, used_at__isnull=True, email=locked.visitor_email)
+            .order_by("-created_at")
+            .first()
+        )
+        now = timezone.now()
+        if pending is None or pending.expires_at <= now:
+            raise ChatError("No code is waiting; ask for a new one", code="no_code")
+        if pending.attempts >= VERIFY_MAX_ATTEMPTS:
+            raise ChatError("Too many wrong codes; ask for a new one", code="too_many_attempts")
+        right = (
+            code.isdigit()
+            and len(code) == 6
+            and hmac.compare_digest(pending.code_hash, _code_hash(locked.pk, code))
+        )
+        if not right:
+            # Counted in this (committed) transaction, then refused outside it.
+            EmailVerification.objects.filter(pk=pending.pk).update(attempts=F("attempts") + 1)
+    if not right:
+        raise ChatError("That code is not right", code="wrong_code")
+    with transaction.atomic():
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if locked.verified:
+            return locked, issue_visitor_token(locked)
+        claimed = EmailVerification.objects.filter(pk=pending.pk, used_at__isnull=True).update(
+            used_at=now
+        )
+        if not claimed:
+            raise ChatError("No code is waiting; ask for a new one", code="no_code")
+        locked.verified = True
+        locked.customer = customer_for_email(locked.visitor_email, name=locked.visitor_name)
+        locked.save(update_fields=["verified", "customer"])
+        record("chat.verified", obj=locked, object_type="chat", detail={"by": "email_code"})
+        post_message(
+            locked.pk,
+            author_type=ChatAuthorType.SYSTEM,
+            body=f"{locked.visitor_display_name} confirmed their email address.",
+        )
+        send_event_on_commit(
+            events.QUEUE_GROUP, events.group_event(events.queue_frame(locked, "verified"))
+        )
+    return locked, issue_visitor_token(locked)
 
 
 # --- messages --------------------------------------------------------------------------------
@@ -689,7 +841,10 @@ def escalate_to_email(
                 body=f"Following up on our chat about \u201c{subject}\u201d.",
             )
         conversation.ticket = ticket
-        conversation.customer = conversation.customer or customer
+        if conversation.verified:
+            # An unverified visitor's chat stays unlinked: the email went to the address, whose
+            # owner may be someone else than the visitor.
+            conversation.customer = conversation.customer or customer
         if not conversation.visitor_email:
             conversation.visitor_email = address
         conversation.save(update_fields=["ticket", "customer", "visitor_email"])

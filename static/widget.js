@@ -1,7 +1,9 @@
 /* Supportdesk chat widget: <script src="BASE/widget.js" async></script>
  * Dependency-free. Lives in a shadow root so the host page's CSS cannot reach it.
  * Identity verification: set window.SupportdeskChat = {name, email, user_hash} before the tag,
- * with user_hash = hex HMAC-SHA256(email, SUPPORTDESK_WIDGET_SECRET) computed by the shop server.
+ * with user_hash = hex HMAC-SHA256(email, SUPPORTDESK_WIDGET_SECRET) computed by the shop server,
+ * or, to make a leaked one stop working, "<unix expiry>." + hex HMAC-SHA256(email + ":" + expiry).
+ * Without a valid user_hash the email is only a claim until the visitor confirms an emailed code.
  * Protocol: every message carries a client_id and is resent until acked (the server stores it
  * once); messages are kept by server seq, and a gap or a reconnect sends {type:"resume"}. */
 (function () {
@@ -108,6 +110,15 @@
   composer.appendChild(input);
   composer.appendChild(el("button", { class: "btn", type: "submit" }, "Send"));
   var offlineLink = el("button", { class: "btn link", type: "button", hidden: "" }, "No one online? Leave a message");
+  // An unverified email is only a claim: a one-time code emailed to it proves it (then the
+  // desk links this chat to that customer's orders and history).
+  var verify = el("form", { class: "note", "aria-label": "Confirm your email", hidden: "" });
+  var verifyNote = el("p", {}, "Confirm your email so we can look up your orders.");
+  var verifyAsk = el("button", { class: "btn link", type: "button" }, "Email me a code");
+  var verifyCode = el("input", { name: "code", inputmode: "numeric", autocomplete: "one-time-code", "aria-label": "Code from the email", placeholder: "123456", hidden: "" });
+  var verifyGo = el("button", { class: "btn", type: "submit", hidden: "" }, "Confirm");
+  [verifyNote, verifyAsk, verifyCode, verifyGo].forEach(function (n) { verify.appendChild(n); });
+  chat.appendChild(verify);
   chat.appendChild(log);
   chat.appendChild(typing);
   chat.appendChild(offlineLink);
@@ -175,10 +186,12 @@
   closeBtn.addEventListener("click", function () { setOpen(false); });
   panel.addEventListener("keydown", function (e) { if (e.key === "Escape") setOpen(false); });
 
-  function api(path, body) {
+  function api(path, body, token) {
+    var headers = { "Content-Type": "application/json" };
+    if (token) headers.Authorization = "Bearer " + token;
     return fetch(base + "/api/v1/" + path, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: headers,
       body: JSON.stringify(body),
     }).then(function (r) {
       return r.json().then(function (data) {
@@ -413,8 +426,9 @@
       user_hash: cfg.user_hash || "",
     };
     api("widget/sessions", body).then(function (data) {
-      state = { token: data.visitor_token, conversation_id: data.conversation_id, name: body.name, email: body.email };
+      state = { token: data.visitor_token, conversation_id: data.conversation_id, name: body.name, email: body.email, verified: data.verified };
       save();
+      verify.hidden = !body.email || data.verified;
       if (!data.agents_online) {
         offName.value = body.name;
         offEmail.value = body.email;
@@ -427,6 +441,23 @@
       preQuestion.value = "";
       input.focus();
     }).catch(function (err) { status.textContent = err.message; });
+  });
+
+  verifyAsk.addEventListener("click", function () {
+    api("widget/verification", {}, state.token).then(function (d) {
+      verifyNote.textContent = "We emailed a code to " + d.sent_to + ".";
+      verifyCode.hidden = verifyGo.hidden = false;
+      verifyCode.focus();
+    }).catch(function (err) { verifyNote.textContent = err.message; });
+  });
+  verify.addEventListener("submit", function (e) {
+    e.preventDefault();
+    api("widget/verification/confirm", { code: verifyCode.value }, state.token).then(function (d) {
+      state.token = d.visitor_token;
+      state.verified = true;
+      save();
+      verify.hidden = true;
+    }).catch(function (err) { verifyNote.textContent = err.message; });
   });
 
   composer.addEventListener("submit", function (e) {

@@ -116,6 +116,7 @@ def _register_routers() -> None:
     api.add_router("/", "mailboxes.api.router")
     api.add_router("/", "attachments.api.router")
     api.add_router("/", "audit.api.router")
+    api.add_router("/", "accounts.agents_api.router")
 
 
 _register_routers()

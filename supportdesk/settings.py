@@ -319,9 +319,46 @@ if not EMBEDDED and not (SUPPORTDESK_INBOUND_SECRET and SUPPORTDESK_WIDGET_SECRE
     )
 # Sites that may embed the chat widget (scheme://host[:port], comma-separated; * for any site).
 SUPPORTDESK_WIDGET_ORIGINS = envlist("SUPPORTDESK_WIDGET_ORIGINS", "*")
+# Refuse user_hash values without an expiry ("<unix expiry>.<hex HMAC of email:expiry>").
+SUPPORTDESK_WIDGET_HASH_REQUIRE_EXPIRY = envbool("SUPPORTDESK_WIDGET_HASH_REQUIRE_EXPIRY", False)
 SUPPORTDESK_UNDO_SECONDS = envint("SUPPORTDESK_UNDO_SECONDS", 600)
 # WOW credits: the coworker bonus allowance per giver per month, and how grants are executed.
 SUPPORTDESK_BONUS_ALLOWANCE = envint("SUPPORTDESK_BONUS_ALLOWANCE", 50)
+
+
+def _grant_limit(name: str, default: str) -> tuple[str, str, int]:
+    """ "<max amount per grant>,<max amount per customer per period>,<max grants per customer per
+    period>" (amounts in the order's currency; 0 for kinds without an amount)."""
+    value = env(name, default)
+    try:
+        per_grant, per_customer, count = (part.strip() for part in value.split(","))
+        from decimal import Decimal
+
+        if Decimal(per_grant) < 0 or Decimal(per_customer) < 0 or int(count) < 0:
+            raise ValueError
+        return per_grant, per_customer, int(count)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be '<per grant>,<per customer per period>,<grants per period>', "
+            f"e.g. {default!r}; got {value!r}"
+        ) from None
+
+
+# Company limits per grant kind (an invariant shown in the grant dialog, never an approval).
+SUPPORTDESK_GRANT_LIMIT_DAYS = envint("SUPPORTDESK_GRANT_LIMIT_DAYS", 30)
+SUPPORTDESK_GRANT_MAX_PERCENT = envint("SUPPORTDESK_GRANT_MAX_PERCENT", 50)
+SUPPORTDESK_GRANT_LIMITS = {
+    kind: _grant_limit(f"SUPPORTDESK_GRANT_LIMIT_{kind.upper()}", default)
+    for kind, default in {
+        "refund": "2000,5000,10",
+        "rebate": "100,300,5",
+        "discount_code": "100,300,5",
+        "gift": "200,500,5",
+        "vip_upgrade": "0,0,1",
+        "overnight_reship": "0,0,3",
+        "reroute_overnight": "0,0,5",
+    }.items()
+}
 SUPPORTDESK_COMMERCE_BACKEND = env("SUPPORTDESK_COMMERCE_BACKEND", "local")
 if SUPPORTDESK_COMMERCE_BACKEND not in {"local", "webhook"}:
     raise ImproperlyConfigured("SUPPORTDESK_COMMERCE_BACKEND must be 'local' or 'webhook'")

@@ -11,6 +11,7 @@ from typing import Any, Literal, TypedDict
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from accounts.cutoff import RevocableSocket
 from core.realtime import send_event_on_commit
 from tickets import events, services
 from tickets.models import Ticket, TicketView
@@ -35,7 +36,7 @@ def _is_agent(scope: dict[str, Any]) -> bool:
     return bool(user is not None and user.is_authenticated and user.is_active)
 
 
-class InboxConsumer(AsyncJsonWebsocketConsumer):
+class InboxConsumer(RevocableSocket, AsyncJsonWebsocketConsumer):
     """Forwards `ticket.changed` events so the inbox re-fetches its table."""
 
     joined = False
@@ -46,10 +47,12 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         if not _is_agent(self.scope):
             await self.close(code=UNAUTHORIZED)
             return
+        await self.watch_revocation(self.scope["user"])
         await self.channel_layer.group_add(events.INBOX_GROUP, self.channel_name)
         self.joined = True
 
     async def disconnect(self, code: int) -> None:
+        await self.stop_watching_revocation()
         if self.joined:
             await self.channel_layer.group_discard(events.INBOX_GROUP, self.channel_name)
 
@@ -60,7 +63,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(event)
 
 
-class TicketConsumer(AsyncJsonWebsocketConsumer):
+class TicketConsumer(RevocableSocket, AsyncJsonWebsocketConsumer):
     """Presence on one ticket (collision warning) and its new messages and changes."""
 
     joined = False
@@ -76,11 +79,13 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=NOT_FOUND)
             return
         self.group = events.ticket_group(self.ticket_id)
+        await self.watch_revocation(self.scope["user"])
         await self.channel_layer.group_add(self.group, self.channel_name)
         self.joined = True
         await self._touch_and_announce()
 
     async def disconnect(self, code: int) -> None:
+        await self.stop_watching_revocation()
         if not self.joined:
             return
         await self._leave_and_announce()

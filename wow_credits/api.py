@@ -59,6 +59,9 @@ class GrantOut(Schema):
     recipient: PersonOut | None
     ticket_id: int | None
     chat_id: int | None
+    unverified_chat: bool = Field(
+        ..., description="Made in a chat whose visitor had not proven their email address"
+    )
     undo_until: datetime
     attempts: int
     next_attempt_at: datetime | None

@@ -56,6 +56,7 @@ IMMUTABLE_GRANT_FIELDS = frozenset(
         "idempotency_key",
         "request_hash",
         "details",
+        "unverified_chat",
         "created_at",
     }
 )
@@ -91,6 +92,11 @@ class Grant(models.Model):
     )
     # livechat is a separate app built in parallel: keep the conversation id, no FK.
     chat_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    unverified_chat = models.BooleanField(
+        default=False,
+        help_text="Made in a chat whose visitor had not proven their email: nothing of it is "
+        "posted into the chat; the customer hears by email only.",
+    )
     amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, default="USD")
     reason = models.TextField()

@@ -29,6 +29,7 @@ from accounts.models import User
 from audit.services import record
 from customers.models import Customer, Order
 from mailer.services import build_email, queue_email
+from wow_credits import limits
 from wow_credits.models import (
     Celebration,
     CoreValue,
@@ -230,13 +231,11 @@ def grant(
             raise GrantError("A bonus goes to a coworker, not yourself", code="self_bonus")
     if kind in (GrantKind.REBATE, GrantKind.COWORKER_BONUS) and value is None:
         raise GrantError("This grant needs an amount", code="amount_required")
-    if kind == GrantKind.DISCOUNT_CODE:
-        percent = details.get("percent")
-        if value is None and not percent:
-            raise GrantError("A discount code needs an amount or a percent", code="amount_required")
-        if percent is not None and not (isinstance(percent, int) and 0 < percent <= 100):
-            raise GrantError("The percent is between 1 and 100", code="invalid_percent")
+    details = limits.clean_details(kind, details)
+    if kind == GrantKind.DISCOUNT_CODE and value is None and not details.get("percent"):
+        raise GrantError("A discount code needs an amount or a percent", code="amount_required")
 
+    unverified_chat = chat_is_unverified(chat_id)
     now = timezone.now()
     undo_until = now + timedelta(seconds=undo_seconds())
     try:
@@ -252,6 +251,16 @@ def grant(
                         f"At most {left} {locked.currency} is refundable on {locked}",
                         code="amount_exceeds_refundable",
                     )
+            if customer is not None and kind in CUSTOMER_KINDS:
+                # The company's limits per grant and per customer per period; the customer's row
+                # lock serialises concurrent grants to one customer.
+                Customer.objects.select_for_update().filter(pk=customer.pk).first()
+                limits.check(
+                    kind,
+                    customer_id=customer.pk,
+                    amount=value,
+                    currency=order.currency if order is not None else "USD",
+                )
             if kind == GrantKind.COWORKER_BONUS:
                 assert value is not None
                 User.objects.select_for_update().filter(pk=by.pk).first()
@@ -269,6 +278,7 @@ def grant(
                 recipient_user=recipient,
                 ticket_id=ticket_id,
                 chat_id=chat_id,
+                unverified_chat=unverified_chat,
                 amount=value,
                 currency=order.currency if order is not None else "USD",
                 reason=reason,
@@ -294,6 +304,7 @@ def grant(
                     "order": order.pk if order else None,
                     "chat": chat_id,
                     "ticket": ticket_id,
+                    "unverified_chat": unverified_chat,
                 },
             )
             _tell_chat(created, "created")
@@ -304,6 +315,16 @@ def grant(
             raise
         return existing, False
     return created, True
+
+
+def chat_is_unverified(chat_id: int | None) -> bool:
+    """True when `chat_id` names a chat whose visitor has not proven their email address."""
+    if chat_id is None:
+        return False
+    from livechat.models import Conversation
+
+    verified = Conversation.objects.filter(pk=chat_id).values_list("verified", flat=True).first()
+    return verified is False
 
 
 def _replay(by: User, key: str, request_hash: str) -> Grant | None:
@@ -530,6 +551,23 @@ def _tell_chat(row: Grant, event: str) -> None:
         return
     from livechat.services import ChatError, post_system_message
 
+    if row.unverified_chat:
+        # The visitor has not proven the address: whoever they are, they learn nothing of the
+        # customer's orders, codes or tracking here; the customer hears by email.
+        if event == "created":
+            body = (
+                f"{row.agent.display_name} arranged something for the owner of the email address "
+                "you gave; it is confirmed by email to that address."
+            )
+        elif event == "executed":
+            body = "Done: the confirmation went by email to the address you gave."
+        else:
+            body = "What was arranged by email was cancelled."
+        try:
+            post_system_message(row.chat_id, body, key=f"wow-{row.pk}-{event}")
+        except ChatError:
+            log.warning("Grant %s names chat %s, which does not exist", row.pk, row.chat_id)
+        return
     if event == "created":
         body = f"{row.agent.display_name} arranged {_plan(row)}. We confirm here once it is done."
     elif event == "executed":

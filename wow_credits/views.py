@@ -21,7 +21,7 @@ from accounts.models import User
 from csat.reports import report_context as csat_report_context
 from customers.models import Customer, Order
 from team.reports import hours_chart as team_hours_chart
-from wow_credits import services
+from wow_credits import limits, services
 from wow_credits.charts import bar_chart
 from wow_credits.models import Celebration, CoreValue, Grant, GrantKind, GrantStatus, Story
 
@@ -263,12 +263,22 @@ def _dialog_context(request: HttpRequest, source: Any) -> dict[str, Any]:
     if order is not None and customer is None:
         customer = order.customer
     chat_id = _int(source.get("chat_id"))
-    if customer is None and chat_id is not None:
+    claim = ""
+    if chat_id is not None:
         from livechat.models import Conversation
 
         chat = Conversation.objects.filter(pk=chat_id).select_related("customer").first()
-        customer = chat.customer if chat is not None else None
-    orders = list(customer.orders.all()[:20]) if customer is not None else []
+        if chat is not None and not chat.verified:
+            # An unverified visitor's claim: nothing of that customer is shown here; a grant goes
+            # to the address's owner, flagged, and is confirmed by email only.
+            claim = chat.visitor_email
+        elif customer is None and chat is not None:
+            customer = chat.customer
+    if claim and customer is None and request.method == "POST":
+        from customers.services import customer_for_email
+
+        customer = customer_for_email(claim)
+    orders = list(customer.orders.all()[:20]) if customer is not None and not claim else []
     if order is None and "order_id" not in source and orders:
         # Opened from a chat or ticket without an order: the latest one is the likely subject.
         order = orders[0]
@@ -281,6 +291,12 @@ def _dialog_context(request: HttpRequest, source: Any) -> dict[str, Any]:
         "kinds": [k for k in GrantKind.choices if k[0] != GrantKind.COWORKER_BONUS],
         "idempotency_key": secrets.token_urlsafe(16),
         "notes": services.guardrails(customer=customer, order=order),
+        "unverified_claim": claim,
+        "limits": [
+            limits.describe(limit, order.currency if order is not None else "")
+            for limit in limits.all_limits()
+        ],
+        "max_percent": limits.max_percent(),
     }
 
 
@@ -296,8 +312,9 @@ def grant_dialog(request: HttpRequest) -> HttpResponse:
     details: dict[str, Any] = {}
     if data.get("address", "").strip():
         details["address"] = data["address"].strip()[:2000]
-    if _int(data.get("percent")):
-        details["percent"] = int(data["percent"])
+    if data.get("percent", "").strip():
+        percent = _int(data["percent"].strip())
+        details["percent"] = percent if percent is not None else data["percent"].strip()[:10]
     # For the team only: never part of the customer's confirmation (the reason is).
     if data.get("internal_note", "").strip():
         details["internal_note"] = data["internal_note"].strip()[:2000]

@@ -77,6 +77,7 @@
       var li = el("li", { "data-conversation": id, class: "queue-item" });
       var who = el("div", { class: "queue-who" });
       who.appendChild(el("strong", {}, c.visitor_name + (c.verified ? " \u2713" : "")));
+      if (!c.verified && c.visitor_email) who.appendChild(el("span", { class: "badge unverified-chat" }, "unverified: says they are " + c.visitor_email));
       who.appendChild(el("span", { class: "queue-wait muted", "data-since": c.created_at }, waited(c.created_at)));
       if (c.team) who.appendChild(el("span", { class: "badge" }, c.team));
       li.appendChild(who);
@@ -345,7 +346,7 @@
 
   function updateHeader(p, c) {
     if (c.customer_id) p.customerId = c.customer_id;
-    p.title.textContent = (c.visitor_name || "Visitor") + (c.verified ? " \u2713" : "");
+    p.title.textContent = (c.visitor_name || "Visitor") + (c.verified ? " \u2713" : (c.visitor_email ? " \u2014 unverified: says they are " + c.visitor_email : ""));
     if (p.tab) p.tab.textContent = c.visitor_name || "Visitor";
     p.meta.textContent = c.status + (c.ticket_id ? " \u00b7 ticket " + c.ticket_id : "");
     if (c.status === "ended" || c.status === "escalated") setEnded(p);
@@ -368,6 +369,12 @@
   setInterval(function () { for (var k in panes) if (!panes[k].ended) refreshHandleTime(panes[k]); }, 30000);
 
   function loadCustomer(p, c) {
+    if (!c.verified && c.visitor_email) {
+      // A claim is not an identity: nothing of that customer is loaded until the visitor proves
+      // the address with the code emailed to it (the widget offers it).
+      p.customer.appendChild(el("p", { class: "flash warning unverified-chat" }, "Unverified: says they are " + c.visitor_email + ". Their orders and history stay hidden until the visitor confirms the code emailed to that address."));
+      return;
+    }
     if (!c.customer_id) { p.customer.appendChild(el("p", {}, "No customer record yet.")); return; }
     api("GET", "customers/" + c.customer_id).then(function (cu) {
       p.customer.appendChild(el("p", {}, (cu.name || "") + " \u00b7 " + (cu.tier || "") + " \u00b7 " + (cu.emails || []).join(", ")));

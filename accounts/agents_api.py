@@ -1,0 +1,34 @@
+"""`POST /api/v1/agents/{id}/deactivate` (admin): cut a person off at once (accounts/cutoff.py)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Router, Schema
+
+from accounts.cutoff import deactivate_agent
+from accounts.models import Role, User
+
+router = Router(tags=["agents"])
+
+
+class AgentStateOut(Schema):
+    id: int
+    email: str
+    is_active: bool
+
+
+@router.post(
+    "/agents/{agent_id}/deactivate",
+    response=AgentStateOut,
+    summary="Deactivate an employee now (admin)",
+    description="Their sessions end, their API tokens answer 401 and their open agent sockets "
+    "close within a second on every server process. Their pending grants stay visible and "
+    "undoable by others. Repeating it changes nothing.",
+)
+def deactivate(request: HttpRequest, agent_id: int) -> User:
+    if not request.user.has_role(Role.ADMIN):  # type: ignore[union-attr]
+        raise PermissionDenied("Only admins may deactivate people")
+    user = get_object_or_404(User, pk=agent_id)
+    return deactivate_agent(user, by=request.user)  # type: ignore[arg-type]
