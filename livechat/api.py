@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, File, Router, Schema, Status
 from ninja.files import UploadedFile
+from ninja.security import HttpBearer
 
 from attachments.api import UploadOut, take_upload
 from attachments.models import Source
@@ -75,15 +76,16 @@ def create_session(request: HttpRequest, payload: SessionIn) -> Status[dict[str,
     )
 
 
+class VisitorBearer(HttpBearer):
+    """`Authorization: Bearer <visitor_token>`: the widget visitor of one conversation."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Conversation | None:
+        identity = services.read_visitor_token(token)
+        return services.conversation_for_identity(identity) if identity else None
+
+
 def _visitor_conversation(request: HttpRequest) -> Conversation:
-    """The conversation of the visitor token in `Authorization: Bearer <visitor_token>`."""
-    header = request.headers.get("Authorization", "")
-    token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-    identity = services.read_visitor_token(token)
-    conversation = services.conversation_for_identity(identity) if identity else None
-    if conversation is None:
-        raise ApiError(401, "A valid visitor token is required", "unauthorized")
-    return conversation
+    return request.auth  # type: ignore[attr-defined,no-any-return]
 
 
 class VerificationOut(Schema):
@@ -101,7 +103,7 @@ class VerificationConfirmOut(Schema):
 
 @router.post(
     "/widget/verification",
-    auth=None,
+    auth=VisitorBearer(),
     response={202: VerificationOut},
     tags=["widget"],
     summary="Email a one-time code to the address an unverified visitor gave",
@@ -122,7 +124,7 @@ def request_verification(request: HttpRequest) -> Status[dict[str, Any]]:
 
 @router.post(
     "/widget/verification/confirm",
-    auth=None,
+    auth=VisitorBearer(),
     response=VerificationConfirmOut,
     tags=["widget"],
     summary="Confirm the emailed code: the chat becomes verified and linked to the customer",

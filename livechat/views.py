@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,7 +35,20 @@ def widget_js(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def demo_shop(request: HttpRequest) -> HttpResponse:
-    return render(request, "livechat/demo_shop.html")
+    """The demo shop. With SUPPORTDESK_DEMO_SHOP_LOGIN on (the embedded profile), `?login=EMAIL`
+    plays a shopper signed in on the shop: the page hands the widget a `user_hash` that expires in
+    an hour, as a real shop's server would. Off in production: it would sign anyone's address."""
+    shopper = None
+    login = request.GET.get("login", "").strip().lower()[:254]
+    if settings.SUPPORTDESK_DEMO_SHOP_LOGIN and "@" in login:
+        from livechat.services import expected_user_hash
+
+        shopper = {
+            "email": login,
+            "name": request.GET.get("name", "").strip()[:200],
+            "user_hash": expected_user_hash(login, int(time.time()) + 3600),
+        }
+    return render(request, "livechat/demo_shop.html", {"shopper": shopper})
 
 
 @login_required

@@ -321,6 +321,8 @@ if not EMBEDDED and not (SUPPORTDESK_INBOUND_SECRET and SUPPORTDESK_WIDGET_SECRE
 SUPPORTDESK_WIDGET_ORIGINS = envlist("SUPPORTDESK_WIDGET_ORIGINS", "*")
 # Refuse user_hash values without an expiry ("<unix expiry>.<hex HMAC of email:expiry>").
 SUPPORTDESK_WIDGET_HASH_REQUIRE_EXPIRY = envbool("SUPPORTDESK_WIDGET_HASH_REQUIRE_EXPIRY", False)
+# /demo/shop/?login=EMAIL signs that address as a logged-in shopper: a demo only (never production).
+SUPPORTDESK_DEMO_SHOP_LOGIN = envbool("SUPPORTDESK_DEMO_SHOP_LOGIN", EMBEDDED)
 SUPPORTDESK_UNDO_SECONDS = envint("SUPPORTDESK_UNDO_SECONDS", 600)
 # WOW credits: the coworker bonus allowance per giver per month, and how grants are executed.
 SUPPORTDESK_BONUS_ALLOWANCE = envint("SUPPORTDESK_BONUS_ALLOWANCE", 50)

@@ -465,13 +465,24 @@ def open_console(context, server: ServerProcess, email: str, password: str, *, t
 
 
 def start_shop_chat(
-    context, server: ServerProcess, *, name: str, email: str, question: str, timeout=15_000
+    context,
+    server: ServerProcess,
+    *,
+    name: str,
+    email: str,
+    question: str,
+    timeout=15_000,
+    signed_in: bool = False,
 ):
     """A visitor on the demo shop who opens the widget and starts a chat; returns the page once
-    the first line is committed (no longer pending)."""
+    the first line is committed (no longer pending). `signed_in`: the shop vouches for the email
+    with a user_hash (the server needs SUPPORTDESK_DEMO_SHOP_LOGIN=true)."""
+    from urllib.parse import urlencode
+
     shop = context.new_page()
     shop.set_default_timeout(timeout)
-    shop.goto(f"{server.url}/demo/shop/")
+    query = "?" + urlencode({"login": email, "name": name}) if signed_in else ""
+    shop.goto(f"{server.url}/demo/shop/{query}")
     shop.get_by_role("button", name="Open chat").click()
     shop.get_by_label("Name").first.fill(name)
     shop.get_by_label("Email").first.fill(email)

@@ -34,7 +34,12 @@ REASON = "Best man's shoes went to the wrong address the day before the wedding"
 @pytest.fixture
 def live_server_env(live_server_env: dict[str, str]) -> dict[str, str]:
     """A two-second undo window, so the worker executes while the chat is still open."""
-    return {**live_server_env, "SUPPORTDESK_UNDO_SECONDS": "2"}
+    return {
+        **live_server_env,
+        "SUPPORTDESK_UNDO_SECONDS": "2",
+        # Sam is signed in on the shop: the demo shop vouches for his email with a user_hash.
+        "SUPPORTDESK_DEMO_SHOP_LOGIN": "true",
+    }
 
 
 def sync_order(server, token: str) -> None:
@@ -91,6 +96,7 @@ def test_the_best_mans_shoes_in_the_browser(
             email="sam.best@example.com",
             question="My shoes for tomorrow's wedding went to 12 Chapel Rd. I live at 21!",
             timeout=20_000,
+            signed_in=True,
         )
 
         conversation = Conversation.objects.get(visitor_email="sam.best@example.com")

@@ -187,6 +187,16 @@ API: dict[str, Rule] = {
         lambda w: f"/api/v1/tickets/{w.ticket.pk}/follow-ups", {"POST": AGENTS}
     ),
     "POST /api/v1/widget/sessions": Rule(fixed("/api/v1/widget/sessions"), {"POST": PUBLIC}),
+    # The visitor token proves the chat; the code emailed to the claimed address proves the rest.
+    "POST /api/v1/widget/verification": Rule(
+        fixed("/api/v1/widget/verification"), {"POST": allow("visitor")}
+    ),
+    "POST /api/v1/widget/verification/confirm": Rule(
+        fixed("/api/v1/widget/verification/confirm"), {"POST": allow("visitor")}
+    ),
+    "POST /api/v1/agents/{agent_id}/deactivate": Rule(
+        lambda w: f"/api/v1/agents/{w.users['agent'].pk}/deactivate", {"POST": ADMINS}
+    ),
     "GET /api/v1/widget/status": Rule(fixed("/api/v1/widget/status"), {"GET": PUBLIC}),
     "POST /api/v1/widget/offline": Rule(fixed("/api/v1/widget/offline"), {"POST": PUBLIC}),
     "POST /api/v1/widget/csat": Rule(fixed("/api/v1/widget/csat"), {"POST": PUBLIC}),

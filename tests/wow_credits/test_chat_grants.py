@@ -23,8 +23,13 @@ def after_window():
 
 
 def chat_with(order) -> Conversation:
+    """A chat with the order's customer, signed in on the shop (a valid user_hash)."""
+    email = order.customer.primary_email
     conversation, _ = chat.start_session(
-        name="Sam Best", email=order.customer.primary_email, page_url="https://shop.example/"
+        name="Sam Best",
+        email=email,
+        page_url="https://shop.example/",
+        user_hash=chat.expected_user_hash(email),
     )
     chat.post_message(conversation.pk, author_type="visitor", body="My shoes went astray!")
     return conversation
