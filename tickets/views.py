@@ -168,7 +168,7 @@ def _mailboxes() -> list[tuple[str, str]]:
     """The shop mailboxes (mailboxes/ sits above tickets: read through the ticket's FK)."""
     model = Ticket._meta.get_field("mailbox").related_model
     return [
-        (str(pk), name or address)
+        (str(pk), f"{name} <{address}>" if name else address)
         for pk, name, address in model._default_manager.order_by("address").values_list(  # type: ignore[union-attr]
             "id", "name", "address"
         )
