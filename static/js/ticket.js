@@ -20,4 +20,33 @@
     if (event.target.name === "internal") sync();
   });
   sync();
+
+  // Keyboard: Ctrl/Cmd+Enter sends from the composer; outside a field, n writes a note,
+  // a assigns the ticket to me and s jumps to the status (r, Esc: static/js/inbox.js).
+  var props = document.querySelector("form.ticket-props");
+  function typing(node) {
+    return node && (node.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(node.tagName));
+  }
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && reply.contains(e.target)) {
+      e.preventDefault();
+      if (send) send.click();
+      return;
+    }
+    if (e.metaKey || e.ctrlKey || e.altKey || typing(e.target)) return;
+    if (e.key === "n") {
+      var note = reply.querySelector("input[name=internal][value='1']");
+      if (note) { e.preventDefault(); note.checked = true; sync(); reply.querySelector("textarea[name=body]").focus(); }
+    } else if (e.key === "a" && props) {
+      var assignee = props.querySelector("select[name=assignee]");
+      var me = document.querySelector("[data-user-id]");
+      if (assignee && me && assignee.value !== me.dataset.userId) {
+        assignee.value = me.dataset.userId;
+        assignee.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    } else if (e.key === "s" && props) {
+      var status = props.querySelector("select[name=status]");
+      if (status) { e.preventDefault(); status.focus(); }
+    }
+  });
 })();

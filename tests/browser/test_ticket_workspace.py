@@ -58,7 +58,7 @@ def test_an_internal_note_looks_like_a_note_and_changes_no_status(
     assert "only agents see it" in reply.inner_text()
     reply.locator("textarea[name=body]").fill("Checked with UPS: the parcel is at the depot.")
     reply.get_by_role("button", name="Add note").click()
-    page.wait_for_url(f"**/tickets/{wrong_address_ticket.pk}/")
+    page.locator(".flash", has_text="Internal note added.").wait_for()
     wrong_address_ticket.refresh_from_db()
     note = wrong_address_ticket.messages.get(internal=True)
     assert note.body_text.startswith("Checked with UPS")
@@ -102,3 +102,21 @@ def test_a_pending_grant_keeps_its_undo_countdown_across_a_reload(
     undo.click()
     event.get_by_text("Undone. Nothing will happen.").wait_for()
     assert Grant.objects.get().status == GrantStatus.UNDONE
+
+
+def test_the_keyboard_writes_a_note_assigns_to_me_and_sends_with_ctrl_enter(
+    cast, live_server, page, wrong_address_ticket
+) -> None:
+    login(page, live_server, cast.alice.email, cast.password)
+    page.goto(f"{live_server.url}/tickets/{wrong_address_ticket.pk}/")
+
+    page.keyboard.press("a")
+    page.locator("#props-status").get_by_text(re.compile("Saved at")).wait_for()
+    page.keyboard.press("n")
+    page.keyboard.type("Called UPS, the parcel is at the depot.")
+    page.keyboard.press("Control+Enter")
+    page.locator(".flash", has_text="Internal note added.").wait_for()
+
+    wrong_address_ticket.refresh_from_db()
+    assert wrong_address_ticket.assignee == cast.alice
+    assert wrong_address_ticket.messages.get(internal=True).body_text.startswith("Called UPS")
