@@ -1,7 +1,18 @@
-"""The one realtime choke point: services publish events here, only after their transaction commits.
+"""The one realtime choke point: every event reaches the channel layer through `_send` here.
 
-A channel layer is a delivery hint, never the record (TRAPS.md): clients that miss an event resync
-from the database, so a publish that fails is logged, not raised into the request that caused it.
+- `send_event_on_commit(group, event)`: from services (sync code), once the transaction commits.
+- `asend_event(group, event)`: from async code (a socket's event loop), for a record already
+  committed or an ephemeral signal (typing, read).
+
+A channel layer is a delivery hint, never the record (TRAPS.md): a publish that fails is logged,
+not raised into the request that caused it, and the sockets that may have missed it catch up by
+themselves. Apps name the groups whose members can catch up from the database
+(`resync_groups("chat-")`); their member sockets then get a `realtime.resync` event (handler
+`realtime_resync`, with the `groups` concerned) when
+- a publish to one of those groups failed: at once for this process's members, and through the
+  layer for every process's members as soon as a retry gets through (every 0.5 s);
+- the layer's connection to Redis came back after a drop (every process notices its own), since
+  whatever was published meanwhile never reached that process.
 """
 
 from __future__ import annotations
@@ -9,8 +20,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -19,31 +31,100 @@ from django.db import transaction
 
 log = logging.getLogger(__name__)
 
-
-def group_send(group: str, event: Mapping[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(group, dict(event))
-    except Exception:
-        log.warning("Could not publish %s to %s", event.get("type"), group, exc_info=True)
+RESYNC_EVENT = "realtime.resync"
+RESYNC_RETRY_SECONDS = 0.5
+_resync_prefixes: set[str] = set()
 
 
-async def agroup_send(group: str, event: Mapping[str, Any]) -> None:
-    """`group_send` from async code (a socket's event loop), for a record already committed."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        await layer.group_send(group, dict(event))
-    except Exception:
-        log.warning("Could not publish %s to %s", event.get("type"), group, exc_info=True)
+def resync_groups(prefix: str) -> None:
+    """Groups named `prefix...` have members that catch up from the database on `realtime.resync`
+    (register in AppConfig.ready(); every consumer in such a group must handle the event)."""
+    _resync_prefixes.add(prefix)
+
+
+def wants_resync(group: str) -> bool:
+    return group.startswith(tuple(_resync_prefixes))
+
+
+def resync_event(groups: Iterable[str]) -> dict[str, Any]:
+    return {"type": RESYNC_EVENT, "groups": sorted(groups)}
 
 
 def send_event_on_commit(group: str, event: Mapping[str, Any]) -> None:
     """Publish `event` to `group` once the current transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: group_send(group, event))
+    transaction.on_commit(lambda: _send_from_sync(group, event))
+
+
+async def asend_event(group: str, event: Mapping[str, Any]) -> None:
+    """Publish `event` to `group` now, from async code."""
+    layer = get_channel_layer()
+    if layer is not None:
+        await _send(layer, group, event)
+
+
+def _send_from_sync(group: str, event: Mapping[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(_send)(layer, group, event)
+
+
+async def _send(layer: Any, group: str, event: Mapping[str, Any]) -> None:
+    """The choke point: every publish of the product goes through here."""
+    try:
+        await layer.group_send(group, dict(event))
+    except Exception:
+        log.warning("Could not publish %s to %s", event.get("type"), group, exc_info=True)
+        if wants_resync(group):
+            resync_local = getattr(layer, "resync_local", None)
+            if resync_local is not None:
+                resync_local([group])  # this process's members catch up at once
+            _retrier.add(group)  # every process's members, once the layer takes it
+
+
+class _ResyncRetrier:
+    """Publishes `realtime.resync` to groups whose publish failed, every 0.5 s until it gets
+    through. Its own thread and event loop, so it works the same from a socket's loop, a request
+    thread or a Celery worker, and outlives the loop of the publish that failed."""
+
+    def __init__(self) -> None:
+        self._groups: set[str] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, group: str) -> None:
+        with self._lock:
+            self._groups.add(group)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="realtime-resync", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        asyncio.run(self._loop())
+
+    async def _loop(self) -> None:
+        layer = get_channel_layer()
+        while True:
+            await asyncio.sleep(RESYNC_RETRY_SECONDS)
+            with self._lock:
+                groups, self._groups = self._groups, set()
+                if not groups:
+                    self._thread = None
+                    return
+            failed = set()
+            for group in groups:
+                try:
+                    await layer.group_send(group, resync_event([group]))
+                except Exception:
+                    failed.add(group)
+            if failed:
+                log.info("Resync of %s groups still waits for the channel layer", len(failed))
+                with self._lock:
+                    self._groups |= failed
+
+
+_retrier = _ResyncRetrier()
 
 
 class Mailbox:
@@ -105,11 +186,37 @@ except ImportError:  # pragma: no cover - the embedded profile has no Redis laye
     RedisPubSubChannelLayer = None  # type: ignore[assignment,misc]
 
 if RedisPubSubChannelLayer is not None:
+    from redis.asyncio.client import PubSub
+
+    class _PubSub(PubSub):  # type: ignore[misc]
+        """redis-py's PubSub, which calls on_connect to resubscribe after its connection came
+        back, telling the layer too: what was published meanwhile never reached this process."""
+
+        def __init__(self, *args: Any, on_reconnect: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._on_reconnect = on_reconnect
+
+        async def on_connect(self, connection: Any) -> None:
+            await super().on_connect(connection)
+            self._on_reconnect()
 
     class _Shard(RedisSingleShardConnection):  # type: ignore[misc]
         def __init__(self, host: Any, channel_layer: Any) -> None:
             super().__init__(host, channel_layer)
             self._publishing = asyncio.Semaphore(PUBLISH_CONCURRENCY)
+
+        def _ensure_redis(self) -> None:
+            if self._redis is None:
+                super()._ensure_redis()
+                self._pubsub = _PubSub(
+                    self._redis.connection_pool,
+                    on_reconnect=self._reconnected,
+                    event_dispatcher=self._redis._event_dispatcher,
+                )
+
+        def _reconnected(self) -> None:
+            log.warning("Channel layer reconnected to Redis; sockets catch up from the database")
+            self.channel_layer.resync_local(None)
 
         async def publish(self, channel: str, message: bytes) -> None:
             async with self._publishing:
@@ -164,6 +271,22 @@ if RedisPubSubChannelLayer is not None:
             if self.channels.pop(channel, None) is not None:
                 await self._get_shard(channel).unsubscribe(channel)
 
+        def resync_local(self, groups: Iterable[str] | None) -> None:
+            """Give this process's members of `groups` (None: of every resync group) one
+            `realtime.resync` event each, naming the groups concerned."""
+            wanted = set(groups) if groups is not None else None
+            concerned: dict[str, list[str]] = {}
+            named = f"{self.prefix}__group__"  # how the layer names a group's Redis channel
+            for channel_name, members in self.groups.items():
+                group = channel_name.removeprefix(named)
+                if (group in wanted) if wanted is not None else wants_resync(group):
+                    for channel in members:
+                        concerned.setdefault(channel, []).append(group)
+            for channel, names in concerned.items():
+                inbox = self.channels.get(channel)
+                if inbox is not None:
+                    inbox.put_nowait(resync_event(names))
+
     class PubSubLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
         """CHANNEL_LAYERS backend in the production profile (see the comment above)."""
 
@@ -179,6 +302,12 @@ if RedisPubSubChannelLayer is not None:
         async def delete_channel(self, channel: str) -> None:
             """Undo new_channel_into (the stock layer does this when a receive is cancelled)."""
             await self._get_layer().delete_channel(channel)
+
+        def resync_local(self, groups: Iterable[str] | None) -> None:
+            """See _LoopLayer.resync_local; for this event loop's layer (the socket's)."""
+            layer = self._layers.get(asyncio.get_running_loop())
+            if layer is not None:
+                layer.resync_local(groups)
 
         def _get_layer(self) -> Any:
             loop = asyncio.get_running_loop()

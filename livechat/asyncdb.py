@@ -78,6 +78,13 @@ async def fetchone(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
         return await cursor.fetchone()
 
 
+async def fetchall(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run one read-only statement (autocommit) and return its rows."""
+    async with (await pool()).connection() as conn, conn.cursor() as cursor:
+        await cursor.execute(sql, params)
+        return await cursor.fetchall()
+
+
 async def close() -> None:
     """Close this event loop's pool (a loop that ends before its process does, as in tests)."""
     task = _pools.pop(asyncio.get_running_loop(), None)

@@ -26,7 +26,7 @@ from django.conf import settings
 
 from accounts.cutoff import RevocableSocket, token_id_for
 from accounts.services import user_for_token
-from core.realtime import Mailbox
+from core.realtime import Mailbox, asend_event
 from livechat import events, services
 from livechat.models import ChatAuthorType, Conversation, ConversationStatus
 
@@ -113,7 +113,7 @@ class ChatSocket(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(frame, separators=(",", ":")))
 
     async def send_error(self, code: str, detail: str, **extra: Any) -> None:
-        await self.send_json({"type": "error", "code": code, "detail": detail, **extra})
+        await self.send_json(dict(events.error_frame(code, detail, **extra)))
 
     async def refuse(self, detail: str) -> None:
         await self.accept()
@@ -172,7 +172,7 @@ class ChatSocket(AsyncWebsocketConsumer):
         await handler(frame)
 
     async def on_ping(self, frame: dict[str, Any]) -> None:
-        await self.send_json({"type": "pong"})
+        await self.send_json(dict(events.pong_frame()))
 
     async def replay(self, conversation_id: int, after_seq: int) -> None:
         """Send every message with seq > after_seq from the database, a bounded batch at a time."""
@@ -210,15 +210,7 @@ class ChatSocket(AsyncWebsocketConsumer):
         except services.ChatError as error:
             await self.send_error(error.code, str(error), client_id=client_id)
             return False
-        await self.send_json(
-            {
-                "type": "ack",
-                "conversation_id": conversation_id,
-                "client_id": client_id,
-                "seq": message.seq,
-                "id": message.pk,
-            }
-        )
+        await self.send_json(dict(events.ack_frame(message)))
         return True
 
     async def chat_frame(self, event: dict[str, Any]) -> None:
@@ -227,15 +219,23 @@ class ChatSocket(AsyncWebsocketConsumer):
             return  # our own typing/read event
         await self.send_json({k: v for k, v in frame.items() if k != "sender"})
 
-    async def broadcast(self, group: str, frame: dict[str, Any]) -> None:
+    async def broadcast(self, group: str, frame: Any) -> None:
         # Ephemeral signals (typing, read) are not records, so they go straight to the layer.
-        try:
-            await self.channel_layer.group_send(
-                group, events.group_event({**frame, "sender": self.channel_name})
-            )
-        except Exception:
-            # A lost typing or read hint is harmless; the record is in the database.
-            log.info("Could not publish %s", frame.get("type"), exc_info=True)
+        await asend_event(group, events.group_event({**frame, "sender": self.channel_name}))
+
+    def followed(self) -> set[int]:
+        """The conversations whose lines this socket shows."""
+        raise NotImplementedError
+
+    async def realtime_resync(self, event: dict[str, Any]) -> None:
+        """The channel layer may have lost events (core.realtime): tell the client each followed
+        conversation's last seq; one that has less answers with `resume`."""
+        followed = self.followed()
+        if not followed:
+            return
+        last = await services.alast_seqs(sorted(followed))
+        for conversation_id, last_seq in sorted(last.items()):
+            await self.send_json(dict(events.sync_frame(conversation_id, last_seq)))
 
 
 class VisitorConsumer(ChatSocket):
@@ -257,22 +257,18 @@ class VisitorConsumer(ChatSocket):
         self.group = events.chat_group(conversation.pk)
         await self.join_group(self.group)
         await self.accept()
+        agents_online = await database_sync_to_async(services.agents_available)()
         await self.send_json(
-            {
-                "type": "hello",
-                "conversation_id": conversation.pk,
-                "last_seq": conversation.last_seq,
-                "status": conversation.status,
-                "agents_online": await database_sync_to_async(services.agents_available)(),
-            }
+            dict(events.visitor_hello_frame(conversation, agents_online=agents_online))
         )
         await self.send_token(conversation)
 
+    def followed(self) -> set[int]:
+        return {self.conversation_id}
+
     async def send_token(self, conversation: Conversation) -> None:
         self.token_sent = time.monotonic()
-        await self.send_json(
-            {"type": "token", "visitor_token": services.issue_visitor_token(conversation)}
-        )
+        await self.send_json(dict(events.token_frame(services.issue_visitor_token(conversation))))
 
     async def disconnect(self, code: int) -> None:
         await self.leave_groups()
@@ -289,11 +285,11 @@ class VisitorConsumer(ChatSocket):
     async def on_typing(self, frame: dict[str, Any]) -> None:
         await self.broadcast(
             self.group,
-            {
-                "type": "typing",
-                "conversation_id": self.conversation_id,
-                "author": {"type": "visitor", "name": self.visitor_name},
-            },
+            events.typing_frame(
+                self.conversation_id,
+                author_type=ChatAuthorType.VISITOR.value,
+                name=self.visitor_name,
+            ),
         )
 
     async def on_read(self, frame: dict[str, Any]) -> None:
@@ -303,12 +299,12 @@ class VisitorConsumer(ChatSocket):
             return
         await self.broadcast(
             self.group,
-            {
-                "type": "read",
-                "conversation_id": self.conversation_id,
-                "seq": seq,
-                "author": {"type": "visitor", "name": self.visitor_name},
-            },
+            events.read_frame(
+                self.conversation_id,
+                seq,
+                author_type=ChatAuthorType.VISITOR.value,
+                name=self.visitor_name,
+            ),
         )
 
     async def on_resume(self, frame: dict[str, Any]) -> None:
@@ -344,13 +340,10 @@ class AgentConsumer(RevocableSocket, ChatSocket):
         await self.accept()
         await database_sync_to_async(services.agent_connected)(user)
         queue = await database_sync_to_async(_waiting_summaries)()
-        await self.send_json(
-            {
-                "type": "hello",
-                "user": {"id": user.pk, "name": user.display_name},
-                "queue": queue,
-            }
-        )
+        await self.send_json(dict(events.agent_hello_frame(user, queue)))
+
+    def followed(self) -> set[int]:
+        return self.joined | self.watching
 
     def _bearer(self) -> str:
         for name, value in self.scope.get("headers", []):
@@ -434,11 +427,11 @@ class AgentConsumer(RevocableSocket, ChatSocket):
         if conversation_id is not None:
             await self.broadcast(
                 events.chat_group(conversation_id),
-                {
-                    "type": "typing",
-                    "conversation_id": conversation_id,
-                    "author": {"type": "agent", "name": self.user.display_name},
-                },
+                events.typing_frame(
+                    conversation_id,
+                    author_type=ChatAuthorType.AGENT.value,
+                    name=self.user.display_name,
+                ),
             )
 
     async def on_read(self, frame: dict[str, Any]) -> None:
@@ -447,12 +440,12 @@ class AgentConsumer(RevocableSocket, ChatSocket):
         if conversation_id is not None and seq is not None:
             await self.broadcast(
                 events.chat_group(conversation_id),
-                {
-                    "type": "read",
-                    "conversation_id": conversation_id,
-                    "seq": seq,
-                    "author": {"type": "agent", "name": self.user.display_name},
-                },
+                events.read_frame(
+                    conversation_id,
+                    seq,
+                    author_type=ChatAuthorType.AGENT.value,
+                    name=self.user.display_name,
+                ),
             )
 
     async def on_resume(self, frame: dict[str, Any]) -> None:
@@ -490,10 +483,10 @@ class AgentConsumer(RevocableSocket, ChatSocket):
             visible=frame.get("visible") is True,
             idle_seconds=_int(frame.get("idle_seconds")),
         )
-        await self.send_json({"type": "heartbeat", "status": status or "online"})
+        await self.send_json(dict(events.heartbeat_frame(status or "online")))
 
 
-def _waiting_summaries() -> list[dict[str, Any]]:
+def _waiting_summaries() -> list[events.ConversationSummary]:
     waiting = Conversation.objects.filter(
         status=ConversationStatus.WAITING, last_seq__gt=0
     ).order_by("created_at")[:100]

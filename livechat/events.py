@@ -1,27 +1,37 @@
-"""Realtime payloads of live chat: frames as the contract spells them, and the groups they go to.
+"""Realtime payloads of live chat: every frame a chat socket sends, as the contract spells it, and
+the groups they go to. Consumers and services build frames only here.
 
 Group events carry a ready-made `frame`; consumers forward it as JSON without touching it.
 """
 
 from __future__ import annotations
 
-from typing import Any, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 QUEUE_GROUP = "chat-queue"
+# Every chat group starts with this; its members catch up from the database on a resync
+# (core.realtime.resync_groups, registered in LivechatConfig.ready()).
+GROUP_PREFIX = "chat-"
 
 
 def chat_group(conversation_id: int) -> str:
-    return f"chat-{conversation_id}"
+    return f"{GROUP_PREFIX}{conversation_id}"
+
+
+def conversation_of(group: str) -> int | None:
+    """The conversation of a chat group; None for the queue (or anything else)."""
+    tail = group.removeprefix(GROUP_PREFIX)
+    return int(tail) if tail != group and tail.isdigit() else None
 
 
 class Author(TypedDict):
-    type: str
+    type: str  # "visitor" | "agent" | "system"
     name: str
     trainee: NotRequired[bool]  # present (true) on lines written by a trainee
 
 
 class MessageFrame(TypedDict):
-    type: str  # "message"
+    type: Literal["message"]
     conversation_id: int
     seq: int
     id: int
@@ -31,10 +41,96 @@ class MessageFrame(TypedDict):
     sent_at: str
 
 
+class AckFrame(TypedDict):
+    """To the sender only, once its line is committed."""
+
+    type: Literal["ack"]
+    conversation_id: int
+    client_id: str
+    seq: int
+    id: int
+
+
+class SyncFrame(TypedDict):
+    """After a channel-layer blip: the conversation's last seq. A client that has less sends
+    `resume` from its own last seq (the widget and the console do)."""
+
+    type: Literal["sync"]
+    conversation_id: int
+    last_seq: int
+
+
+class TypingFrame(TypedDict):
+    type: Literal["typing"]
+    conversation_id: int
+    author: Author
+
+
+class ReadFrame(TypedDict):
+    type: Literal["read"]
+    conversation_id: int
+    seq: int
+    author: Author
+
+
+class EndedFrame(TypedDict):
+    type: Literal["ended"]
+    conversation_id: int
+
+
+class ConversationSummary(TypedDict):
+    id: int
+    status: str
+    visitor_name: str
+    visitor_email: str
+    verified: bool
+    customer_id: int | None
+    assignee_id: int | None
+    last_seq: int
+    ticket_id: int | None
+    page_url: str
+    created_at: str
+
+
 class QueueFrame(TypedDict):
-    type: str  # "queue"
+    type: Literal["queue"]
     action: str  # "waiting" | "joined" | "transferred" | "ended" | "escalated"
-    conversation: dict[str, Any]
+    conversation: ConversationSummary
+
+
+class VisitorHelloFrame(TypedDict):
+    type: Literal["hello"]
+    conversation_id: int
+    last_seq: int
+    status: str
+    agents_online: bool
+
+
+class AgentHelloFrame(TypedDict):
+    type: Literal["hello"]
+    user: dict[str, Any]  # {"id", "name"}
+    queue: list[ConversationSummary]
+
+
+class TokenFrame(TypedDict):
+    type: Literal["token"]
+    visitor_token: str
+
+
+class ErrorFrame(TypedDict):
+    type: Literal["error"]
+    code: str
+    detail: str
+    client_id: NotRequired[Any]  # the client_id of the refused frame, when it had one
+
+
+class HeartbeatFrame(TypedDict):
+    type: Literal["heartbeat"]
+    status: str
+
+
+class PongFrame(TypedDict):
+    type: Literal["pong"]
 
 
 def message_frame(message: Any) -> MessageFrame:
@@ -53,7 +149,42 @@ def message_frame(message: Any) -> MessageFrame:
     }
 
 
-def conversation_summary(conversation: Any) -> dict[str, Any]:
+def ack_frame(message: Any) -> AckFrame:
+    return {
+        "type": "ack",
+        "conversation_id": message.conversation_id,
+        "client_id": message.client_id,
+        "seq": message.seq,
+        "id": message.pk,
+    }
+
+
+def sync_frame(conversation_id: int, last_seq: int) -> SyncFrame:
+    return {"type": "sync", "conversation_id": conversation_id, "last_seq": last_seq}
+
+
+def typing_frame(conversation_id: int, *, author_type: str, name: str) -> TypingFrame:
+    return {
+        "type": "typing",
+        "conversation_id": conversation_id,
+        "author": {"type": author_type, "name": name},
+    }
+
+
+def read_frame(conversation_id: int, seq: int, *, author_type: str, name: str) -> ReadFrame:
+    return {
+        "type": "read",
+        "conversation_id": conversation_id,
+        "seq": seq,
+        "author": {"type": author_type, "name": name},
+    }
+
+
+def ended_frame(conversation_id: int) -> EndedFrame:
+    return {"type": "ended", "conversation_id": conversation_id}
+
+
+def conversation_summary(conversation: Any) -> ConversationSummary:
     return {
         "id": conversation.pk,
         "status": conversation.status,
@@ -73,6 +204,39 @@ def queue_frame(conversation: Any, action: str) -> QueueFrame:
     return {"type": "queue", "action": action, "conversation": conversation_summary(conversation)}
 
 
+def visitor_hello_frame(conversation: Any, *, agents_online: bool) -> VisitorHelloFrame:
+    return {
+        "type": "hello",
+        "conversation_id": conversation.pk,
+        "last_seq": conversation.last_seq,
+        "status": conversation.status,
+        "agents_online": agents_online,
+    }
+
+
+def agent_hello_frame(user: Any, queue: list[ConversationSummary]) -> AgentHelloFrame:
+    return {"type": "hello", "user": {"id": user.pk, "name": user.display_name}, "queue": queue}
+
+
+def token_frame(visitor_token: str) -> TokenFrame:
+    return {"type": "token", "visitor_token": visitor_token}
+
+
+def error_frame(code: str, detail: str, **extra: Any) -> ErrorFrame:
+    frame: ErrorFrame = {"type": "error", "code": code, "detail": detail}
+    if "client_id" in extra:
+        frame["client_id"] = extra["client_id"]
+    return frame
+
+
+def heartbeat_frame(status: str) -> HeartbeatFrame:
+    return {"type": "heartbeat", "status": status}
+
+
+def pong_frame() -> PongFrame:
+    return {"type": "pong"}
+
+
 def group_event(frame: Any) -> dict[str, Any]:
-    """Wrap a frame for `group_send`; every consumer handles it in `chat_frame`."""
+    """Wrap a frame for the channel layer; every chat consumer handles it in `chat_frame`."""
     return {"type": "chat.frame", "frame": dict(frame)}

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, connection, transaction
@@ -28,7 +29,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
 from audit.services import record
-from core.realtime import send_event_on_commit
+from core.realtime import asend_event, send_event_on_commit
 from customers.services import customer_for_email
 from livechat import events
 from livechat.models import (
@@ -611,10 +612,8 @@ async def apost_message(
     (whose agent lines continue by email), a database error, or the embedded profile (SQLite:
     no pool) go through post_message, whose client_id idempotency makes that retry safe.
     """
-    from channels.db import database_sync_to_async
     from psycopg.errors import UniqueViolation
 
-    from core.realtime import agroup_send
     from livechat import asyncdb
 
     line = chat_line(
@@ -643,7 +642,7 @@ async def apost_message(
             line_writes["pool"] += 1
             stored = _stored(line, now, row[0], row[1], row[2:])
             for group, event in _line_events(stored):
-                await agroup_send(group, event)
+                await asend_event(group, event)
             return stored.message, True
     return await database_sync_to_async(post_message)(
         conversation_id,
@@ -679,6 +678,27 @@ def _continue_by_email(conversation_id: int, message: ChatMessage, *, by: User |
         ticket_services.add_agent_reply(ticket, by=by, body_text=message.body)
     elif conversation.visitor_email:
         escalate_to_email(conversation_id, by=by, note=message.body)
+
+
+async def alast_seqs(conversation_ids: list[int]) -> dict[int, int]:
+    """Each conversation's last seq (what a socket tells its client after a layer blip), over the
+    async pool when there is one."""
+    from livechat import asyncdb
+
+    if asyncdb.available():
+        try:
+            rows = await asyncdb.fetchall(
+                "SELECT id, last_seq FROM livechat_conversation WHERE id = ANY(%(ids)s)",
+                {"ids": conversation_ids},
+            )
+            return {row[0]: row[1] for row in rows}
+        except Exception:
+            asyncdb.log.warning("Last seqs not read over the pool; using the ORM", exc_info=True)
+    return await database_sync_to_async(_last_seqs)(conversation_ids)
+
+
+def _last_seqs(conversation_ids: list[int]) -> dict[int, int]:
+    return dict(Conversation.objects.filter(pk__in=conversation_ids).values_list("pk", "last_seq"))
 
 
 def messages_after(
@@ -773,7 +793,7 @@ def end_conversation(conversation_id: int, *, by: User | None = None) -> Convers
         # The widget shows the CSAT form on this frame (or on `hello` with status "ended").
         send_event_on_commit(
             events.chat_group(conversation.pk),
-            events.group_event({"type": "ended", "conversation_id": conversation.pk}),
+            events.group_event(events.ended_frame(conversation.pk)),
         )
         from csat.services import request_for_chat_id
 

@@ -343,6 +343,9 @@
       if (f.type === "message") onMessage(f);
       else if (f.type === "ack") {
         delete pending[f.client_id];
+      } else if (f.type === "sync") {
+        // The server's channel layer had a blip: catch up if the chat moved on without us.
+        if (f.last_seq > lastSeq) resume();
       } else if (f.type === "ended") {
         ended();
       } else if (f.type === "hello") {

@@ -578,3 +578,62 @@ def imap_server() -> ImapServer:
         user=os.environ["SUPPORTDESK_TEST_IMAP_USER"],
         password=os.environ["SUPPORTDESK_TEST_IMAP_PASSWORD"],
     )
+
+
+# --- realtime -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def published(django_capture_on_commit_callbacks):
+    """What code publishes, caught on the real channel layer (Redis pub/sub under `make test`):
+    `published(["chat-1"], action)` runs `action` and its transaction's after-commit callbacks,
+    then returns the events that reached those groups, in order. "Nothing more" is proven by a
+    marker sent after them, not by waiting."""
+    import asyncio
+
+    from channels.layers import get_channel_layer
+
+    def tap(groups: list[str], action) -> list[dict]:
+        listening, acted = threading.Event(), threading.Event()
+        outcome: dict = {}
+
+        async def listen() -> list[dict]:
+            layer = get_channel_layer()
+            channel = await layer.new_channel()
+            for group in groups:
+                await layer.group_add(group, channel)
+            listening.set()
+            await asyncio.to_thread(acted.wait)
+            for group in groups:
+                await layer.group_send(group, {"type": "test.marker", "group": group})
+            caught, markers = [], set()
+            while markers != set(groups):
+                event = await asyncio.wait_for(layer.receive(channel), 10)
+                if event["type"] == "test.marker":
+                    markers.add(event["group"])
+                else:
+                    caught.append(event)
+            return caught
+
+        def target() -> None:  # its own thread and loop, listening while the test thread acts
+            try:
+                outcome["events"] = asyncio.run(listen())
+            except BaseException as error:
+                outcome["error"] = error
+            finally:
+                listening.set()
+
+        thread = threading.Thread(target=target)
+        thread.start()
+        listening.wait(10)
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                action()
+        finally:
+            acted.set()
+            thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["events"]
+
+    return tap

@@ -6,29 +6,17 @@ frame costs a stale screen until the next event, never data.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.cutoff import RevocableSocket
-from core.realtime import send_event_on_commit
 from tickets import events, services
-from tickets.models import Ticket, TicketView
+from tickets.models import Ticket
 
 UNAUTHORIZED = 4401
 NOT_FOUND = 4404
-
-
-class Viewer(TypedDict):
-    id: int
-    name: str
-
-
-class ViewersChanged(TypedDict):
-    type: Literal["ticket.viewers"]
-    ticket_id: int
-    viewers: list[Viewer]
 
 
 def _is_agent(scope: dict[str, Any]) -> bool:
@@ -102,35 +90,12 @@ class TicketConsumer(RevocableSocket, AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def _touch_and_announce(self) -> None:
-        user = self.scope["user"]
         ticket = Ticket.objects.only("id").get(pk=self.ticket_id)
-        others = services.touch_viewer(ticket, user=user)
-        self._announce([user, *others])
+        services.touch_viewer(ticket, user=self.scope["user"])
 
     @database_sync_to_async
     def _leave_and_announce(self) -> None:
-        user = self.scope["user"]
-        # Presence is not a record: dropping the row now spares others 45 s of a stale warning.
-        TicketView.objects.filter(ticket_id=self.ticket_id, user=user).delete()
-        ticket = Ticket.objects.filter(pk=self.ticket_id).only("id").first()
-        if ticket is None:
-            return
-        from datetime import timedelta
-
-        from django.utils import timezone
-
-        recent = TicketView.objects.filter(
-            ticket_id=self.ticket_id, seen_at__gte=timezone.now() - timedelta(seconds=45)
-        ).select_related("user")
-        self._announce([view.user for view in recent])
-
-    def _announce(self, users: list[Any]) -> None:
-        payload: ViewersChanged = {
-            "type": "ticket.viewers",
-            "ticket_id": self.ticket_id,
-            "viewers": [{"id": u.pk, "name": u.display_name} for u in users],
-        }
-        send_event_on_commit(events.ticket_group(self.ticket_id), payload)
+        services.leave_viewer(self.ticket_id, user=self.scope["user"])
 
     async def ticket_viewers(self, event: dict[str, Any]) -> None:
         await self.send_json(event)

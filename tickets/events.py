@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 from tickets.models import Message, Ticket
 
@@ -59,6 +59,25 @@ def message_added(message: Message) -> MessageAdded:
 
 def ticket_updated(ticket: Ticket, *, by: object) -> TicketUpdated:
     return {"type": "ticket.updated", "ticket_id": ticket.pk, "by_id": getattr(by, "pk", None)}
+
+
+class Viewer(TypedDict):
+    id: int
+    name: str
+
+
+class ViewersChanged(TypedDict):
+    type: Literal["ticket.viewers"]
+    ticket_id: int
+    viewers: list[Viewer]
+
+
+def viewers_changed(ticket_id: int, users: list[Any]) -> ViewersChanged:
+    return {
+        "type": "ticket.viewers",
+        "ticket_id": ticket_id,
+        "viewers": [{"id": u.pk, "name": u.display_name} for u in users],
+    }
 
 
 class TicketsChanged(TicketChanged):

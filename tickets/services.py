@@ -24,7 +24,7 @@ from accounts.models import User
 from attachments import services as attachment_services
 from attachments.models import Attachment
 from audit.services import diff, record
-from core.realtime import agroup_send, send_event_on_commit
+from core.realtime import asend_event, send_event_on_commit
 from customers.models import Customer
 from mailer.models import OutboundEmail
 from mailer.services import build_email, make_message_id, queue_emails, single_line
@@ -806,7 +806,7 @@ def _publish_all(published: list[tuple[str, Mapping[str, Any]]]) -> None:
 
 def _publish_now(published: list[tuple[str, Mapping[str, Any]]]) -> None:
     async def send() -> None:
-        await asyncio.gather(*(agroup_send(group, event) for group, event in published))
+        await asyncio.gather(*(asend_event(group, event) for group, event in published))
 
     try:
         async_to_sync(send)()
@@ -814,20 +814,42 @@ def _publish_now(published: list[tuple[str, Mapping[str, Any]]]) -> None:
         log.warning("Could not publish %s follow-up events", len(published), exc_info=True)
 
 
-def touch_viewer(ticket: Ticket, *, user: User) -> list[User]:
-    """Record that `user` has `ticket` open; return the other agents who have it open now."""
-    from datetime import timedelta
+VIEWER_TTL = timedelta(seconds=45)
 
+
+def touch_viewer(ticket: Ticket, *, user: User) -> list[User]:
+    """Record that `user` has `ticket` open, tell the ticket's viewers who has it open now (the
+    collision warning), and return the other agents who have it open."""
     from tickets.models import TicketView
 
     now = timezone.now()
     TicketView.objects.update_or_create(ticket=ticket, user=user, defaults={"seen_at": now})
-    others = (
-        TicketView.objects.filter(ticket=ticket, seen_at__gte=now - timedelta(seconds=45))
+    others = [
+        view.user
+        for view in TicketView.objects.filter(ticket=ticket, seen_at__gte=now - VIEWER_TTL)
         .exclude(user=user)
         .select_related("user")
+    ]
+    send_event_on_commit(
+        events.ticket_group(ticket.pk), events.viewers_changed(ticket.pk, [user, *others])
     )
-    return [view.user for view in others]
+    return others
+
+
+def leave_viewer(ticket_id: int, *, user: User) -> None:
+    """`user` closed the ticket: drop them from its viewers at once (presence is not a record:
+    this spares the others 45 s of a stale warning) and tell those left."""
+    from tickets.models import TicketView
+
+    TicketView.objects.filter(ticket_id=ticket_id, user=user).delete()
+    if not Ticket.objects.filter(pk=ticket_id).exists():
+        return
+    recent = TicketView.objects.filter(
+        ticket_id=ticket_id, seen_at__gte=timezone.now() - VIEWER_TTL
+    ).select_related("user")
+    send_event_on_commit(
+        events.ticket_group(ticket_id), events.viewers_changed(ticket_id, [v.user for v in recent])
+    )
 
 
 def next_agent_round_robin(*, type: TicketType | str) -> User | None:

@@ -526,7 +526,13 @@
         loadActive();
       } else if (f.type === "queue") onQueue(f);
       else if (f.type === "message") onMessage(f);
-      else if (f.type === "ack") {
+      else if (f.type === "sync") {
+        // The server's channel layer had a blip: catch up if the chat moved on without us.
+        var behind = panes[f.conversation_id];
+        if (behind && f.last_seq > behind.lastSeq) {
+          send({ type: "resume", conversation_id: behind.id, after_seq: behind.lastSeq });
+        }
+      } else if (f.type === "ack") {
         var p = panes[f.conversation_id];
         if (p) delete p.pending[f.client_id];
       } else if (f.type === "typing" && panes[f.conversation_id] && f.author.type === "visitor") {
