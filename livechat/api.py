@@ -47,6 +47,9 @@ class SessionOut(Schema):
     websocket_url: str
     agents_online: bool
     verified: bool
+    usual_wait_seconds: int | None = Field(
+        None, description="Median wait for an agent over recent chats; null when unknown."
+    )
 
 
 @router.post("/widget/sessions", auth=None, response={201: SessionOut}, tags=["widget"])
@@ -72,6 +75,7 @@ def create_session(request: HttpRequest, payload: SessionIn) -> Status[dict[str,
             "websocket_url": _websocket_url(request, token),
             "agents_online": services.agents_available(),
             "verified": conversation.verified,
+            "usual_wait_seconds": services.usual_wait_seconds(),
         },
     )
 

@@ -21,6 +21,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
@@ -945,6 +946,24 @@ def online_agents() -> list[AgentPresence]:
         .exclude(status=PresenceStatus.OFFLINE)
         .select_related("user")[:200]
     )
+
+
+def usual_wait_seconds() -> int | None:
+    """The median time from a chat's start to an agent joining, over the last 50 joined chats of
+    the past week: what the widget tells a waiting visitor. Cached for a minute (one query)."""
+    cached = cache.get("livechat:usual-wait")
+    if cached is not None:
+        return int(cached) if cached >= 0 else None
+    since = timezone.now() - timedelta(days=7)
+    rows = list(
+        Conversation.objects.filter(joined_at__isnull=False, created_at__gte=since)
+        .order_by("-created_at")
+        .values_list("created_at", "joined_at")[:50]
+    )
+    waits = sorted(max(0, int((joined - created).total_seconds())) for created, joined in rows)
+    usual = waits[len(waits) // 2] if waits else None
+    cache.set("livechat:usual-wait", -1 if usual is None else usual, 60)
+    return usual
 
 
 def agents_available() -> bool:

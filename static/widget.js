@@ -53,6 +53,7 @@
     ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:6px;background:#f6f7f6}" +
     ".m{max-width:82%;padding:8px 10px;border-radius:10px;white-space:pre-wrap;word-wrap:break-word;background:#fff;border:1px solid #e2e2e2;align-self:flex-start}" +
     ".m.visitor{align-self:flex-end;background:#dff1e9;border-color:#bfe0d1}.m.system{align-self:center;background:none;border:0;color:#666;font-size:12px;text-align:center}" +
+    ".waiting{margin:8px 12px 0;padding:8px 10px;border-radius:8px;background:#fff8e6;border:1px solid #f0d9a0;font-size:13px}.at{display:block;font-size:10px;color:#666;margin-top:2px}.rate{flex:none;max-height:45%;overflow-y:auto}" +
     ".m.pending{opacity:.6}.m.failed{border-color:#c33}.who{display:block;font-size:11px;color:#666}" +
     ".typing{padding:0 14px 4px;font-size:12px;color:#666;min-height:16px}" +
     "form{display:flex;flex-direction:column;gap:8px;padding:12px}label{font-size:12px;color:#444;display:flex;flex-direction:column;gap:3px}" +
@@ -119,6 +120,9 @@
   var verifyGo = el("button", { class: "btn", type: "submit", hidden: "" }, "Confirm");
   [verifyNote, verifyAsk, verifyCode, verifyGo].forEach(function (n) { verify.appendChild(n); });
   chat.appendChild(verify);
+  // Until an agent joins, the visitor is told someone is coming and how long that usually takes.
+  var waiting = el("p", { class: "waiting", role: "status", hidden: "" });
+  chat.appendChild(waiting);
   chat.appendChild(log);
   chat.appendChild(typing);
   chat.appendChild(offlineLink);
@@ -225,6 +229,7 @@
     if (frame.progress != null) node.appendChild(el("progress", { max: "100", value: String(frame.progress), "aria-label": "Upload progress" }));
     if (frame.attachments && frame.attachments.length) node.appendChild(files(frame.attachments));
     if (frame.failed) node.appendChild(el("span", { class: "who" }, frame.failed));
+    if (frame.at) node.appendChild(el("time", { class: "at", datetime: frame.at }, new Date(frame.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })));
     log.scrollTop = log.scrollHeight;
   }
 
@@ -299,7 +304,8 @@
     seen[f.seq] = true;
     if (f.client_id && pending[f.client_id]) delete pending[f.client_id];
     var key = f.client_id && nodes[f.client_id] ? f.client_id : "s" + f.seq;
-    render({ key: key, seq: f.seq, kind: f.author.type, name: f.author.name, body: f.body, attachments: f.attachments });
+    render({ key: key, seq: f.seq, kind: f.author.type, name: f.author.name, body: f.body, attachments: f.attachments, at: f.sent_at });
+    if (f.author.type === "agent" || f.author.type === "system") setWaiting(false);
     while (seen[lastSeq + 1]) lastSeq++;
     if (f.seq > lastSeq && Date.now() - resumeAsked > 2000) resume(); // a gap: ask for it
     if (f.author.type === "agent") {
@@ -311,6 +317,15 @@
         markRead();
       }
     }
+  }
+
+  function setWaiting(on) {
+    waiting.hidden = !on;
+    if (!on) return;
+    var usual = state.usual_wait;
+    waiting.textContent = "Waiting for an agent\u2026 " + (usual == null ? "Someone will be with you shortly." :
+      usual < 90 ? "Usually answered within a minute or two." : "Usually answered in about " + Math.round(usual / 60) + " minutes.") +
+      " You can keep writing meanwhile.";
   }
 
   function markRead() {
@@ -350,6 +365,7 @@
         ended();
       } else if (f.type === "hello") {
         agentsOnline = !!f.agents_online;
+        setWaiting(f.status === "waiting");
         offlineLink.hidden = agentsOnline;
         if (f.status === "ended") ended();
       } else if (f.type === "token") {
@@ -429,7 +445,7 @@
       user_hash: cfg.user_hash || "",
     };
     api("widget/sessions", body).then(function (data) {
-      state = { token: data.visitor_token, conversation_id: data.conversation_id, name: body.name, email: body.email, verified: data.verified };
+      state = { token: data.visitor_token, conversation_id: data.conversation_id, name: body.name, email: body.email, verified: data.verified, usual_wait: data.usual_wait_seconds };
       save();
       verify.hidden = !body.email || data.verified;
       if (!data.agents_online) {
@@ -503,6 +519,7 @@
 
   function ended() {
     composer.hidden = offlineLink.hidden = true;
+    setWaiting(false);
     typing.textContent = "";
     rate.hidden = false;
   }

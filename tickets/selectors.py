@@ -156,8 +156,20 @@ def apply_view(
 _WORD = re.compile(r"[\w@.+-]+", re.UNICODE)
 
 
+# What customers quote: the reference in their email subjects and chat ("#d6183fd1ba"), or the
+# number agents see ("#99"). Either finds its ticket by a unique index, not the full-text one.
+_REFERENCE = re.compile(r"#?([0-9a-f]{10})")
+_NUMBER = re.compile(r"#(\d{1,18})")
+
+
 def search(qs: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
-    """Full-text search: Postgres tsquery on the GIN-indexed document; a word match on SQLite."""
+    """Full-text search: Postgres tsquery on the GIN-indexed document; a word match on SQLite.
+    A quoted ticket reference or "#number" alone finds that ticket."""
+    quoted = q.strip().lower()
+    if match := _REFERENCE.fullmatch(quoted):
+        return qs.filter(reference=match.group(1))
+    if match := _NUMBER.fullmatch(quoted):
+        return qs.filter(pk=int(match.group(1)))
     words = _WORD.findall(q)[:12]
     if not words:
         return qs.none()
