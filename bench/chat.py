@@ -41,9 +41,19 @@ from bench.common import (
 AGENT_EMAIL = "bench-agent@example.com"
 WIDGET_ORIGIN = "http://shop.example"
 SEED = 7
-# (conversations, messages per second per conversation, target ratio of p99 to the reference)
-FULL = [(50, 2.0, None), (100, 2.0, 2.0), (200, 2.0, None), (500, 1.0, 5.0)]
-QUICK = [(50, 2.0, None)]
+# (conversations, messages per second per conversation, target ratio of p99 to the reference,
+# kind). "active": an agent took the chat, lines alternate visitor -> agent and agent -> visitor.
+# "waiting": no agent yet, the first lines every customer types; the visitor's two tabs (one per
+# process) take turns, every line also updates the queue of the agents online (two consoles).
+FULL = [
+    (50, 2.0, None, "active"),
+    (100, 2.0, 2.0, "active"),
+    (100, 2.0, 3.0, "waiting"),
+    (200, 2.0, None, "active"),
+    (500, 1.0, 5.0, "active"),
+]
+QUICK = [(100, 2.0, 2.0, "active"), (100, 2.0, 3.0, "waiting")]
+QUEUE_CONSOLES = 2
 CONNECT_CONCURRENCY = 50
 # Server processes for the load runs, for both systems: one per core, as deployed behind a load
 # balancer (the targets are "on 2 cores"). A conversation's visitor and agent sockets are on
@@ -85,7 +95,7 @@ class Tracker:
 @dataclass
 class Side:
     ws: ClientConnection
-    role: str  # "v" or "a"
+    role: str  # "v" (visitor), "a" (agent) or "w" (the visitor's second tab)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     reader: asyncio.Task[None] | None = None
 
@@ -144,6 +154,7 @@ class Relay:
         self.env = env
         self.processes = processes
         self.process: Process | None = None
+        self.extra: list[Side] = []
 
     def start(self) -> None:
         for _ in range(self.processes):
@@ -171,7 +182,10 @@ class Relay:
         if self.process:
             self.process.stop()
 
-    async def open_conversations(self, count: int, tracker: Tracker) -> list[Conversation]:
+    async def open_conversations(
+        self, count: int, tracker: Tracker, kind: str = "active"
+    ) -> list[Conversation]:
+        """Two sockets per conversation, whatever the kind: the relay has no queue or agents."""
         assert self.process is not None
         servers = self.process.all
         conversations = [Conversation(id=i + 1) for i in range(count)]
@@ -210,6 +224,7 @@ class Supportdesk:
         self.token = token
         self.processes = processes
         self.process: Process | None = None
+        self.extra: list[Side] = []  # sockets that are no side of a conversation (consoles)
 
     def start(self) -> None:
         self.process = start_daphne(self.env, workers=self.processes)
@@ -245,7 +260,9 @@ class Supportdesk:
         server = self.process.all[index % len(self.process.all)]
         return f"{server.ws_url}/ws/chat/?token={quote(token)}"
 
-    async def open_conversations(self, count: int, tracker: Tracker) -> list[Conversation]:
+    async def open_conversations(
+        self, count: int, tracker: Tracker, kind: str = "active"
+    ) -> list[Conversation]:
         assert self.process is not None
         tag = f"{int(time.time() * 1000) % 10**9}-"
         sessions = await asyncio.to_thread(self._sessions, count, tag)
@@ -258,6 +275,9 @@ class Supportdesk:
             _start_reader(conv.visitor, tracker, lambda f: f.get("type") == "hello")
 
         await _bounded([lambda c=c: open_visitor(c) for c in conversations], CONNECT_CONCURRENCY)
+        if kind == "waiting":
+            await self._open_waiting(conversations, tokens, tracker)
+            return conversations
         # One dispatcher socket takes every chat, so the "joined" queue events of the setup go to
         # one socket instead of to every agent socket already open (N^2 frames of setup).
         dispatcher = await _open(f"{self.process.ws_url}/ws/agent/", self._agent_headers())
@@ -287,6 +307,26 @@ class Supportdesk:
         await _bounded([lambda c=c: open_agent(c) for c in conversations], CONNECT_CONCURRENCY)
         return conversations
 
+    async def _open_waiting(
+        self, conversations: list[Conversation], tokens: dict[int, str], tracker: Tracker
+    ) -> None:
+        """Nobody takes the chats: the visitor's second tab (on the other process) is the other
+        side, and a console per process follows the queue (a queue frame per visitor line)."""
+        assert self.process is not None
+        for index in range(QUEUE_CONSOLES):
+            server = self.process.all[index % len(self.process.all)]
+            ws = await _open(f"{server.ws_url}/ws/agent/", self._agent_headers())
+            console = Side(ws, "q")
+            _start_reader(console, tracker, lambda f: f.get("type") == "hello")
+            self.extra.append(console)
+
+        async def open_tab(conv: Conversation) -> None:
+            url = self._visitor_url(tokens[conv.id], conv.id + 1)
+            conv.agent = Side(await _open(url, {"Origin": WIDGET_ORIGIN}), "w")
+            _start_reader(conv.agent, tracker, lambda f: f.get("type") == "hello")
+
+        await _bounded([lambda c=c: open_tab(c) for c in conversations], CONNECT_CONCURRENCY)
+
     def frame(self, conv: Conversation, role: str, client_id: str, body: str) -> str:
         frame: dict[str, Any] = {"type": "message", "client_id": client_id, "body": body}
         if role == "a":
@@ -312,12 +352,18 @@ class Supportdesk:
 
 
 async def _load(
-    system: Relay | Supportdesk, count: int, rate: float, seconds: float, warmup: float
+    system: Relay | Supportdesk,
+    count: int,
+    rate: float,
+    seconds: float,
+    warmup: float,
+    kind: str = "active",
 ) -> dict[str, Any]:
     tracker = Tracker()
     t0 = time.perf_counter()
-    conversations = await system.open_conversations(count, tracker)
+    conversations = await system.open_conversations(count, tracker, kind)
     sides = [s for c in conversations for s in (c.visitor, c.agent) if s is not None]
+    sides += system.extra
     await asyncio.wait_for(asyncio.gather(*(s.ready.wait() for s in sides)), 120)
     setup = time.perf_counter() - t0
 
@@ -340,9 +386,10 @@ async def _load(
             delay = due - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            role = "v" if number % 2 == 0 else "a"
+            side = conv.visitor if number % 2 == 0 else conv.agent
+            assert side is not None
+            role = side.role
             client_id = f"{conv.id}:{role}:{number}"
-            side = conv.visitor if role == "v" else conv.agent
             tracker.sent[client_id] = time.perf_counter()
             if tracker.measure_from <= tracker.sent[client_id] < tracker.measure_until:
                 tracker.measured_sent += 1
@@ -389,9 +436,14 @@ async def _idle_memory(system: Relay | Supportdesk, count: int) -> dict[str, Any
 
 
 def _scenario_rows(
-    count: int, rate: float, target: float | None, reference: dict[str, Any], ours: dict[str, Any]
+    count: int,
+    rate: float,
+    target: float | None,
+    kind: str,
+    reference: dict[str, Any],
+    ours: dict[str, Any],
 ) -> list[dict[str, Any]]:
-    label = f"chat {count} conv x {rate:g}/s"
+    label = f"chat {count} {kind} conv x {rate:g}/s"
     ref_p99 = reference["stats"]["p99"]
     rows = []
     for name, result in (("reference", reference), ("supportdesk", ours)):
@@ -426,22 +478,25 @@ async def _run(env: dict[str, str], token: str, quick: bool) -> list[dict[str, A
     seconds, warmup = (10.0, 3.0) if quick else (30.0, 5.0)
     idle = 200 if quick else 1000
     rows: list[dict[str, Any]] = []
-    for count, rate, target in scenarios:
+    for count, rate, target, kind in scenarios:
         results = {}
         for system in (Relay(env, PROCESSES), Supportdesk(env, token, PROCESSES)):
             system.start()
             try:
-                results[system.name] = await _load(system, count, rate, seconds, warmup)
+                results[system.name] = await _load(system, count, rate, seconds, warmup, kind)
             finally:
                 system.stop()
             r = results[system.name]
             print(
-                f"  {system.name:11} {count} x {rate:g}/s: p50 {r['stats']['median']:.1f} ms, "
+                f"  {system.name:11} {count} {kind} x {rate:g}/s: "
+                f"p50 {r['stats']['median']:.1f} ms, "
                 f"p99 {r['stats']['p99']:.1f} ms, lost {r['lost']}, dup {r['duplicates']} "
                 f"(setup {r['setup_seconds']} s)",
                 flush=True,
             )
-        rows += _scenario_rows(count, rate, target, results["reference"], results["supportdesk"])
+        rows += _scenario_rows(
+            count, rate, target, kind, results["reference"], results["supportdesk"]
+        )
     memory = {}
     for system in (Relay(env), Supportdesk(env, token)):
         system.start()

@@ -8,6 +8,7 @@ the channel layer is a hint and clients that miss a frame resume from the databa
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import hashlib
 import hmac
@@ -642,8 +643,8 @@ async def apost_message(
         if row is not None:
             line_writes["pool"] += 1
             stored = _stored(line, now, row[0], row[1], row[2:])
-            for group, event in _line_events(stored):
-                await asend_event(group, event)
+            # The line and, in a waiting chat, the queue entry go out together.
+            await asyncio.gather(*(asend_event(g, e) for g, e in _line_events(stored)))
             return stored.message, True
     return await database_sync_to_async(post_message)(
         conversation_id,
