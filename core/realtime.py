@@ -64,8 +64,15 @@ async def asend_event(group: str, event: Mapping[str, Any]) -> None:
 
 def _send_from_sync(group: str, event: Mapping[str, Any]) -> None:
     layer = get_channel_layer()
-    if layer is not None:
+    if layer is None:
+        return
+    try:
         async_to_sync(_send)(layer, group, event)
+    except RuntimeError:
+        # Sync code on a thread that runs an event loop (a test driving Playwright's sync API):
+        # async_to_sync refuses before `_send` runs. Logged like any failed publish, never raised
+        # into the change that caused it.
+        log.warning("Could not publish %s to %s", event.get("type"), group, exc_info=True)
 
 
 async def _send(layer: Any, group: str, event: Mapping[str, Any]) -> None:
