@@ -22,7 +22,11 @@ def context(browser):
     context.close()
 
 
-def test_the_agent_pages_have_no_serious_violations(cast, live_server, context) -> None:
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_agent_pages_have_no_serious_violations(cast, live_server, browser, scheme) -> None:
+    context = browser.new_context(
+        viewport={"width": 1440, "height": 900}, bypass_csp=True, color_scheme=scheme
+    )
     customer = factories.CustomerFactory(name="Sam Best", email="sam@shop.example")
     order = factories.OrderFactory(customer=customer, external_id="A-1001")
     factories.ShipmentFactory(order=order)
@@ -39,6 +43,7 @@ def test_the_agent_pages_have_no_serious_violations(cast, live_server, context) 
         page.wait_for_load_state("networkidle")
         found[path] = axe_violations(page)
 
+    context.close()
     assert {path: v for path, v in found.items() if v} == {}
 
 
