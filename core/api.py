@@ -9,6 +9,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import HttpError
+from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 
 
@@ -68,3 +69,13 @@ def json_response(request: HttpRequest, data: Any, *, status: int = 200) -> Http
         status=status,
         content_type=f"{_renderer.media_type}; charset={_renderer.charset}",
     )
+
+
+class HostileJsonParser(Parser):
+    """Request bodies through core.security.parse_json: too deep or lone-surrogate JSON is a 400
+    ("Cannot parse request body"), never a 500 further down."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        from core.security import parse_json
+
+        return parse_json(request.body)

@@ -84,3 +84,67 @@ class RefuseNulCharactersMiddleware:
                 return JsonResponse({"detail": detail, "code": "invalid"}, status=422)
             return HttpResponse(detail, status=400, content_type="text/plain")
         return self.get_response(request)
+
+
+# --- hostile JSON ----------------------------------------------------------------------------------
+
+MAX_JSON_DEPTH = 32
+
+
+class HostileJson(ValueError):
+    """JSON that parses but must not be used: too deep, or text no database can store."""
+
+
+def _check_json(value: object, depth: int) -> None:
+    if depth > MAX_JSON_DEPTH:
+        raise HostileJson(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise HostileJson("JSON text holds a lone surrogate (\\ud800-\\udfff)") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_json(key, depth + 1)
+            _check_json(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json(item, depth + 1)
+
+
+def parse_json(raw: str | bytes) -> object:
+    """json.loads for untrusted input: ValueError (never RecursionError or a later encoding error)
+    for invalid JSON, nesting deeper than MAX_JSON_DEPTH, or lone surrogates in any string."""
+    import json
+
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise HostileJson("The body is not UTF-8") from None
+    # Reject deep nesting before the parser recurses into it: count brackets outside strings
+    # cheaply by the maximum run depth (a bound, not a parser), then parse and check exactly.
+    depth = 0
+    in_string = escaped = False
+    for char in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise HostileJson(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        elif char in "]}":
+            depth -= 1
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise HostileJson("JSON nested too deeply") from None
+    _check_json(value, 0)
+    return value

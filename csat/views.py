@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import messages
@@ -13,6 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.ratelimit import ratelimit
+from core.security import parse_json
 from csat import services
 from csat.models import COMMENT_MAX, Survey
 
@@ -64,7 +64,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "csat/survey.html", context)
     if request.content_type == "application/json":
         try:
-            data = json.loads(request.body or b"{}")
+            data = parse_json(request.body or b"{}")
             if not isinstance(data, dict):
                 raise ValueError
         except ValueError:

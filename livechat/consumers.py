@@ -27,6 +27,7 @@ from django.conf import settings
 from accounts.cutoff import RevocableSocket, token_id_for
 from accounts.services import user_for_token
 from core.realtime import Mailbox, asend_event
+from core.security import parse_json
 from livechat import events, services
 from livechat.models import ChatAuthorType, Conversation, ConversationStatus
 
@@ -151,9 +152,10 @@ class ChatSocket(AsyncWebsocketConsumer):
             await self.send_error("too_large", f"A frame is at most {MAX_FRAME_BYTES} bytes")
             return
         try:
-            frame = json.loads(raw)
-        except ValueError:
-            await self.send_error("invalid_json", "The frame is not valid JSON")
+            frame = parse_json(raw)
+        except ValueError as error:
+            # Invalid, 30,000-deep or lone-surrogate JSON: an error frame, and the socket lives.
+            await self.send_error("invalid_json", f"The frame is not usable JSON: {error}"[:200])
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             await self.send_error("invalid", 'A frame is an object with a "type"')

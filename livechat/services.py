@@ -577,6 +577,16 @@ def post_message(
             stored = _store_on_connection(line, now)
             if stored is None:
                 raise ChatError("No such conversation", code="not_found")
+            if (
+                line.author_type == ChatAuthorType.VISITOR
+                and stored.conversation.status == ConversationStatus.ENDED
+            ):
+                # Nobody reads an ended chat: refuse clearly (rolled back) rather than store a
+                # line no agent is told about. The widget offers a new chat.
+                raise ChatError(
+                    "This chat has ended. Start a new chat to write to us again.",
+                    code="chat_ended",
+                )
             line_writes["connection"] += 1
             for group, event in _line_events(stored):
                 send_event_on_commit(group, event)

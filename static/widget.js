@@ -381,6 +381,7 @@
           delete pending[f.client_id];
           render({ key: f.client_id, kind: "visitor", body: p.body, attachments: p.attachments, failed: f.detail });
         }
+        if (f.code === "chat_ended") ended();
       }
     };
     ws.onclose = function (event) {

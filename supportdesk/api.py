@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from accounts.api_auth import AgentSession, BearerToken
-from core.api import ApiError, SupportdeskAPI
+from core.api import ApiError, HostileJsonParser, SupportdeskAPI
 from core.ratelimit import RateLimited
 
 api = SupportdeskAPI(
@@ -21,6 +21,7 @@ api = SupportdeskAPI(
     version="1",
     urls_namespace="api",
     auth=[BearerToken(), AgentSession()],
+    parser=HostileJsonParser(),
     docs_url="/docs",
     openapi_url="/openapi.json",
     description=(

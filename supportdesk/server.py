@@ -151,6 +151,9 @@ class WebSocketFactory(DaphneWebSocketFactory):
         )
 
 
+MAX_WS_MESSAGE_BYTES = 24 * 1024 * 1024
+
+
 class Server(DaphneServer):
     """daphne.server.Server with the factories above and a small inbox per websocket."""
 
@@ -163,8 +166,11 @@ class Server(DaphneServer):
             autoPingTimeout=self.ping_timeout,
             allowNullOrigin=True,
             openHandshakeTimeout=self.websocket_handshake_timeout,
-            maxMessagePayloadSize=self.websocket_max_message_size,
-            maxFramePayloadSize=self.websocket_max_frame_size,
+            # Larger than daphne's 1 MiB: autobahn drops a socket whose message passes the limit
+            # (1006 in the browser), while the consumer answers an oversize frame with an `error`
+            # frame and keeps the socket (livechat/consumers.py MAX_FRAME_BYTES).
+            maxMessagePayloadSize=max(self.websocket_max_message_size, MAX_WS_MESSAGE_BYTES),
+            maxFramePayloadSize=max(self.websocket_max_frame_size, MAX_WS_MESSAGE_BYTES),
         )
         if self.verbosity <= 1:
             globalLogBeginner.beginLoggingTo(

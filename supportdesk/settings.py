@@ -138,6 +138,12 @@ TEMPLATES = [
 
 # Database: SQLite in the embedded profile; DATABASE_URL (Postgres) otherwise.
 DATABASE_URL = env("DATABASE_URL")
+# A busy timeout lets the sweep thread and daphne's request threads share the file.
+SQLITE_OPTIONS = {
+    "timeout": 20,
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL;",
+}
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
@@ -146,6 +152,11 @@ if DATABASE_URL:
             conn_health_checks=True,
         )
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        # DATABASE_URL=sqlite:///... keeps the embedded profile's busy timeout (dj_database_url
+        # sets none, and concurrent writers then fail at once with "database is locked").
+        for name, value in SQLITE_OPTIONS.items():
+            DATABASES["default"].setdefault("OPTIONS", {}).setdefault(name, value)
 else:
     if not EMBEDDED:
         raise ImproperlyConfigured("DATABASE_URL must be set in the production profile")
@@ -153,12 +164,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env("SQLITE_PATH", str(BASE_DIR / "var" / "supportdesk.sqlite3")),
-            # A busy timeout lets the sweep thread and daphne's request threads share the file.
-            "OPTIONS": {
-                "timeout": 20,
-                "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL;",
-            },
+            "OPTIONS": dict(SQLITE_OPTIONS),
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -14,6 +13,7 @@ from django.template.loader import get_template
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
+from core.security import parse_json
 from team import services
 from team.models import ActivitySource
 from wow_credits.charts import bar_chart
@@ -28,7 +28,7 @@ def heartbeat(request: HttpRequest) -> JsonResponse:
     if not request.user.is_authenticated or not request.user.is_active:
         return JsonResponse({"detail": "Log in first", "code": "unauthorized"}, status=401)
     try:
-        data = json.loads(request.body or b"{}")
+        data = parse_json(request.body or b"{}")
     except ValueError:
         data = None
     if not isinstance(data, dict):

@@ -14,6 +14,7 @@ never reopen a ticket, so a mail loop has nothing to feed on.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -26,7 +27,7 @@ from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F
 
 from attachments.models import Source
@@ -67,6 +68,8 @@ class IngestResult:
     status: str
     duplicate: bool
     error: str = ""
+    # A database error (locked, restarting, unreachable): nothing wrong with the mail, try again.
+    temporary: bool = False
 
 
 @dataclass
@@ -190,8 +193,28 @@ def _process(inbound_pk: int, *, duplicate: bool, retry: bool = False) -> Ingest
             return _result(inbound, created=created, duplicate=duplicate)
     except UnparseableEmail as exc:
         error = str(exc)
+    except (OperationalError, InterfaceError) as exc:
+        # Temporary (a locked SQLite file, a Postgres restart): the raw row is kept; the sender is
+        # told to retry (503), and a redelivery of a failed mail is filed again.
+        log.warning("Inbound email %s not filed, database unavailable: %s", inbound_pk, exc)
+        with contextlib.suppress(OperationalError, InterfaceError):
+            InboundEmail.objects.filter(pk=inbound_pk).update(
+                status=InboundStatus.FAILED,
+                error=f"Temporary: {type(exc).__name__}: {exc}"[:2000],
+                attempts=F("attempts") + 1,
+            )
+        return IngestResult(
+            inbound_id=inbound_pk,
+            ticket_id=None,
+            message_id=None,
+            created=False,
+            status=InboundStatus.FAILED,
+            duplicate=duplicate,
+            error=str(exc),
+            temporary=True,
+        )
     except Exception as exc:
-        # A bug or a database error must not lose the mail: the raw row stays, marked failed.
+        # A bug must not lose the mail: the raw row stays, marked failed.
         log.exception("Inbound email %s could not be filed", inbound_pk)
         error = f"{type(exc).__name__}: {exc}"
     InboundEmail.objects.filter(pk=inbound_pk).update(

@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from core import ratelimit
-from core.api import ApiError
+from core.api import ApiError, json_response
 from tickets.inbound import ingest_raw_email, sign
 from tickets.models import InboundStatus
 
@@ -70,6 +70,18 @@ def inbound_email(request: HttpRequest) -> Status:
             "bad_signature",
         )
     result = ingest_raw_email(body, source="webhook")
+    if result.temporary:
+        # Never "unparseable" for a database hiccup: a 4xx tells the mail server to give up.
+        response = json_response(
+            request,
+            {
+                "detail": f"Temporarily unavailable (kept as inbound {result.inbound_id}); retry",
+                "code": "unavailable",
+            },
+            status=503,
+        )
+        response["Retry-After"] = "5"
+        return response  # type: ignore[return-value]
     if result.status == InboundStatus.FAILED or result.ticket_id is None:
         # The raw bytes are stored (InboundEmail row) for an admin to review and retry.
         raise ApiError(

@@ -227,8 +227,24 @@ def create_grant(request: HttpRequest, payload: GrantIn) -> Status[Grant]:
     return Status(201 if created else 200, grant)
 
 
-@router.get("/wow/grants", response=GrantList)
+@router.get(
+    "/wow/grants",
+    response=GrantList,
+    description="Managers and admins list every grant. Agents must pass `customer=` or their "
+    "own `agent=` (else 403 `managers_only`): amounts across everyone are the reports' business.",
+)
 def list_grants(request: HttpRequest, filters: Query[GrantFilters]) -> dict[str, Any]:
+    user = request.user
+    own = filters.agent and filters.agent.lower() in (str(user.pk), user.email)  # type: ignore[union-attr]
+    if not user.is_manager and not filters.customer and not own:  # type: ignore[union-attr]
+        # What everyone granted, with amounts, is what the manager-only reports show: agents
+        # list one customer's grants (the guardrails beside the grant button) or their own.
+        raise ApiError(
+            403,
+            "Agents list the grants of one customer (customer=) or their own (agent=); "
+            "everyone's grants are for managers",
+            "managers_only",
+        )
     qs = _grants()
     if filters.customer:
         if filters.customer.isdigit():

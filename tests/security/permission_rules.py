@@ -224,7 +224,8 @@ API: dict[str, Rule] = {
         lambda w: f"/api/v1/chats/{w.conversation.pk}/escalate", {"POST": AGENTS}
     ),
     "POST /api/v1/wow/grants": Rule(fixed("/api/v1/wow/grants"), {"POST": AGENTS}),
-    "GET /api/v1/wow/grants": Rule(fixed("/api/v1/wow/grants"), {"GET": AGENTS}),
+    # Everyone's grants with amounts: managers (agents list one customer's or their own).
+    "GET /api/v1/wow/grants": Rule(fixed("/api/v1/wow/grants"), {"GET": MANAGERS}),
     "GET /api/v1/wow/grants/{grant_id}": Rule(
         lambda w: f"/api/v1/wow/grants/{w.grant.pk}", {"GET": AGENTS}
     ),

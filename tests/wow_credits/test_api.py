@@ -4,8 +4,10 @@ import json
 from datetime import timedelta
 
 import time_machine
+from django.test import Client
 from django.utils import timezone
 
+from accounts.services import issue_api_token
 from tests import factories
 from wow_credits.models import Celebration, Grant, Story
 
@@ -106,11 +108,15 @@ def test_list_grants_filters(api_client, cast, order):
     post(api_client, "/api/v1/wow/grants", refund_body(other), "c")
     email = order.customer.primary_email
     assert len(api_client.get(f"/api/v1/wow/grants?customer={email}").json()["items"]) == 2
-    assert len(api_client.get("/api/v1/wow/grants?kind=vip_upgrade").json()["items"]) == 1
     assert len(api_client.get("/api/v1/wow/grants?agent=alice@example.com").json()["items"]) == 3
-    assert api_client.get(f"/api/v1/wow/grants?agent={cast.bob.pk}").json()["items"] == []
-    page = api_client.get("/api/v1/wow/grants?limit=2").json()
-    rest = api_client.get(f"/api/v1/wow/grants?limit=2&cursor={page['next_cursor']}").json()
+    # Everyone's grants (with amounts) are the manager reports' business: agents get 403.
+    assert api_client.get("/api/v1/wow/grants?kind=vip_upgrade").status_code == 403
+    assert api_client.get(f"/api/v1/wow/grants?agent={cast.bob.pk}").status_code == 403
+    manager = Client(HTTP_AUTHORIZATION=f"Bearer {issue_api_token(cast.carol)}")
+    assert len(manager.get("/api/v1/wow/grants?kind=vip_upgrade").json()["items"]) == 1
+    assert manager.get(f"/api/v1/wow/grants?agent={cast.bob.pk}").json()["items"] == []
+    page = manager.get("/api/v1/wow/grants?limit=2").json()
+    rest = manager.get(f"/api/v1/wow/grants?limit=2&cursor={page['next_cursor']}").json()
     assert len(page["items"]) == 2 and len(rest["items"]) == 1 and rest["next_cursor"] is None
 
 
