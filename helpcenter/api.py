@@ -25,7 +25,7 @@ router = Router(tags=["help center"])
 
 class ArticleOut(Schema):
     id: int
-    url: str = Field(..., description="The public page (published articles only answer there)")
+    url: str = Field(..., description="The public page, on the host asked (published only)")
     title: str
     body: str = Field(..., description="Markdown, as written")
     body_html: str = Field(..., description="Rendered and sanitised")
@@ -96,11 +96,11 @@ def _raise(exc: services.HelpError) -> NoReturn:
     raise ApiError(exc.status, str(exc), exc.code) from exc
 
 
-def _out(article: Article) -> dict[str, Any]:
+def _out(request: HttpRequest, article: Article) -> dict[str, Any]:
     others = Article.objects.filter(family=article.family).exclude(pk=article.pk)
     return {
         "id": article.pk,
-        "url": article.absolute_url,
+        "url": request.build_absolute_uri(article.get_absolute_url()),
         "title": article.title,
         "body": article.body,
         "body_html": article.body_html,
@@ -139,7 +139,7 @@ def search_articles(request: HttpRequest, filters: Query[SearchFilters]) -> dict
             {
                 "id": h.article.pk,
                 "title": h.article.title,
-                "url": h.article.absolute_url,
+                "url": request.build_absolute_uri(h.article.get_absolute_url()),
                 "snippet": h.snippet,
                 "lang": h.article.lang,
             }
@@ -165,13 +165,15 @@ def create_article(request: HttpRequest, payload: ArticleIn) -> Status[dict[str,
         )
     except services.HelpError as exc:
         _raise(exc)
-    return Status(201, _out(article))
+    return Status(201, _out(request, article))
 
 
 @router.get("/help/articles/{article_id}", response=ArticleOut)
 def get_article(request: HttpRequest, article_id: int) -> dict[str, Any]:
     """Any version, drafts included (agents only)."""
-    return _out(get_object_or_404(Article.objects.select_related("category"), pk=article_id))
+    return _out(
+        request, get_object_or_404(Article.objects.select_related("category"), pk=article_id)
+    )
 
 
 @router.patch("/help/articles/{article_id}", response=ArticleOut)
@@ -188,7 +190,7 @@ def update_article(request: HttpRequest, article_id: int, payload: ArticlePatch)
         )
     except services.HelpError as exc:
         _raise(exc)
-    return _out(Article.objects.select_related("category").get(pk=article.pk))
+    return _out(request, Article.objects.select_related("category").get(pk=article.pk))
 
 
 @router.post(

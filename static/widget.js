@@ -63,6 +63,7 @@
     "p{margin:0 0 4px}.note{padding:12px;color:#333}" +
     ".rate{border-top:1px solid #e2e2e2}.stars{display:flex;gap:6px}.stars button{flex:1;padding:8px 0;border:1px solid #1f5f4a;border-radius:6px;background:#fff;color:#1f5f4a;font-weight:600;cursor:pointer}.stars button[aria-pressed=true]{background:#1f5f4a;color:#fff}" +
     ".files{display:flex;flex-wrap:wrap;gap:4px;margin-top:4px}.files img{max-width:160px;max-height:120px;border-radius:6px;cursor:pointer;display:block}.files button{background:none;border:0;padding:0;color:#1f5f4a;text-decoration:underline;cursor:pointer}progress{width:100%}.attach{font-size:18px;padding:4px 6px}" +
+    ".help ul{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:6px}.help li{padding:6px 8px;border:1px solid #e2e2e2;border-radius:6px}.help a{color:#1f5f4a;font-weight:600}mark{background:#fff1a8;color:inherit}" +
     "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100%;max-height:100%;border-radius:0}}";
 
   var host = el("div", { id: "supportdesk-chat" });
@@ -95,6 +96,8 @@
   var preName = field(pre, "Name", "name", "text", false);
   var preEmail = field(pre, "Email", "email", "email", false);
   var preQuestion = field(pre, "Your question", "question", "textarea", true);
+  var helpBox = helpSuggest(preQuestion);
+  pre.appendChild(helpBox.node);
   pre.appendChild(el("button", { class: "btn", type: "submit" }, "Start chat"));
 
   // Chat view.
@@ -439,6 +442,7 @@
   pre.addEventListener("submit", function (e) {
     e.preventDefault();
     var question = preQuestion.value;
+    helpBox.stillNeedHelp();
     var body = {
       name: preName.value || cfg.name || "",
       email: preEmail.value || cfg.email || "",
@@ -544,6 +548,73 @@
 
   if (cfg.name) preName.value = cfg.name;
   if (cfg.email) preEmail.value = cfg.email;
+
+  // --- help center suggestions (before a chat starts) ---
+  // As the visitor types the question, a few published articles (GET /api/v1/help/articles, in
+  // the widget's language) are offered; "This answered my question" is counted per article, and
+  // starting the chat anyway after opening one counts "I still need help" for it.
+  function helpLang() {
+    return cfg.lang || document.documentElement.lang || navigator.language || "";
+  }
+  function helpSuggest(field) {
+    var box = el("div", { class: "help", "aria-live": "polite", hidden: "" });
+    var list = el("ul", { "aria-label": "Suggested articles" });
+    box.appendChild(el("p", { class: "who" }, "These articles may help:"));
+    box.appendChild(list);
+    var timer = null, seq = 0, opened = {};
+    function feedback(id, helpful) {
+      return fetch(base + "/api/v1/help/articles/" + id + "/feedback", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ helpful: helpful }),
+      }).catch(function () { /* counting is best effort */ });
+    }
+    function snippet(html) { // the server escapes the text and marks words with <mark>
+      var span = el("span", { class: "who" });
+      html.split(/(<mark>.*?<\/mark>)/).forEach(function (part) {
+        var m = /^<mark>(.*)<\/mark>$/.exec(part);
+        var text = new DOMParser().parseFromString(m ? m[1] : part, "text/html").documentElement.textContent;
+        span.appendChild(m ? el("mark", {}, text) : document.createTextNode(text));
+      });
+      return span;
+    }
+    function render(items) {
+      list.textContent = "";
+      items.forEach(function (a) {
+        var li = el("li", { "data-article": a.id });
+        var link = el("a", { href: a.url, target: "_blank", rel: "noopener" }, a.title);
+        var yes = el("button", { class: "btn link", type: "button", hidden: "" }, "This answered my question");
+        link.addEventListener("click", function () { opened[a.id] = true; yes.hidden = false; });
+        yes.addEventListener("click", function () {
+          delete opened[a.id];
+          feedback(a.id, true);
+          yes.replaceWith(el("span", { class: "who", role: "status" }, "Glad it helped!"));
+        });
+        li.appendChild(link);
+        li.appendChild(snippet(a.snippet || ""));
+        li.appendChild(yes);
+        list.appendChild(li);
+      });
+      box.hidden = !items.length;
+    }
+    field.addEventListener("input", function () {
+      clearTimeout(timer);
+      var q = field.value.trim(), mine = ++seq;
+      if (q.length < 3) { render([]); return; }
+      timer = setTimeout(function () {
+        fetch(base + "/api/v1/help/articles?limit=3&lang=" + encodeURIComponent(helpLang()) + "&q=" + encodeURIComponent(q.slice(0, 200)))
+          .then(function (r) { return r.ok ? r.json() : { items: [] }; })
+          .then(function (d) { if (mine === seq) render(d.items || []); })
+          .catch(function () { /* no suggestions: the form works as before */ });
+      }, 350);
+    });
+    return {
+      node: box,
+      stillNeedHelp: function () {
+        for (var id in opened) feedback(id, false);
+        opened = {};
+        render([]);
+      },
+    };
+  }
 
   function mount() {
     document.body.appendChild(host);

@@ -130,10 +130,13 @@
     clearTimeout(timer);
     var mine = ++seq;
     timer = setTimeout(function () {
-      fetch("/api/v1/snippets?limit=" + LIMIT + "&q=" + encodeURIComponent(q), {
-        credentials: "same-origin", headers: { Accept: "application/json" },
-      }).then(function (r) { return r.ok ? r.json() : { items: [] }; })
-        .catch(function () { return { items: [], failed: true }; })
+      Promise.all([
+        fetch("/api/v1/snippets?limit=" + LIMIT + "&q=" + encodeURIComponent(q), {
+          credentials: "same-origin", headers: { Accept: "application/json" },
+        }).then(function (r) { return r.ok ? r.json() : { items: [] }; })
+          .catch(function () { return { items: [], failed: true }; }),
+        helpArticles(q),
+      ]).then(function (both) { return { items: both[0].items.concat(both[1]), failed: both[0].failed }; })
         .then(function (data) {
           if (mine !== seq || !state) return; // a newer query, or closed meanwhile
           state.loading = false;
@@ -146,14 +149,30 @@
     }, 120);
   }
 
+  // Published help center articles for the same words (every language): picking one inserts a
+  // link to it ("Title: URL"), for the customer to read. Nothing is counted as a snippet use.
+  function helpArticles(q) {
+    if (!q.trim()) return Promise.resolve([]);
+    return fetch("/api/v1/help/articles?limit=3&lang=any&q=" + encodeURIComponent(q), {
+      credentials: "same-origin", headers: { Accept: "application/json" },
+    }).then(function (r) { return r.ok ? r.json() : { items: [] }; })
+      .then(function (d) {
+        return (d.items || []).map(function (a) {
+          var text = new DOMParser().parseFromString(a.snippet, "text/html").documentElement.textContent;
+          return { article: true, id: a.id, title: a.title, shortcut: "article " + a.lang,
+                   body: a.title + ": " + a.url, preview: text };
+        });
+      }).catch(function () { return []; });
+  }
+
   function render(q, failed) {
     list.textContent = "";
     state.items.forEach(function (s, i) {
       var li = el("li", { role: "option", id: "snippet-option-" + i, "data-index": String(i),
         "data-shortcut": s.shortcut, "aria-selected": i === state.active ? "true" : "false" });
       li.appendChild(el("strong", {}, s.title));
-      li.appendChild(el("code", {}, "/" + s.shortcut));
-      li.appendChild(el("span", {}, s.body.slice(0, 140)));
+      li.appendChild(el("code", {}, s.article ? s.shortcut : "/" + s.shortcut));
+      li.appendChild(el("span", {}, (s.preview || s.body).slice(0, 140)));
       list.appendChild(li);
     });
     status.textContent = failed ? "Snippets could not be loaded." : state.items.length
@@ -188,6 +207,7 @@
     // Let other listeners (draft state, typing indicators) see the change like typed text.
     field.dispatchEvent(new Event("input", { bubbles: true }));
     inserting = false;
+    if (snippet.article) return; // a help center link, not a snippet: nothing to count
     fetch("/api/v1/snippets/" + snippet.id + "/use", {
       method: "POST", credentials: "same-origin",
       headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
