@@ -234,6 +234,7 @@ class ChatOut(Schema):
     last_seq: int
     ticket_id: int | None
     page_url: str
+    order_id: int | None = Field(None, description="The order asked about from the widget")
     created_at: datetime
 
 
@@ -247,7 +248,8 @@ class ChatListOut(Schema):
 
 
 def _chat(conversation: Conversation) -> dict[str, Any]:
-    return events.conversation_summary(conversation)
+    # order_id: the order a verified visitor asked about (livechat.self_service).
+    return {**events.conversation_summary(conversation), "order_id": conversation.order_id}
 
 
 @router.get("/chats", response=ChatListOut)

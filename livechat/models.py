@@ -52,6 +52,11 @@ class Conversation(models.Model):
         help_text="Set when the chat was escalated to email.",
     )
     page_url = models.URLField(max_length=1000, blank=True)
+    # The order a verified visitor asked about ("Ask about this order" in the widget): the agent's
+    # sidebar opens on it.
+    order = models.ForeignKey(
+        "customers.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     last_message_at = models.DateTimeField(null=True, blank=True)
     # Handle time is recorded for information only: nothing nags or times out on it.

@@ -63,6 +63,7 @@
     "p{margin:0 0 4px}.note{padding:12px;color:#333}" +
     ".rate{border-top:1px solid #e2e2e2}.stars{display:flex;gap:6px}.stars button{flex:1;padding:8px 0;border:1px solid #1f5f4a;border-radius:6px;background:#fff;color:#1f5f4a;font-weight:600;cursor:pointer}.stars button[aria-pressed=true]{background:#1f5f4a;color:#fff}" +
     ".files{display:flex;flex-wrap:wrap;gap:4px;margin-top:4px}.files img{max-width:160px;max-height:120px;border-radius:6px;cursor:pointer;display:block}.files button{background:none;border:0;padding:0;color:#1f5f4a;text-decoration:underline;cursor:pointer}progress{width:100%}.attach{font-size:18px;padding:4px 6px}" +
+    ".acct{overflow-y:auto;flex:1}.order,.ticket{border:1px solid #e2e2e2;border-radius:6px;padding:8px;margin:6px 0}.acct-links{display:flex;gap:8px}" +
     ".help ul{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:6px}.help li{padding:6px 8px;border:1px solid #e2e2e2;border-radius:6px}.help a{color:#1f5f4a;font-weight:600}mark{background:#fff1a8;color:inherit}" +
     "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100%;max-height:100%;border-radius:0}}";
 
@@ -163,12 +164,13 @@
   off.appendChild(el("button", { class: "btn", type: "submit" }, "Send message"));
   var thanks = el("div", { class: "note", hidden: "", role: "status" });
 
-  [header, status, pre, chat, off, thanks].forEach(function (n) { panel.appendChild(n); });
+  var acct = account();
+  [header, status, pre, chat, off, thanks, acct.view].forEach(function (n) { panel.appendChild(n); });
   root.appendChild(launcher);
   root.appendChild(panel);
 
   function show(view) {
-    [pre, chat, off, thanks].forEach(function (n) { n.hidden = n !== view; });
+    [pre, chat, off, thanks, acct.view].forEach(function (n) { n.hidden = n !== view; });
     chat.style.display = view === chat ? "flex" : "none";
   }
 
@@ -448,6 +450,7 @@
       email: preEmail.value || cfg.email || "",
       page_url: location.href,
       user_hash: cfg.user_hash || "",
+      visitor_token: state.token || "",
     };
     api("widget/sessions", body).then(function (data) {
       state = { token: data.visitor_token, conversation_id: data.conversation_id, name: body.name, email: body.email, verified: data.verified, usual_wait: data.usual_wait_seconds };
@@ -548,6 +551,108 @@
 
   if (cfg.name) preName.value = cfg.name;
   if (cfg.email) preEmail.value = cfg.email;
+
+  // --- the verified visitor's account: "My orders" and "Earlier conversations" ---
+  // Shown only when the shop signed the visitor in (user_hash). The visitor token (from
+  // POST widget/sessions; an empty waiting chat is invisible to agents) is sent as a Bearer token.
+  function account() {
+    var view = el("div", { class: "note acct", hidden: "" });
+    var links = el("p", { class: "acct-links" });
+    if (cfg.user_hash && cfg.email) {
+      [["My orders", orders], ["Earlier conversations", earlier]].forEach(function (pair) {
+        var b = el("button", { class: "btn link", type: "button" }, pair[0]);
+        b.addEventListener("click", pair[1]);
+        links.appendChild(b);
+      });
+      pre.insertBefore(links, pre.firstChild.nextSibling);
+    }
+    function session() {
+      if (state.token) return Promise.resolve(state.token);
+      return api("widget/sessions", { name: cfg.name || "", email: cfg.email, page_url: location.href, user_hash: cfg.user_hash })
+        .then(function (d) { state = { token: d.visitor_token, conversation_id: d.conversation_id, name: cfg.name || "", email: cfg.email }; save(); return d.visitor_token; });
+    }
+    function call(method, path, body) {
+      return session().then(function (token) {
+        return fetch(base + "/api/v1/widget/" + path, {
+          method: method, body: body ? JSON.stringify(body) : undefined,
+          headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" },
+        }).then(function (r) { return r.json().then(function (d) { if (!r.ok) throw new Error(d.detail); return d; }); });
+      });
+    }
+    function page(title) {
+      view.textContent = "";
+      var back = el("button", { class: "btn link", type: "button" }, "\u2190 Back");
+      back.addEventListener("click", function () { show(pre); });
+      view.appendChild(back);
+      view.appendChild(el("h3", {}, title));
+      show(view);
+      return view;
+    }
+    function fail(err) { status.textContent = err.message; }
+    function orders() {
+      call("GET", "orders").then(function (d) {
+        var v = page("My orders");
+        if (!d.items.length) v.appendChild(el("p", {}, "No orders yet."));
+        d.items.forEach(function (o) {
+          var card = el("div", { class: "order", "data-order": o.external_id });
+          card.appendChild(el("strong", {}, "Order " + o.external_id));
+          card.appendChild(el("p", {}, o.status + " \u00b7 " + o.total + " " + o.currency + " \u00b7 " + new Date(o.placed_at).toLocaleDateString()));
+          card.appendChild(el("p", { class: "who" }, o.items.map(function (i) { return i.quantity + " \u00d7 " + i.name; }).join(", ")));
+          o.shipments.forEach(function (sh) {
+            var line = el("p", {}, (sh.carrier || "Shipment") + " \u00b7 " + sh.status + (sh.promised_by ? " \u00b7 due " + new Date(sh.promised_by).toLocaleDateString() : "") + " \u00b7 ");
+            line.appendChild(sh.tracking_url ? el("a", { href: sh.tracking_url, target: "_blank", rel: "noopener" }, "Track " + sh.tracking) : document.createTextNode(sh.tracking));
+            card.appendChild(line);
+          });
+          var ask = el("button", { class: "btn", type: "button" }, "Ask about this order");
+          ask.addEventListener("click", function () {
+            call("POST", "orders/" + encodeURIComponent(o.external_id) + "/ask").then(function () {
+              show(pre);
+              preQuestion.value = "About order " + o.external_id + ": ";
+              preQuestion.focus();
+            }).catch(fail);
+          });
+          card.appendChild(ask);
+          v.appendChild(card);
+        });
+      }).catch(fail);
+    }
+    function earlier() {
+      call("GET", "history").then(function (d) {
+        var v = page("Earlier conversations");
+        if (!d.chats.length && !d.tickets.length) v.appendChild(el("p", {}, "Nothing yet."));
+        d.chats.forEach(function (c) {
+          var b = el("button", { class: "btn link", type: "button" }, "Chat of " + new Date(c.created_at).toLocaleString());
+          b.addEventListener("click", function () {
+            call("GET", "history/chats/" + c.id).then(function (t) {
+              var tv = page("Chat of " + new Date(t.created_at).toLocaleString());
+              t.messages.forEach(function (m) {
+                var line = el("div", { class: "m " + m.author_type });
+                line.appendChild(el("span", { class: "who" }, m.author_name));
+                line.appendChild(document.createTextNode(m.body));
+                tv.appendChild(line);
+              });
+            }).catch(fail);
+          });
+          v.appendChild(el("p", {})).appendChild(b);
+        });
+        d.tickets.forEach(function (t) {
+          var f = el("form", { class: "ticket", "aria-label": t.subject });
+          f.appendChild(el("strong", {}, t.subject + " (" + t.status + ")"));
+          var msg = field(f, "Write again to reopen", "message", "textarea", true);
+          f.appendChild(el("button", { class: "btn", type: "submit" }, "Reopen"));
+          f.addEventListener("submit", function (e) {
+            e.preventDefault();
+            call("POST", "history/tickets/" + t.id + "/reopen", { message: msg.value }).then(function (r) {
+              f.textContent = "";
+              f.appendChild(el("p", { role: "status" }, "Reopened: we will answer by email (" + r.status + ")."));
+            }).catch(fail);
+          });
+          v.appendChild(f);
+        });
+      }).catch(fail);
+    }
+    return { view: view };
+  }
 
   // --- help center suggestions (before a chat starts) ---
   // As the visitor types the question, a few published articles (GET /api/v1/help/articles, in

@@ -381,7 +381,12 @@
       var orders = el("ul");
       (cu.orders || []).slice(0, 10).forEach(function (o) {
         var ships = (o.shipments || []).map(function (s) { return s.carrier + " " + s.tracking + " (" + s.status + ")" + (s.address ? ", to " + s.address : ""); }).join("; ");
-        orders.appendChild(el("li", {}, "Order " + o.external_id + ": " + o.total + " " + o.currency + ", " + o.status + (ships ? " \u2014 " + ships : "")));
+        var line = "Order " + o.external_id + ": " + o.total + " " + o.currency + ", " + o.status + (ships ? " \u2014 " + ships : "");
+        if (c.order_id === o.id) { // "Ask about this order" in the widget: open the sidebar on it
+          p.customer.open = true;
+          p.customer.insertBefore(el("p", { class: "chat-asked-order" }, "Asked about: " + line), p.customer.children[1] || null);
+          orders.insertBefore(el("li", { class: "chat-asked-order" }, line + " (asked about)"), orders.firstChild);
+        } else orders.appendChild(el("li", {}, line));
       });
       p.customer.appendChild(el("h3", {}, "Orders"));
       p.customer.appendChild(orders);
