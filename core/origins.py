@@ -19,7 +19,13 @@ from django.http import HttpRequest, HttpResponse
 from django.http.request import split_domain_port, validate_host
 
 # Attachment URLs too: the widget fetches its chat's files with the visitor token (no cookies).
-WIDGET_PATHS = ("/api/v1/widget/", "/api/v1/help/", "/widget.js", "/attachments/")
+WIDGET_PATHS = (
+    "/api/v1/widget/",
+    "/api/v1/help/",
+    "/api/v1/business-hours",
+    "/widget.js",
+    "/attachments/",
+)
 
 
 def widget_origin_allowed(origin: str) -> bool:

@@ -17,6 +17,7 @@ from core import ratelimit
 from core.api import ApiError
 from csat.api import CsatOut
 from csat.services import result_for_chat
+from hours import services as business_hours
 from livechat import events, services
 from livechat.models import ChatAuthorType, Conversation, ConversationStatus
 
@@ -50,6 +51,8 @@ class SessionOut(Schema):
     usual_wait_seconds: int | None = Field(
         None, description="Median wait for an agent over recent chats; null when unknown."
     )
+    open: bool = Field(..., description="Within business hours now (hours app)")
+    next_open_at: datetime | None = Field(..., description="When open again; now if open")
 
 
 @router.post("/widget/sessions", auth=None, response={201: SessionOut}, tags=["widget"])
@@ -67,6 +70,7 @@ def create_session(request: HttpRequest, payload: SessionIn) -> Status[dict[str,
         )
     except services.ChatError as error:
         raise ApiError(403, str(error), error.code) from None
+    hours = business_hours.current()
     return Status(
         201,
         {
@@ -76,6 +80,8 @@ def create_session(request: HttpRequest, payload: SessionIn) -> Status[dict[str,
             "agents_online": services.agents_available(),
             "verified": conversation.verified,
             "usual_wait_seconds": services.usual_wait_seconds(),
+            "open": business_hours.is_open(hours),
+            "next_open_at": business_hours.next_open_at(hours),
         },
     )
 

@@ -63,7 +63,7 @@
     "p{margin:0 0 4px}.note{padding:12px;color:#333}" +
     ".rate{border-top:1px solid #e2e2e2}.stars{display:flex;gap:6px}.stars button{flex:1;padding:8px 0;border:1px solid #1f5f4a;border-radius:6px;background:#fff;color:#1f5f4a;font-weight:600;cursor:pointer}.stars button[aria-pressed=true]{background:#1f5f4a;color:#fff}" +
     ".files{display:flex;flex-wrap:wrap;gap:4px;margin-top:4px}.files img{max-width:160px;max-height:120px;border-radius:6px;cursor:pointer;display:block}.files button{background:none;border:0;padding:0;color:#1f5f4a;text-decoration:underline;cursor:pointer}progress{width:100%}.attach{font-size:18px;padding:4px 6px}" +
-    ".acct{overflow-y:auto;flex:1}.order,.ticket{border:1px solid #e2e2e2;border-radius:6px;padding:8px;margin:6px 0}.acct-links{display:flex;gap:8px}" +
+    ".hours{font-size:12px;color:#1f5f4a;font-weight:600}.acct{overflow-y:auto;flex:1}.order,.ticket{border:1px solid #e2e2e2;border-radius:6px;padding:8px;margin:6px 0}.acct-links{display:flex;gap:8px}" +
     ".help ul{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:6px}.help li{padding:6px 8px;border:1px solid #e2e2e2;border-radius:6px}.help a{color:#1f5f4a;font-weight:600}mark{background:#fff1a8;color:inherit}" +
     "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100%;max-height:100%;border-radius:0}}";
 
@@ -456,7 +456,8 @@
       state = { token: data.visitor_token, conversation_id: data.conversation_id, name: body.name, email: body.email, verified: data.verified, usual_wait: data.usual_wait_seconds };
       save();
       verify.hidden = !body.email || data.verified;
-      if (!data.agents_online) {
+      if (!data.agents_online || data.open === false) {
+        if (data.open === false) hoursNote(data.next_open_at);
         offName.value = body.name;
         offEmail.value = body.email;
         offMessage.value = question;
@@ -653,6 +654,28 @@
     }
     return { view: view };
   }
+
+  // --- business hours: "We're online" / "We're away, back at 09:00 (your time)" ---
+  var hoursLine = el("p", { class: "hours", role: "status" });
+  pre.insertBefore(hoursLine, pre.firstChild.nextSibling);
+  function hoursNote(nextOpen) {
+    var text = "We're away";
+    if (nextOpen) {
+      var at = new Date(nextOpen), now = new Date();
+      var when = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      if (at.toDateString() !== now.toDateString()) when = at.toLocaleDateString([], { weekday: "long" }) + " " + when;
+      text += ", back at " + when + " (your time)";
+    }
+    hoursLine.textContent = text + ".";
+    off.firstChild.textContent = text + ". Leave a message and we will answer by email.";
+  }
+  function checkHours() {
+    fetch(base + "/api/v1/business-hours").then(function (r) { return r.json(); }).then(function (h) {
+      if (h.open) hoursLine.textContent = "We're online.";
+      else hoursNote(h.next_open_at);
+    }).catch(function () { /* unknown: say nothing */ });
+  }
+  checkHours();
 
   // --- help center suggestions (before a chat starts) ---
   // As the visitor types the question, a few published articles (GET /api/v1/help/articles, in

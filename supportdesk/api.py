@@ -119,6 +119,7 @@ def _register_routers() -> None:
     api.add_router("/", "audit.api.router")
     api.add_router("/", "accounts.agents_api.router")
     api.add_router("/", "livechat.account_api.router")
+    api.add_router("/", "hours.api.router")
 
 
 _register_routers()

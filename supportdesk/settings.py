@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "mailboxes",
     "attachments",
     "audit",
+    "hours",
 ]
 
 MIDDLEWARE = [

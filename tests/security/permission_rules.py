@@ -30,6 +30,9 @@ MANAGERS = allow("manager", "admin")
 ADMINS = allow("admin")
 # Signed by the sender (HMAC of the body), never by a user: refused for everyone without it.
 SIGNED = allow()
+# The widget's own-account endpoints: a verified visitor's token only; the matrix's visitor is
+# unverified (403 `unverified`), everyone else has no visitor token at all.
+VERIFIED_VISITOR = {**allow(), "visitor": "forbidden"}
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,7 @@ PAGES: dict[str, Rule] = {
     "help/manage/<int:pk>/history": Rule(
         lambda w: f"/help/manage/{w.article.pk}/history", {"GET": AGENTS}
     ),
+    "hours/": Rule(fixed("/hours/"), {"GET": ADMINS}),
     "team/": Rule(fixed("/team/"), {"GET": AGENTS}),
     "team/heartbeat": Rule(fixed("/team/heartbeat"), {"POST": AGENTS}),
     # One's own page, or anyone's for managers.
@@ -281,6 +285,22 @@ API: dict[str, Rule] = {
         lambda w: f"/api/v1/mailboxes/{w.mailbox.pk}/test", {"POST": ADMINS}
     ),
     "GET /api/v1/audit": Rule(fixed("/api/v1/audit"), {"GET": MANAGERS}),
+    "GET /api/v1/business-hours": Rule(fixed("/api/v1/business-hours"), {"GET": PUBLIC}),
+    "PUT /api/v1/business-hours": Rule(fixed("/api/v1/business-hours"), {"PUT": ADMINS}),
+    "GET /api/v1/widget/orders": Rule(fixed("/api/v1/widget/orders"), {"GET": VERIFIED_VISITOR}),
+    "GET /api/v1/widget/orders/{external_id}": Rule(
+        fixed("/api/v1/widget/orders/ORD-1"), {"GET": VERIFIED_VISITOR}
+    ),
+    "POST /api/v1/widget/orders/{external_id}/ask": Rule(
+        fixed("/api/v1/widget/orders/ORD-1/ask"), {"POST": VERIFIED_VISITOR}
+    ),
+    "GET /api/v1/widget/history": Rule(fixed("/api/v1/widget/history"), {"GET": VERIFIED_VISITOR}),
+    "GET /api/v1/widget/history/chats/{chat_id}": Rule(
+        lambda w: f"/api/v1/widget/history/chats/{w.conversation.pk}", {"GET": VERIFIED_VISITOR}
+    ),
+    "POST /api/v1/widget/history/tickets/{ticket_id}/reopen": Rule(
+        lambda w: f"/api/v1/widget/history/tickets/{w.ticket.pk}/reopen", {"POST": VERIFIED_VISITOR}
+    ),
     "GET /api/v1/team/hours": Rule(fixed("/api/v1/team/hours"), {"GET": AGENTS}),
     "GET /api/v1/team/tickets/{ticket_id}/handle-time": Rule(
         lambda w: f"/api/v1/team/tickets/{w.ticket.pk}/handle-time", {"GET": AGENTS}

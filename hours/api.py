@@ -1,0 +1,65 @@
+"""Business hours over HTTP: anyone reads them (the widget does), admins set them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+
+from accounts.models import Role
+from core.api import ApiError
+from hours import services
+
+router = Router(tags=["business hours"])
+
+
+class HoursIn(Schema):
+    timezone: str = Field(..., max_length=64, examples=["Europe/Madrid"])
+    week: dict[str, list[list[str]]] = Field(
+        ..., examples=[{"mon": [["09:00", "13:00"], ["14:00", "18:00"]]}]
+    )
+    holidays: list[str] = Field(default_factory=list, examples=[["2026-12-25"]])
+
+
+class HoursOut(Schema):
+    timezone: str
+    week: dict[str, list[list[str]]]
+    holidays: list[str]
+    open: bool = Field(..., description="Open right now")
+    next_open_at: datetime | None = Field(..., description="Now when open; null: no hours ahead")
+
+
+def _out(hours: services.Hours) -> dict[str, Any]:
+    return {
+        "timezone": hours.timezone,
+        "week": hours.week,
+        "holidays": hours.holidays,
+        "open": services.is_open(hours),
+        "next_open_at": services.next_open_at(hours),
+    }
+
+
+@router.get("/business-hours", auth=None, response=HoursOut, tags=["business hours", "widget"])
+def get_hours(request: HttpRequest) -> dict[str, Any]:
+    return _out(services.current())
+
+
+@router.put("/business-hours", response=HoursOut)
+def put_hours(request: HttpRequest, payload: HoursIn) -> dict[str, Any]:
+    """Admins only. 422 for an unknown timezone or day, a bad time, overlapping or inverted
+    ranges, or a holiday that is not a date."""
+    if not request.user.has_role(Role.ADMIN):  # type: ignore[union-attr]
+        raise PermissionDenied("Only an admin may change business hours")
+    try:
+        hours = services.set_hours(
+            timezone=payload.timezone,
+            week=payload.week,
+            holidays=payload.holidays,
+            by=request.user,  # type: ignore[arg-type]
+        )
+    except services.HoursError as exc:
+        raise ApiError(exc.status, str(exc), exc.code) from exc
+    return _out(hours)

@@ -1,0 +1,66 @@
+"""The admin's business hours page: one form, each day as "09:00-13:00, 14:00-18:00"."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts.models import Role
+from hours import services
+
+DAY_NAMES = dict(zip(services.DAYS, ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+                                     "Saturday", "Sunday"], strict=True))  # fmt: skip
+
+
+def _parse_ranges(text: str) -> list[list[str]]:
+    ranges = []
+    for part in text.replace(";", ",").split(","):
+        if part.strip():
+            start, _, end = part.strip().partition("-")
+            ranges.append([start.strip(), end.strip()])
+    return ranges
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def hours_page(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_role(Role.ADMIN):  # type: ignore[union-attr]
+        raise PermissionDenied("Only an admin may change business hours")
+    hours = services.current()
+    values = {
+        "timezone": hours.timezone,
+        "holidays": "\n".join(hours.holidays),
+        **{day: ", ".join(f"{a}-{b}" for a, b in hours.week.get(day, [])) for day in services.DAYS},
+    }
+    error = ""
+    if request.method == "POST":
+        values = {key: request.POST.get(key, "")[:500] for key in values}
+        try:
+            services.set_hours(
+                timezone=values["timezone"].strip(),
+                week={day: _parse_ranges(values[day]) for day in services.DAYS},
+                holidays=[d.strip() for d in values["holidays"].split() if d.strip()],
+                by=request.user,  # type: ignore[arg-type]
+            )
+        except services.HoursError as exc:
+            error = str(exc)
+        else:
+            messages.success(request, "Business hours saved.")
+            return redirect("hours:page")
+    return render(
+        request,
+        "hours/hours.html",
+        {
+            "nav": "hours",
+            "values": values,
+            "days": [(day, DAY_NAMES[day], values[day]) for day in services.DAYS],
+            "error": error,
+            "open": services.is_open(),
+            "next_open_at": services.next_open_at(),
+        },
+        status=422 if error else 200,
+    )
