@@ -16,7 +16,7 @@ import traceback
 
 from bench.common import Table, elapsed, stop_all, write_results
 
-BENCHMARKS = ("chat", "pages", "inbox", "followups")
+BENCHMARKS = ("chat", "pages", "inbox", "followups", "helpcenter")
 
 
 def main(argv: list[str] | None = None) -> int:
