@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("customers", "0002_order_problem_kind"),
-        ("livechat", "0002_chatmessage_author_trainee"),
+        ("livechat", "0003_emailverification"),
     ]
 
     operations = [
