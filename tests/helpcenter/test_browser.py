@@ -10,7 +10,6 @@ import pytest
 from helpcenter.models import Article
 from tests import factories
 from tests.conftest import login
-from tickets import services as tickets
 
 
 def _wait_for(check, timeout: float = 10.0) -> None:
@@ -55,10 +54,10 @@ def test_contact_form_suggests_articles_as_the_customer_types(articles, live_ser
 @pytest.mark.browser
 @pytest.mark.live
 def test_agent_inserts_an_article_link_from_the_picker(articles, cast, live_server, page):
+    # Rows from factories: nothing to publish from this thread, where Playwright's loop runs.
     customer = factories.CustomerFactory(name="Ben Best", email="ben@shop.example")
-    ticket, _ = tickets.create_ticket(
-        customer=customer, subject="Return?", body_text="How do I send them back?", channel="email"
-    )
+    ticket = factories.TicketFactory(customer=customer, subject="Return?")
+    factories.MessageFactory(ticket=ticket)
     login(page, live_server, cast.alice.email, cast.password)
     page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
     reply = page.locator("#reply textarea[name=body]")
