@@ -26,6 +26,7 @@ from django.conf import settings
 
 from accounts.cutoff import RevocableSocket, token_id_for
 from accounts.services import user_for_token
+from core import fds
 from core.realtime import Mailbox, asend_event
 from core.security import parse_json
 from livechat import events, services
@@ -34,6 +35,7 @@ from livechat.models import ChatAuthorType, Conversation, ConversationStatus
 log = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 64 * 1024
+CLOSE_TOO_MANY = 4429
 CLOSE_UNAUTHORIZED = 4401
 TOKEN_RENEW_SECONDS = 3600
 
@@ -253,6 +255,17 @@ class VisitorConsumer(ChatSocket):
         if conversation is None:
             await self.refuse("The visitor token is invalid or expired")
             return
+        # Caps per visitor, per address and per process (core/fds.py): one token must not take
+        # every descriptor the agents, logins and inbound mail need.
+        client = self.scope.get("client") or ("", 0)
+        self.address = str(client[0] or "")
+        refused = fds.admit_visitor(conversation.pk, self.address)
+        if refused:
+            await self.accept()
+            await self.send_error(refused, "Too many open chat windows; close some and retry")
+            await self.close(code=CLOSE_TOO_MANY)
+            return
+        self.admitted = True
         self.setup_limits()
         self.conversation_id = conversation.pk
         self.visitor_name = conversation.visitor_display_name
@@ -273,6 +286,9 @@ class VisitorConsumer(ChatSocket):
         await self.send_json(dict(events.token_frame(services.issue_visitor_token(conversation))))
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "admitted", False):
+            self.admitted = False
+            fds.release_visitor(self.conversation_id, self.address)
         await self.leave_groups()
 
     async def on_message(self, frame: dict[str, Any]) -> None:

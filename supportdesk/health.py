@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
+from core import fds
+
 
 def _check_database() -> None:
     with connection.cursor() as cursor:
@@ -61,6 +63,8 @@ async def healthz(request: HttpRequest) -> JsonResponse:
         "channel_layer": await _timed(_check_channel_layer),
         "broker": await _timed(_check_broker),
     }
+    # Descriptors left in this process: at 0 every login, mail and socket fails (core/fds.py).
+    checks["file_descriptors"] = fds.report()
     healthy = all(c["ok"] for c in checks.values())
     body = {
         "status": "ok" if healthy else "unavailable",

@@ -326,6 +326,11 @@ if not EMBEDDED and not (SUPPORTDESK_INBOUND_SECRET and SUPPORTDESK_WIDGET_SECRE
     )
 # Sites that may embed the chat widget (scheme://host[:port], comma-separated; * for any site).
 SUPPORTDESK_WIDGET_ORIGINS = envlist("SUPPORTDESK_WIDGET_ORIGINS", "*")
+# Visitor socket caps (core/fds.py), per daphne process.
+SUPPORTDESK_MAX_SOCKETS_PER_VISITOR = envint("SUPPORTDESK_MAX_SOCKETS_PER_VISITOR", 10)
+SUPPORTDESK_MAX_SOCKETS_PER_IP = envint("SUPPORTDESK_MAX_SOCKETS_PER_IP", 200)
+SUPPORTDESK_AGENT_FD_RESERVE = envint("SUPPORTDESK_AGENT_FD_RESERVE", 256)
+SUPPORTDESK_FD_MIN_FREE = envint("SUPPORTDESK_FD_MIN_FREE", 32)
 # Refuse user_hash values without an expiry ("<unix expiry>.<hex HMAC of email:expiry>").
 SUPPORTDESK_WIDGET_HASH_REQUIRE_EXPIRY = envbool("SUPPORTDESK_WIDGET_HASH_REQUIRE_EXPIRY", False)
 # /demo/shop/?login=EMAIL signs that address as a logged-in shopper: a demo only (never production).

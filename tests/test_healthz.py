@@ -22,7 +22,7 @@ def test_healthz_reports_database_layer_and_broker_and_503_while_redis_is_down(
 ):
     status, body = _get(f"{live_server.url}/healthz")
     assert status == 200, body
-    assert set(body["checks"]) == {"database", "channel_layer", "broker"}
+    assert set(body["checks"]) == {"database", "channel_layer", "broker", "file_descriptors"}
     assert all(check["ok"] for check in body["checks"].values())
 
     redis_server.stop()
