@@ -1,7 +1,10 @@
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from accounts import auditing, services
 from accounts.cutoff import deactivate_agent
 from accounts.models import ApiToken, User
 
@@ -21,7 +24,7 @@ class UserAdmin(admin.ModelAdmin):
     list_filter = ["role", "is_trainee", "is_active"]
     search_fields = ["email", "name"]
     exclude = ["password", "user_permissions"]
-    actions = [deactivate_now]
+    actions = [deactivate_now, "reset_second_factors"]
 
     def save_model(self, request: Any, obj: User, form: Any, change: bool) -> None:
         # Unticking "active" in the form is a deactivation too: it cuts the person off at once.
@@ -30,8 +33,40 @@ class UserAdmin(admin.ModelAdmin):
         if was_active and not obj.is_active:
             deactivate_agent(obj, by=request.user)
 
+    @admin.action(description="Reset second factors (they set up a new one at next login)")
+    def reset_second_factors(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        removed = 0
+        for person in queryset:
+            removed += services.reset_second_factors(
+                person,
+                by=request.user,  # type: ignore[arg-type]
+                **auditing.request_origin(request),
+            )
+        self.message_user(
+            request,
+            f"Removed {removed} second factor(s) of {queryset.count()} person(s).",
+            messages.SUCCESS,
+        )
+
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "user", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["digest", "prefix", "user", "created_at", "last_used_at"]
+    list_display = [
+        "prefix",
+        "name",
+        "user",
+        "scopes",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    readonly_fields = [
+        "digest",
+        "prefix",
+        "user",
+        "scopes",
+        "created_at",
+        "created_by",
+        "last_used_at",
+    ]

@@ -73,23 +73,62 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_manager(self) -> bool:
         return self.has_role(Role.MANAGER)
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        # A token without the admin scope lowers the role in memory (accounts/scopes.py); that
+        # lowered role must never be written back.
+        fields = kwargs.get("update_fields")
+        if getattr(self, "_role_capped_by_token", False) and (
+            fields is None or {"role", "is_staff", "is_superuser"} & set(fields)  # type: ignore[arg-type]
+        ):
+            raise RuntimeError("Refusing to save a user whose role a token's scopes lowered")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
 
 def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class Scope(models.TextChoices):
+    """What a token may do. The person's role still bounds it: `admin` only counts for admins."""
+
+    READ = "read", "Read (GET)"
+    WRITE = "write", "Write (create and change, except grants)"
+    GRANTS = "grants", "Grants (create and undo WOW grants)"
+    ADMIN = "admin", "Admin (use the person's admin powers)"
+
+
+ALL_SCOPES = [s.value for s in Scope]
 
 
 class ApiToken(models.Model):
     """A bearer token. Only its SHA-256 is stored; the raw value is shown once, at issue."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    scopes = models.JSONField(default=list, help_text="Subset of read, write, grants, admin.")
     digest = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=12, help_text="First characters, to recognise a token.")
     created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
     def __str__(self) -> str:
-        return f"{self.prefix}… ({self.user})"
+        return f"{self.name or self.prefix}… ({self.user})"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and not self.is_expired
 
     @staticmethod
     def generate() -> str:

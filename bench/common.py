@@ -170,6 +170,7 @@ def base_env(extra: dict[str, str] | None = None) -> dict[str, str]:
             "SUPPORTDESK_INBOUND_SECRET": "bench-inbound-secret",
             "SUPPORTDESK_WIDGET_SECRET": "bench-widget-secret",
             "SUPPORTDESK_RATELIMIT_ENABLED": "false",
+            "SUPPORTDESK_REQUIRE_2FA": "false",  # the pages benchmark logs in with a password
             "SECURE_SSL_REDIRECT": "false",  # plain http on loopback
             "SUPPORTDESK_CELERY_EAGER": "false",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",

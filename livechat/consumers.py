@@ -342,7 +342,7 @@ class AgentConsumer(RevocableSocket, ChatSocket):
         token_id = None
         if user is None or not user.is_authenticated or not user.is_active:
             raw = self._bearer()
-            user = await database_sync_to_async(user_for_token)(raw)
+            user = await database_sync_to_async(user_for_token)(raw, scope="write")
             if user is not None:
                 token_id = await database_sync_to_async(token_id_for)(raw)
         if user is None:

@@ -17,10 +17,13 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from accounts.middleware import RequireSecondFactorSocketMiddleware  # noqa: E402
 from supportdesk.routing import websocket_urlpatterns  # noqa: E402
 
 websocket_router = URLRouter(websocket_urlpatterns)
-authenticated_websockets = AuthMiddlewareStack(websocket_router)
+authenticated_websockets = AuthMiddlewareStack(
+    RequireSecondFactorSocketMiddleware(websocket_router)
+)
 
 
 async def websockets(scope, receive, send):  # type: ignore[no-untyped-def]

@@ -97,6 +97,12 @@ INSTALLED_APPS = [
     "attachments",
     "audit",
     "hours",
+    # Two factors (TOTP, recovery codes, passkeys) and OpenID Connect single sign-on (accounts/).
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
 ]
 
 MIDDLEWARE = [
@@ -110,6 +116,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "audit.context.AuditContextMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.RequireSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -180,6 +188,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
 LOGIN_REDIRECT_URL = "tickets:inbox"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -427,6 +439,90 @@ if SUPPORTDESK_SEASON_START:
         raise ImproperlyConfigured(
             f"SUPPORTDESK_SEASON_START must be an ISO date, got {SUPPORTDESK_SEASON_START!r}"
         ) from None
+
+# Accounts that move money (accounts/, README "Security"): two factors and single sign-on.
+# An employee without a second factor is sent to set one up before any agent page, API session
+# call or agent socket works. Bearer tokens are not sessions: see accounts/README section.
+SUPPORTDESK_REQUIRE_2FA = envbool("SUPPORTDESK_REQUIRE_2FA", default=not EMBEDDED)
+# Passkeys need https, except on localhost/127.0.0.1 in the embedded profile and the tests.
+SUPPORTDESK_WEBAUTHN_ALLOW_HTTP = envbool("SUPPORTDESK_WEBAUTHN_ALLOW_HTTP", default=EMBEDDED)
+SUPPORTDESK_OIDC_ISSUER = env("SUPPORTDESK_OIDC_ISSUER").rstrip("/")
+SUPPORTDESK_OIDC_CLIENT_ID = env("SUPPORTDESK_OIDC_CLIENT_ID")
+SUPPORTDESK_OIDC_CLIENT_SECRET = env("SUPPORTDESK_OIDC_CLIENT_SECRET")
+SUPPORTDESK_OIDC_NAME = env("SUPPORTDESK_OIDC_NAME", "Single sign-on")
+# The ID token / userinfo claim that carries the role (agent, manager or admin), and the role
+# given when it is missing or unknown.
+SUPPORTDESK_OIDC_ROLE_CLAIM = env("SUPPORTDESK_OIDC_ROLE_CLAIM", "supportdesk_role")
+SUPPORTDESK_OIDC_DEFAULT_ROLE = env("SUPPORTDESK_OIDC_DEFAULT_ROLE", "agent")
+# Everyone must use single sign-on, except these break-glass addresses (comma-separated).
+SUPPORTDESK_OIDC_REQUIRED = envbool("SUPPORTDESK_OIDC_REQUIRED", default=False)
+SUPPORTDESK_OIDC_BREAK_GLASS = [e.lower() for e in envlist("SUPPORTDESK_OIDC_BREAK_GLASS", "")]
+if SUPPORTDESK_OIDC_ISSUER and not SUPPORTDESK_OIDC_CLIENT_ID:
+    raise ImproperlyConfigured(
+        "SUPPORTDESK_OIDC_CLIENT_ID must be set with SUPPORTDESK_OIDC_ISSUER"
+    )
+if SUPPORTDESK_OIDC_REQUIRED and not SUPPORTDESK_OIDC_ISSUER:
+    raise ImproperlyConfigured("SUPPORTDESK_OIDC_REQUIRED needs SUPPORTDESK_OIDC_ISSUER")
+SUPPORTDESK_API_TOKEN_MAX_DAYS = envint("SUPPORTDESK_API_TOKEN_MAX_DAYS", 0)  # 0: no ceiling
+# Privacy (customers/privacy.py): retention, run by the sweep; 0 keeps forever.
+SUPPORTDESK_RETAIN_RAW_MAIL_DAYS = envint("SUPPORTDESK_RETAIN_RAW_MAIL_DAYS", 0)
+SUPPORTDESK_RETAIN_ANONYMOUS_CHATS_DAYS = envint("SUPPORTDESK_RETAIN_ANONYMOUS_CHATS_DAYS", 0)
+# Exports with more items than this are built in the background and downloaded once by link.
+SUPPORTDESK_EXPORT_INLINE_MAX_ITEMS = envint("SUPPORTDESK_EXPORT_INLINE_MAX_ITEMS", 500)
+SUPPORTDESK_EXPORT_LINK_HOURS = envint("SUPPORTDESK_EXPORT_LINK_HOURS", 24)
+
+# django-allauth: email + password logins at /login/ (no self sign-up: employees are created by
+# admins, `create_agent` or single sign-on), then the second factor when the person has one.
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm"}
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True  # the challenge when an account is under attack (below)
+ACCOUNT_REAUTHENTICATION_TIMEOUT = envint("SUPPORTDESK_REAUTH_SECONDS", 300)
+# Password guessing is limited by accounts/views.py (by address: 429; by account: a challenge,
+# never a lockout). allauth's limit here counts wrong second-factor codes: per address and per
+# account (`key` = the account for codes). SUPPORTDESK_RATELIMIT_ENABLED=false turns them off too.
+ACCOUNT_RATE_LIMITS: dict[str, str] | bool = (
+    {"login_failed": "10/m/ip,5/5m/key", "login": "30/m/ip"}
+    if SUPPORTDESK_RATELIMIT_ENABLED
+    else False
+)
+MFA_RATE_LIMITS: dict[str, str] | bool = {} if SUPPORTDESK_RATELIMIT_ENABLED else False
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_RECOVERY_CODES_SHOW_ONCE = True
+MFA_TOTP_ISSUER = SUPPORTDESK_COMPANY_NAME
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = SUPPORTDESK_WEBAUTHN_ALLOW_HTTP
+MFA_ADAPTER = "accounts.adapters.MFAAdapter"
+SOCIALACCOUNT_ONLY = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_PROVIDERS: dict[str, dict] = {}
+if SUPPORTDESK_OIDC_ISSUER:
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": "sso",
+                "name": SUPPORTDESK_OIDC_NAME,
+                "client_id": SUPPORTDESK_OIDC_CLIENT_ID,
+                "secret": SUPPORTDESK_OIDC_CLIENT_SECRET,
+                "settings": {
+                    "server_url": SUPPORTDESK_OIDC_ISSUER,
+                    "oauth_pkce_enabled": True,
+                    "token_auth_method": "client_secret_post",
+                },
+            }
+        ],
+    }
 
 # Caches back rate limits; Redis in production so limits hold across daphne processes.
 if EMBEDDED:

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from core.ratelimit import login_username, ratelimit
+from accounts import urls as accounts_urls
+from accounts import views as accounts_views
+from core.ratelimit import ratelimit
 from supportdesk.api import api
 from supportdesk.health import healthz
 
@@ -15,27 +18,22 @@ urlpatterns = [
     # Browsers ask for /favicon.ico on every page that names none (the API docs, raw files).
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("api/v1/", api.urls),
-    # The admin's own login form is the same door as /login/, so it has the same limits.
-    path(
-        "admin/login/",
-        ratelimit("login-ip")(ratelimit("login-user", key=login_username)(admin.site.login)),
-    ),
+    # The admin has no login form of its own: it sends people to /login/ (second factor included).
+    path("admin/login/", ratelimit("login-ip")(secure_admin_login(admin.site.login))),
     path("admin/", admin.site.urls),
-    path(
-        "login/",
-        # Limited by address and by the account named, so guessing is slow from one or many hosts.
-        ratelimit("login-ip")(
-            ratelimit("login-user", key=login_username)(
-                auth_views.LoginView.as_view(redirect_authenticated_user=True)
-            )
-        ),
-        name="login",
-    ),
+    # allauth's login (then the second factor), limited by address; guessing one account from
+    # many addresses meets a challenge, not a lockout (accounts/throttle.py).
+    path("login/", accounts_views.login_view, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/", accounts_views.password_change_view, name="password_change"),
     path(
         "password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"
     ),
+    # allauth (second factors, reauthentication, sign-in codes, single sign-on); a few of its
+    # paths are answered by accounts/ first (accounts/urls.py).
+    path("accounts/", include(accounts_urls.overrides)),
+    path("accounts/", include("allauth.urls")),
+    path("", include("accounts.urls")),
     path("outbox/", include("mailer.urls")),
     path("", include("tickets.urls")),
     path("", include("livechat.urls")),

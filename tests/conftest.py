@@ -168,6 +168,9 @@ def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         "DATABASE_URL": _database_url(),
         "PYTHONUNBUFFERED": "1",
         "SECURE_SSL_REDIRECT": "false",
+        # Tests of other areas log in with a password alone; tests/accounts/ turn 2FA on.
+        "SUPPORTDESK_REQUIRE_2FA": "false",
+        "SUPPORTDESK_WEBAUTHN_ALLOW_HTTP": "true",
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     env.update(extra or {})
@@ -265,6 +268,10 @@ def _test_defaults(settings) -> None:
     profile's redirect to https is off too (tests/security/test_headers.py checks it)."""
     settings.SUPPORTDESK_RATELIMIT_ENABLED = False
     settings.SECURE_SSL_REDIRECT = False
+    # A password alone logs in, except in tests/accounts/ which turn SUPPORTDESK_REQUIRE_2FA on.
+    settings.SUPPORTDESK_REQUIRE_2FA = False
+    settings.ACCOUNT_RATE_LIMITS = False  # allauth's (second-factor codes): tests/accounts/
+    settings.MFA_RATE_LIMITS = False
 
 
 @pytest.fixture(autouse=True)

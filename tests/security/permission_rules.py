@@ -45,6 +45,12 @@ def fixed(url: str) -> Callable[[Any], str]:
     return lambda w: url
 
 
+def _agent_token_id(w: Any) -> int:
+    from accounts.models import ApiToken
+
+    return ApiToken.objects.filter(user=w.users["agent"]).values_list("pk", flat=True)[0]
+
+
 # Django routes, by their pattern as the URL conf spells it (prefixes joined).
 PAGES: dict[str, Rule] = {
     "healthz": Rule(fixed("/healthz"), {"GET": PUBLIC}),
@@ -52,10 +58,18 @@ PAGES: dict[str, Rule] = {
     "api/v1/": Rule(fixed("/api/v1/"), {"GET": PUBLIC}),
     "api/v1/openapi.json": Rule(fixed("/api/v1/openapi.json"), {"GET": PUBLIC}),
     "api/v1/docs": Rule(fixed("/api/v1/docs"), {"GET": PUBLIC}),
-    "admin/login/": Rule(fixed("/admin/login/"), {"GET": PUBLIC}),
+    # The admin has no login form of its own: it sends people to /login/ (second factor there).
+    "admin/login/": Rule(fixed("/admin/login/"), {"GET": ADMINS}),
     "login/": Rule(fixed("/login/"), {"GET": PUBLIC}),
     "logout/": Rule(fixed("/logout/"), {"POST": PUBLIC}),
     "password/": Rule(fixed("/password/"), {"GET": AGENTS}),
+    # API tokens: one's own (an admin sees and revokes everyone's); creating asks the factor again.
+    "tokens/": Rule(fixed("/tokens/"), {"GET": AGENTS}),
+    "tokens/new/": Rule(fixed("/tokens/new/"), {"POST": AGENTS}),
+    "tokens/<int:token_id>/revoke/": Rule(
+        lambda w: f"/tokens/{_agent_token_id(w)}/revoke/",
+        {"POST": AGENTS},  # others: 404
+    ),
     "password/done/": Rule(fixed("/password/done/"), {"GET": AGENTS}),
     "outbox/": Rule(fixed("/outbox/"), {"GET": AGENTS}),
     "outbox/<int:pk>/": Rule(lambda w: f"/outbox/{w.captured.pk}/", {"GET": AGENTS}),
@@ -164,6 +178,8 @@ PAGES: dict[str, Rule] = {
 # Included URL confs matched as one prefix: the Django admin is for admins only.
 PREFIXES: dict[str, Rule] = {
     "admin/": Rule(fixed("/admin/"), {"GET": ADMINS}),
+    # allauth: second factors, reauthentication, sign-in codes, single sign-on (accounts/).
+    "accounts/": Rule(fixed("/accounts/2fa/"), {"GET": AGENTS}),
 }
 
 # API operations, as "METHOD /api/v1/path" from the OpenAPI schema.

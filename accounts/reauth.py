@@ -1,0 +1,70 @@
+"""Ask for the second factor again before sensitive changes (adding a factor, changing the
+password, creating API tokens, webhooks or mailboxes).
+
+- Pages: decorate the view with `@second_factor_again`; a person who has not passed a second
+  factor within SUPPORTDESK_REAUTH_SECONDS (default 300) is sent to allauth's reauthentication
+  page and then brought back (a POST is replayed). A person with no factor yet (only possible
+  with SUPPORTDESK_REQUIRE_2FA off) is asked for their password instead.
+- API handlers: call `ensure_second_factor_again(request)`; it raises a 403
+  `reauthentication_required` unless the session recently passed it. A bearer token never
+  passes: tokens cannot make tokens, webhooks or mailboxes.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from typing import Any
+
+from allauth.account import app_settings as account_settings
+from allauth.account.internal.flows import reauthentication
+from allauth.account.internal.flows.login import get_authentication_records
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+
+from accounts.services import has_second_factor
+
+
+def recently_verified(request: HttpRequest) -> bool:
+    """True when this session passed a second factor (at login or since) within the timeout; for a
+    person without any factor, when they recently re-entered their password."""
+    user = request.user
+    if not getattr(user, "is_authenticated", False) or getattr(request, "api_token", None):
+        return False
+    if not has_second_factor(user):  # type: ignore[arg-type]
+        return reauthentication.did_recently_reauthenticate(request)
+    records = get_authentication_records(request, user)  # type: ignore[arg-type]
+    now = time.time()
+    return any(
+        r.get("method") == "mfa"
+        and now - float(r.get("at", 0)) < account_settings.REAUTHENTICATION_TIMEOUT
+        for r in records
+    )
+
+
+def second_factor_again(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated and not recently_verified(request):
+            if has_second_factor(request.user):  # type: ignore[arg-type]
+                target = reverse("mfa_reauthenticate")
+            else:
+                target = reverse("account_reauthenticate")
+            return reauthentication.suspend_request(request, target)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def ensure_second_factor_again(request: HttpRequest) -> None:
+    if recently_verified(request):
+        return
+    from core.api import ApiError
+
+    raise ApiError(
+        403,
+        "Confirm your second factor again first (POST from a session that passed it within "
+        "the last minutes; at /accounts/2fa/reauthenticate/)",
+        "reauthentication_required",
+    )

@@ -1,0 +1,141 @@
+"""Pages of accounts/: the login (allauth's flow under the old URL and field names), API tokens,
+and the single sign-on callback that always checks the ID token's signature."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from allauth.account.views import LoginView as AllauthLoginView
+from allauth.socialaccount.internal import jwtkit
+from allauth.socialaccount.models import SocialApp
+from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
+from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import PasswordChangeView
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts import auditing, services
+from accounts.models import ALL_SCOPES, ApiToken, Role, Scope
+from accounts.reauth import second_factor_again
+from core.ratelimit import ratelimit
+
+
+class LoginView(AllauthLoginView):
+    template_name = "registration/login.html"
+
+
+# Limited by address (429); guessing one account from many addresses meets a challenge instead
+# of a lockout (accounts/throttle.py).
+login_view = ratelimit("login-ip")(LoginView.as_view())
+
+password_change_view = login_required(
+    second_factor_again(PasswordChangeView.as_view()), login_url="login"
+)
+
+
+@login_required
+def reauthenticate(request: HttpRequest) -> HttpResponse:
+    """allauth's password reauthentication, except for people with a second factor: for them
+    only the factor counts as asking again (issue 14), so they go to the factor's page."""
+    from allauth.account.views import reauthenticate as password_reauthenticate
+
+    if services.has_second_factor(request.user):  # type: ignore[arg-type]
+        query = request.META.get("QUERY_STRING", "")
+        return redirect(reverse("mfa_reauthenticate") + (f"?{query}" if query else ""))
+    return password_reauthenticate(request)
+
+
+def _expiry(value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise ValidationError("The expiry must be a date (YYYY-MM-DD)") from None
+    return timezone.make_aware(datetime.combine(day, time(23, 59, 59)))
+
+
+@login_required
+def tokens(request: HttpRequest) -> HttpResponse:
+    """Your API tokens (an admin sees everyone's): name, scopes, expiry, last used, revoke."""
+    new_token = request.session.pop("new_api_token", None)
+    return render(
+        request,
+        "accounts/tokens.html",
+        {
+            "tokens": services.visible_tokens(request.user),  # type: ignore[arg-type]
+            "scopes": [
+                s
+                for s in Scope
+                if s != Scope.ADMIN or request.user.has_role(Role.ADMIN)  # type: ignore[union-attr]
+            ],
+            "new_token": new_token,
+            "now": timezone.now(),
+        },
+    )
+
+
+@require_POST
+@login_required
+@second_factor_again
+def create_token(request: HttpRequest) -> HttpResponse:
+    scopes = [s for s in request.POST.getlist("scopes") if s in ALL_SCOPES]
+    try:
+        raw = services.issue_api_token(
+            request.user,  # type: ignore[arg-type]
+            name=request.POST.get("name", ""),
+            scopes=scopes,
+            expires_at=_expiry(request.POST.get("expires", "").strip()),
+            by=request.user,  # type: ignore[arg-type]
+            **auditing.request_origin(request),
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("accounts:tokens")
+    # Shown once, on the next page load, then gone from the session.
+    request.session["new_api_token"] = raw
+    return redirect("accounts:tokens")
+
+
+@require_POST
+@login_required
+def revoke_token(request: HttpRequest, token_id: int) -> HttpResponse:
+    try:
+        token = services.revoke_api_token(
+            token_id,
+            by=request.user,  # type: ignore[arg-type]
+            **auditing.request_origin(request),
+        )
+    except ApiToken.DoesNotExist:
+        raise Http404("No such token") from None
+    messages.success(request, f"Token {token.name or token.prefix} revoked.")
+    return redirect("accounts:tokens")
+
+
+class VerifyingOIDCAdapter(OpenIDConnectOAuth2Adapter):
+    """allauth skips the ID token's signature when the token came straight from the token
+    endpoint (allowed by OIDC Core 3.1.3.7); we check it always, against the issuer's JWKS."""
+
+    def _decode_id_token(self, app: SocialApp, id_token: str) -> dict:
+        return jwtkit.verify_and_decode(
+            credential=id_token,
+            keys_url=self.openid_config["jwks_uri"],
+            issuer=self.openid_config["issuer"],
+            audience=app.client_id,
+            lookup_kid=jwtkit.lookup_kid_jwk,
+            verify_signature=True,
+        )
+
+
+def oidc_callback(request: HttpRequest, provider_id: str) -> HttpResponse:
+    try:
+        view = OAuth2CallbackView.adapter_view(VerifyingOIDCAdapter(request, provider_id))
+        return view(request)
+    except SocialApp.DoesNotExist:
+        raise Http404 from None
