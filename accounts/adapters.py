@@ -53,7 +53,7 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
         # allauth would refuse an account after 5 failures: that is the lockout finding 7 is about.
-        # accounts.forms/throttle challenge instead; by address, supportdesk.ratelimit answers 429.
+        # accounts.forms/throttle challenge instead; by address, core.ratelimit answers 429.
         return None
 
 

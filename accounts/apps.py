@@ -12,3 +12,4 @@ class AccountsConfig(AppConfig):
         from accounts.models import User
 
         pre_save.connect(watch_password_changes, sender=User, dispatch_uid="password_cutoff")
+        from accounts import signals  # noqa: F401  (connects the audit receivers)

@@ -3,7 +3,7 @@ lockout (finding 7 of issue 14): past `login-user` failures in the window, a cor
 alone no longer signs the person in. People with a second factor are asked for it as always; the
 others sign in with a one-time code emailed to them (allauth's login by code). The owner is never
 locked out, and the guesser gains nothing from guessing right. Per address, `login-ip` still
-answers 429 (supportdesk.ratelimit), since the owner's address is not the guesser's."""
+answers 429 (core.ratelimit), since the owner's address is not the guesser's."""
 
 from __future__ import annotations
 

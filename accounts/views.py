@@ -3,18 +3,23 @@ and the single sign-on callback that always checks the ID token's signature."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, time
+from typing import Any
+from urllib.parse import urlencode
 
 from allauth.account.views import LoginView as AllauthLoginView
 from allauth.socialaccount.internal import jwtkit
 from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import PasswordChangeView
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +29,9 @@ from accounts import auditing, services
 from accounts.models import ALL_SCOPES, ApiToken, Role, Scope
 from accounts.reauth import second_factor_again
 from core.ratelimit import ratelimit
+
+log = logging.getLogger(__name__)
+ID_TOKEN_SESSION_KEY = "oidc_id_token"
 
 
 class LoginView(AllauthLoginView):
@@ -123,6 +131,8 @@ class VerifyingOIDCAdapter(OpenIDConnectOAuth2Adapter):
     endpoint (allowed by OIDC Core 3.1.3.7); we check it always, against the issuer's JWKS."""
 
     def _decode_id_token(self, app: SocialApp, id_token: str) -> dict:
+        # Kept for the logout at the provider (id_token_hint); the session is the person's own.
+        self.request.session[ID_TOKEN_SESSION_KEY] = id_token
         return jwtkit.verify_and_decode(
             credential=id_token,
             keys_url=self.openid_config["jwks_uri"],
@@ -131,6 +141,41 @@ class VerifyingOIDCAdapter(OpenIDConnectOAuth2Adapter):
             lookup_kid=jwtkit.lookup_kid_jwk,
             verify_signature=True,
         )
+
+
+class LogoutView(auth_views.LogoutView):
+    """Ends the session; a single sign-on session is also ended at the identity provider
+    (OpenID Connect RP-initiated logout), which then sends the person back to /login/."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        id_token = request.session.get(ID_TOKEN_SESSION_KEY, "")
+        response = super().post(request, *args, **kwargs)
+        if id_token and settings.SUPPORTDESK_OIDC_ISSUER:
+            end_session = _end_session_endpoint()
+            if end_session:
+                query = urlencode(
+                    {
+                        "id_token_hint": id_token,
+                        "client_id": settings.SUPPORTDESK_OIDC_CLIENT_ID,
+                        "post_logout_redirect_uri": request.build_absolute_uri(reverse("login")),
+                    }
+                )
+                return HttpResponseRedirect(f"{end_session}?{query}")
+        return response
+
+
+def _end_session_endpoint() -> str:
+    from allauth.socialaccount.adapter import get_adapter
+
+    url = settings.SUPPORTDESK_OIDC_ISSUER + "/.well-known/openid-configuration"
+    try:
+        with get_adapter().get_requests_session() as session:
+            response = session.get(url, timeout=5)
+            response.raise_for_status()
+            return str(response.json().get("end_session_endpoint", ""))
+    except (OSError, ValueError):  # the provider is down: our own session is ended anyway
+        log.warning("Could not read %s for the logout at the identity provider", url)
+        return ""
 
 
 def oidc_callback(request: HttpRequest, provider_id: str) -> HttpResponse:

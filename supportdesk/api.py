@@ -121,6 +121,7 @@ def _register_routers() -> None:
     api.add_router("/", "livechat.account_api.router")
     api.add_router("/", "hours.api.router")
     api.add_router("/", "accounts.tokens_api.router")
+    api.add_router("/", "privacy.api.router")
 
 
 _register_routers()

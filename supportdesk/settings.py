@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "attachments",
     "audit",
     "hours",
+    "privacy",
     # Two factors (TOTP, recovery codes, passkeys) and OpenID Connect single sign-on (accounts/).
     "allauth",
     "allauth.account",

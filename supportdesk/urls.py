@@ -24,7 +24,7 @@ urlpatterns = [
     # allauth's login (then the second factor), limited by address; guessing one account from
     # many addresses meets a challenge, not a lockout (accounts/throttle.py).
     path("login/", accounts_views.login_view, name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", accounts_views.LogoutView.as_view(), name="logout"),
     path("password/", accounts_views.password_change_view, name="password_change"),
     path(
         "password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"
@@ -34,6 +34,7 @@ urlpatterns = [
     path("accounts/", include(accounts_urls.overrides)),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
+    path("", include("privacy.urls")),
     path("outbox/", include("mailer.urls")),
     path("", include("tickets.urls")),
     path("", include("livechat.urls")),

@@ -45,6 +45,17 @@ def fixed(url: str) -> Callable[[Any], str]:
     return lambda w: url
 
 
+def _export_job_id(w: Any) -> int:
+    from django.utils import timezone
+
+    from privacy.models import ExportJob
+
+    job = ExportJob.objects.create(
+        customer=w.customer, link_digest="0" * 64, expires_at=timezone.now()
+    )
+    return job.pk
+
+
 def _agent_token_id(w: Any) -> int:
     from accounts.models import ApiToken
 
@@ -65,6 +76,8 @@ PAGES: dict[str, Rule] = {
     "password/": Rule(fixed("/password/"), {"GET": AGENTS}),
     # API tokens: one's own (an admin sees and revokes everyone's); creating asks the factor again.
     "tokens/": Rule(fixed("/tokens/"), {"GET": AGENTS}),
+    # A person's export, once, by the link given to the manager who asked (the link is the key).
+    "privacy/exports/<str:secret>/": Rule(fixed("/privacy/exports/not-a-link/"), {"GET": PUBLIC}),
     "tokens/new/": Rule(fixed("/tokens/new/"), {"POST": AGENTS}),
     "tokens/<int:token_id>/revoke/": Rule(
         lambda w: f"/tokens/{_agent_token_id(w)}/revoke/",
@@ -323,5 +336,25 @@ API: dict[str, Rule] = {
     ),
     "GET /api/v1/team/chats/{chat_id}/handle-time": Rule(
         lambda w: f"/api/v1/team/chats/{w.conversation.pk}/handle-time", {"GET": AGENTS}
+    ),
+    # accounts/: tokens (a token never makes a token: the second factor must be fresh), resets.
+    "GET /api/v1/tokens": Rule(fixed("/api/v1/tokens"), {"GET": AGENTS}),
+    "POST /api/v1/tokens": Rule(fixed("/api/v1/tokens"), {"POST": allow()}),
+    "POST /api/v1/tokens/{token_id}/revoke": Rule(
+        lambda w: f"/api/v1/tokens/{_agent_token_id(w)}/revoke",
+        {"POST": AGENTS},  # others: 404
+    ),
+    "POST /api/v1/agents/{user_id}/reset-factors": Rule(
+        lambda w: f"/api/v1/agents/{w.users['agent'].pk}/reset-factors", {"POST": ADMINS}
+    ),
+    # privacy/: export (manager), erasure (admin).
+    "GET /api/v1/customers/{customer_id}/export": Rule(
+        lambda w: f"/api/v1/customers/{w.customer.pk}/export", {"GET": MANAGERS}
+    ),
+    "GET /api/v1/privacy/exports/{job_id}": Rule(
+        lambda w: f"/api/v1/privacy/exports/{_export_job_id(w)}", {"GET": MANAGERS}
+    ),
+    "POST /api/v1/customers/{customer_id}/erase": Rule(
+        lambda w: f"/api/v1/customers/{w.customer.pk}/erase", {"POST": ADMINS}
     ),
 }

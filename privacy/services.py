@@ -1,0 +1,500 @@
+"""Privacy by law: everything held about a person, exported as one JSON document; erased
+everywhere on request while the grant ledger stays reconcilable; and retention rules for the
+sweep. The one place that knows where a person's data lives (keep it in step with new models).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts import auditing
+from csat.models import Survey
+from customers.models import Customer, CustomerEmail, Order, Shipment
+from livechat.models import ChatAuthorType, ChatMessage, Conversation, ConversationStatus
+from mailer.models import CapturedEmail, OutboundEmail, OutboundStatus
+from privacy.models import Erasure, ExportJob, ExportStatus
+from tickets.models import Attachment, InboundEmail, InboundStatus, Message, Ticket
+from wow_credits.models import Grant, LocalEffect
+
+log = logging.getLogger(__name__)
+
+REDACTED = "[redacted]"
+ERASED_NAME = "[erased]"
+EXPORT_FORMAT = "supportdesk.person-export/1"
+
+
+class PrivacyError(Exception):
+    def __init__(self, detail: str, code: str = "invalid") -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _subjects(customer: Customer) -> QuerySet[Customer]:
+    """The person and every record merged into them."""
+    return Customer.objects.filter(Q(pk=customer.pk) | Q(merged_into=customer))
+
+
+def _addresses(customer: Customer) -> list[str]:
+    return list(
+        CustomerEmail.objects.filter(customer__in=_subjects(customer)).values_list(
+            "address", flat=True
+        )
+    )
+
+
+def _conversations(customer: Customer, addresses: list[str]) -> QuerySet[Conversation]:
+    query = Q(customer__in=_subjects(customer))
+    if addresses:
+        query |= Q(visitor_email__in=addresses)
+    return Conversation.objects.filter(query)
+
+
+def _json_to_contains(field: str, addresses: list[str]) -> Q:
+    """Rows whose JSON list `field` holds one of `addresses` (Postgres: the JSON containment
+    operator; SQLite: a match on the JSON text)."""
+    query = Q(pk__in=[])
+    for address in addresses:
+        if connection.vendor == "postgresql":
+            query |= Q(**{f"{field}__contains": [address]})
+        else:
+            query |= Q(**{f"{field}__icontains": f'"{address}"'})
+    return query
+
+
+# --- export -------------------------------------------------------------------------------------
+
+
+def count_items(customer: Customer) -> int:
+    """Messages, chat lines, orders and grants: the size that decides inline or background."""
+    addresses = _addresses(customer)
+    subjects = _subjects(customer)
+    return (
+        Message.objects.filter(ticket__customer__in=subjects).count()
+        + ChatMessage.objects.filter(conversation__in=_conversations(customer, addresses)).count()
+        + Order.objects.filter(customer__in=subjects).count()
+        + Grant.objects.filter(customer__in=subjects).count()
+    )
+
+
+def build_export(customer: Customer) -> dict[str, Any]:
+    """One JSON-ready document of everything held about the person."""
+    subjects = _subjects(customer)
+    addresses = _addresses(customer)
+    tickets = (
+        Ticket.objects.filter(customer__in=subjects)
+        .prefetch_related("messages__attachments", "tags")
+        .order_by("created_at", "id")
+    )
+    conversations = (
+        _conversations(customer, addresses).prefetch_related("messages").order_by("created_at")
+    )
+    orders = (
+        Order.objects.filter(customer__in=subjects)
+        .prefetch_related("items", "shipments")
+        .order_by("placed_at")
+    )
+    grants = Grant.objects.filter(customer__in=subjects).order_by("created_at", "id")
+    surveys = Survey.objects.filter(
+        Q(customer__in=subjects) | Q(ticket__in=tickets) | Q(conversation__in=conversations)
+    ).order_by("requested_at")
+    attachments: list[dict[str, Any]] = []
+    ticket_docs = []
+    for ticket in tickets:
+        messages = []
+        for message in ticket.messages.all():
+            files = [
+                {
+                    "id": a.pk,
+                    "filename": a.filename,
+                    "content_type": a.content_type,
+                    "size": a.size,
+                    "ticket_id": ticket.pk,
+                    "message_id": message.pk,
+                }
+                for a in message.attachments.all()
+            ]
+            attachments.extend(files)
+            messages.append(
+                {
+                    "id": message.pk,
+                    "author_type": message.author_type,
+                    "internal": message.internal,
+                    "channel": message.channel,
+                    "body": message.body_text,
+                    "created_at": message.created_at,
+                    "attachments": [f["id"] for f in files],
+                }
+            )
+        ticket_docs.append(
+            {
+                "id": ticket.pk,
+                "reference": ticket.reference,
+                "subject": ticket.subject,
+                "status": ticket.status,
+                "type": ticket.type,
+                "channel": ticket.channel,
+                "created_at": ticket.created_at,
+                "tags": [t.name for t in ticket.tags.all()],
+                "messages": messages,
+            }
+        )
+    return {
+        "format": EXPORT_FORMAT,
+        "exported_at": timezone.now(),
+        "profile": {
+            "id": customer.pk,
+            "name": customer.name,
+            "kind": customer.kind,
+            "tier": customer.tier,
+            "external_id": customer.external_id,
+            "notes": customer.notes,
+            "created_at": customer.created_at,
+            "merged_records": [c.pk for c in subjects if c.pk != customer.pk],
+        },
+        "emails": [
+            {"address": e.address, "primary": e.is_primary}
+            for e in CustomerEmail.objects.filter(customer__in=subjects)
+        ],
+        "tickets": ticket_docs,
+        "chats": [
+            {
+                "id": c.pk,
+                "visitor_name": c.visitor_name,
+                "visitor_email": c.visitor_email,
+                "verified": c.verified,
+                "status": c.status,
+                "page_url": c.page_url,
+                "created_at": c.created_at,
+                "ended_at": c.ended_at,
+                "messages": [
+                    {
+                        "seq": m.seq,
+                        "author_type": m.author_type,
+                        "author_name": m.author_name,
+                        "body": m.body,
+                        "sent_at": m.sent_at,
+                    }
+                    for m in c.messages.all()
+                ],
+            }
+            for c in conversations
+        ],
+        "orders": [
+            {
+                "external_id": o.external_id,
+                "total": o.total,
+                "currency": o.currency,
+                "status": o.status,
+                "placed_at": o.placed_at,
+                "items": [
+                    {"sku": i.sku, "name": i.name, "quantity": i.quantity, "price": i.price}
+                    for i in o.items.all()
+                ],
+                "shipments": [
+                    {
+                        "method": s.method,
+                        "address": s.address,
+                        "carrier": s.carrier,
+                        "tracking": s.tracking,
+                        "status": s.status,
+                        "promised_by": s.promised_by,
+                    }
+                    for s in o.shipments.all()
+                ],
+            }
+            for o in orders
+        ],
+        "grants": [
+            {
+                "id": g.pk,
+                "kind": g.kind,
+                "status": g.status,
+                "amount": g.amount,
+                "currency": g.currency,
+                "reason": g.reason,
+                "outcome": g.outcome,
+                "created_at": g.created_at,
+                "executed_at": g.executed_at,
+            }
+            for g in grants
+        ],
+        "csat": [
+            {
+                "ticket_id": s.ticket_id,
+                "chat_id": s.conversation_id,
+                "rating": s.rating,
+                "comment": s.comment,
+                "rated_at": s.rated_at,
+            }
+            for s in surveys
+        ],
+        "attachments": attachments,
+    }
+
+
+def export_json(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, cls=_Encoder, ensure_ascii=False, indent=1).encode()
+
+
+class _Encoder(DjangoJSONEncoder):
+    def default(self, o: Any) -> Any:
+        if isinstance(o, Decimal):
+            return str(o)
+        return super().default(o)
+
+
+def _origin(request: Any) -> dict[str, str]:
+    return auditing.request_origin(request)
+
+
+def export_inline(customer: Customer, *, by: Any, request: Any = None) -> dict[str, Any]:
+    document = build_export(customer)
+    auditing.record(
+        action="customer.exported",
+        actor=by,
+        object_type="customer",
+        object_id=customer.pk,
+        detail={"delivery": "inline"},
+        **_origin(request),
+    )
+    return document
+
+
+def start_export(customer: Customer, *, by: Any, request: Any = None) -> tuple[ExportJob, str]:
+    """A background export; returns the job and the download link's secret (shown once)."""
+    secret = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        job = ExportJob.objects.create(
+            customer=customer,
+            requested_by=by,
+            link_digest=_digest(secret),
+            expires_at=timezone.now() + timedelta(hours=settings.SUPPORTDESK_EXPORT_LINK_HOURS),
+        )
+        auditing.record(
+            action="customer.exported",
+            actor=by,
+            object_type="customer",
+            object_id=customer.pk,
+            detail={"delivery": "link", "job": job.pk},
+            **_origin(request),
+        )
+        from privacy.tasks import build_export_file
+
+        transaction.on_commit(lambda: build_export_file.delay(job.pk))
+    return job, secret
+
+
+def build_export_job(job_id: int) -> ExportJob:
+    job = ExportJob.objects.select_related("customer").get(pk=job_id)
+    if job.status != ExportStatus.PENDING:
+        return job
+    try:
+        document = build_export(job.customer)
+    except Exception as error:  # recorded on the job; the requester sees "failed"
+        log.exception("Export %s failed", job.pk)
+        ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.FAILED, error=str(error))
+        job.refresh_from_db()
+        return job
+    job.file.save(f"export-{secrets.token_hex(8)}.json", ContentFile(export_json(document)), False)
+    job.items = len(document["tickets"]) + len(document["chats"]) + len(document["orders"])
+    job.status = ExportStatus.READY
+    job.ready_at = timezone.now()
+    job.save(update_fields=["file", "items", "status", "ready_at"])
+    return job
+
+
+def take_download(secret: str) -> bytes:
+    """The export behind a link, once: the file is deleted as it is handed out."""
+    with transaction.atomic():
+        job = (
+            ExportJob.objects.select_for_update().filter(link_digest=_digest(secret or "")).first()
+        )
+        if job is None:
+            raise PrivacyError("No such export", "not_found")
+        if job.status == ExportStatus.DOWNLOADED:
+            raise PrivacyError("This link was already used", "gone")
+        if job.expires_at <= timezone.now():
+            raise PrivacyError("This link has expired", "gone")
+        if job.status != ExportStatus.READY:
+            raise PrivacyError("The export is not ready yet", "not_ready")
+        with job.file.open("rb") as handle:
+            data = handle.read()
+        name = job.file.name
+        job.status = ExportStatus.DOWNLOADED
+        job.downloaded_at = timezone.now()
+        job.file = ""
+        job.save(update_fields=["status", "downloaded_at", "file"])
+        transaction.on_commit(lambda: job.file.storage.delete(name))
+    return data
+
+
+# --- erasure ------------------------------------------------------------------------------------
+
+
+def erase_customer(customer: Customer, *, by: Any, request: Any = None) -> dict[str, int]:
+    """Remove or redact the person's names, addresses, emails, phone numbers, message bodies,
+    attachments and chat lines everywhere (search text, outgoing mail rows, raw inbound mail).
+    Grants keep every row, amount and reason under the same, now anonymous, customer row."""
+    counts: dict[str, int] = {}
+    files: list[tuple[Any, str]] = []
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        if customer.merged_into_id is not None:
+            raise PrivacyError("Erase the record this one was merged into", "merged")
+        subjects = _subjects(customer)
+        subject_ids = list(subjects.values_list("pk", flat=True))
+        addresses = _addresses(customer)
+        tickets = Ticket.objects.filter(customer_id__in=subject_ids)
+        ticket_ids = list(tickets.values_list("pk", flat=True))
+        conversations = _conversations(customer, addresses)
+        conversation_ids = list(conversations.values_list("pk", flat=True))
+
+        for attachment in Attachment.objects.filter(message__ticket_id__in=ticket_ids):
+            if attachment.file:
+                files.append((attachment.file.storage, attachment.file.name))
+        counts["attachments"] = Attachment.objects.filter(
+            message__ticket_id__in=ticket_ids
+        ).delete()[0]
+        counts["messages"] = Message.objects.filter(ticket_id__in=ticket_ids).update(
+            body_text=REDACTED, body_html=""
+        )
+        counts["tickets"] = Ticket.objects.filter(pk__in=ticket_ids).update(
+            subject=REDACTED, search_document=""
+        )
+        counts["inbound_raw"] = InboundEmail.objects.filter(ticket_id__in=ticket_ids).delete()[0]
+        outbound = OutboundEmail.objects.filter(
+            Q(ticket_id__in=ticket_ids) | _json_to_contains("to", addresses)
+        )
+        # Mail not yet sent is not sent any more: it was to the person, about the person.
+        outbound.filter(status__in=[OutboundStatus.QUEUED, OutboundStatus.SENDING]).update(
+            status=OutboundStatus.FAILED, last_error="Recipient erased"
+        )
+        counts["outbound_mail"] = outbound.update(
+            to=[REDACTED],
+            envelope_to=[],
+            subject=REDACTED,
+            body_text=REDACTED,
+            body_html="",
+            raw_message=None,
+            extra_headers={},
+        )
+        counts["captured_mail"] = CapturedEmail.objects.filter(
+            _json_to_contains("to", addresses)
+        ).update(to=[REDACTED], subject=REDACTED, body_text=REDACTED, raw=REDACTED)
+        counts["chat_lines"] = ChatMessage.objects.filter(
+            conversation_id__in=conversation_ids
+        ).update(body=REDACTED)
+        ChatMessage.objects.filter(
+            conversation_id__in=conversation_ids, author_type=ChatAuthorType.VISITOR
+        ).update(author_name="")
+        counts["chats"] = Conversation.objects.filter(pk__in=conversation_ids).update(
+            visitor_name="", visitor_email="", page_url=""
+        )
+        counts["csat"] = Survey.objects.filter(
+            Q(customer_id__in=subject_ids)
+            | Q(ticket_id__in=ticket_ids)
+            | Q(conversation_id__in=conversation_ids)
+        ).update(email="", comment="")
+        counts["shipments"] = Shipment.objects.filter(order__customer_id__in=subject_ids).update(
+            address=REDACTED
+        )
+        Order.objects.filter(customer_id__in=subject_ids).update(problem_detail="")
+        # The ledger: rows, amounts and reasons stay; only the told outcome (tracking, address,
+        # code) and the local backend's summary of it are redacted.
+        counts["grants_kept"] = Grant.objects.filter(customer_id__in=subject_ids).update(
+            outcome=REDACTED
+        )
+        LocalEffect.objects.filter(grant__customer_id__in=subject_ids).update(summary=REDACTED)
+        counts["emails"] = CustomerEmail.objects.filter(customer_id__in=subject_ids).delete()[0]
+        counts["customers"] = Customer.objects.filter(pk__in=subject_ids).update(
+            name=ERASED_NAME, notes="", external_id=""
+        )
+        Erasure.objects.create(customer=customer, erased_by=by, counts=counts)
+        auditing.record(
+            action="customer.erased",
+            actor=by,
+            object_type="customer",
+            object_id=customer.pk,
+            detail={"counts": counts},
+            **_origin(request),
+        )
+
+        def remove_files() -> None:
+            for storage, name in files:
+                try:
+                    storage.delete(name)
+                except OSError:
+                    log.warning("Could not delete an erased attachment file %s", name)
+
+        transaction.on_commit(remove_files)
+    return counts
+
+
+# --- retention (run by the sweep) ---------------------------------------------------------------
+
+RETENTION_BATCH = 500
+
+
+def purge_raw_inbound_mail(*, now: Any = None) -> int:
+    """Empty the raw bytes of inbound mail older than SUPPORTDESK_RETAIN_RAW_MAIL_DAYS that was
+    handled (processed, ignored or failed); the row stays for deduplication and threading."""
+    days = settings.SUPPORTDESK_RETAIN_RAW_MAIL_DAYS
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    with transaction.atomic():
+        ids = list(
+            InboundEmail.objects.filter(received_at__lt=cutoff)
+            .exclude(status=InboundStatus.RECEIVED)
+            .exclude(raw=b"")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:RETENTION_BATCH]
+        )
+        return InboundEmail.objects.filter(pk__in=ids).update(raw=b"")
+
+
+def anonymise_old_anonymous_chats(*, now: Any = None) -> int:
+    """Redact ended chats older than SUPPORTDESK_RETAIN_ANONYMOUS_CHATS_DAYS whose visitor never
+    gave an email: nobody could ask for them, so nobody needs them."""
+    days = settings.SUPPORTDESK_RETAIN_ANONYMOUS_CHATS_DAYS
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    with transaction.atomic():
+        pending = (
+            Conversation.objects.filter(
+                status=ConversationStatus.ENDED,
+                ended_at__lt=cutoff,
+                visitor_email="",
+                customer__isnull=True,
+            )
+            .filter(
+                ~Q(visitor_name="")
+                | ~Q(page_url="")
+                | Q(pk__in=ChatMessage.objects.exclude(body=REDACTED).values("conversation_id"))
+            )
+            .select_for_update(skip_locked=True)
+        )
+        ids = list(pending.values_list("pk", flat=True)[:RETENTION_BATCH])
+        ChatMessage.objects.filter(conversation_id__in=ids).update(body=REDACTED)
+        ChatMessage.objects.filter(
+            conversation_id__in=ids, author_type=ChatAuthorType.VISITOR
+        ).update(author_name="")
+        return Conversation.objects.filter(pk__in=ids).update(visitor_name="", page_url="")
