@@ -20,9 +20,12 @@ router = Router(tags=["accounts"])
 
 
 class TokenIn(Schema):
-    name: str = Field(..., min_length=1, max_length=100)
+    name: str = Field("", max_length=100)
     scopes: list[str] = Field(
-        ..., min_length=1, max_length=4, description="read, write, grants, admin"
+        default_factory=lambda: ["read"],
+        min_length=1,
+        max_length=4,
+        description="read, write, grants, admin (default: read only)",
     )
     expires_at: datetime | None = Field(
         None, description="Optional; the token answers 401 after it"

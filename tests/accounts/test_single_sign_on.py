@@ -184,7 +184,7 @@ def test_an_id_token_not_signed_by_the_issuers_keys_is_refused(db, sso, provider
         }
         client = Client()
         response, _ = _sign_in_at_provider(client, "sam", "sam-password-1")
-        assert response.status_code == 200  # allauth's "login failure" page
+        assert response.status_code == 401  # allauth's "login failure" page
         assert "_auth_user_id" not in client.session
         assert not User.objects.filter(email="sam.agent@corp.example").exists()
     finally:

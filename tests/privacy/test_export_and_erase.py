@@ -115,11 +115,14 @@ def test_a_manager_exports_everything_held_about_a_person_inline(sam, cast):
     assert doc["attachments"][0]["filename"] == "receipt.pdf"
 
 
-def test_a_large_history_is_built_in_the_background_and_downloads_once(sam, cast, settings):
+def test_a_large_history_is_built_in_the_background_and_downloads_once(
+    sam, cast, settings, django_capture_on_commit_callbacks
+):
     settings.SUPPORTDESK_EXPORT_INLINE_MAX_ITEMS = 2  # Sam's history is bigger than that
     manager = Client(HTTP_AUTHORIZATION=f"Bearer {issue_api_token(cast.carol)}")
 
-    started = manager.get(f"/api/v1/customers/{sam.pk}/export")
+    with django_capture_on_commit_callbacks(execute=True):
+        started = manager.get(f"/api/v1/customers/{sam.pk}/export")
 
     assert started.status_code == 202
     body = started.json()
@@ -127,7 +130,8 @@ def test_a_large_history_is_built_in_the_background_and_downloads_once(sam, cast
     status = manager.get(body["status_url"]).json()
     assert status["status"] == "ready"
     link = body["download_url"].split("testserver", 1)[1]
-    first = Client().get(link)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = Client().get(link)
     assert first.status_code == 200 and first["Content-Disposition"].startswith("attachment")
     assert SECRET_WORD in first.content.decode()
     again = Client().get(link)
@@ -146,7 +150,9 @@ def test_an_expired_link_downloads_nothing(sam, cast, settings):
     assert response.status_code == 410
 
 
-def test_erasure_removes_the_person_everywhere_and_the_ledger_still_reconciles(sam, cast, caplog):
+def test_erasure_removes_the_person_everywhere_and_the_ledger_still_reconciles(
+    sam, cast, caplog, django_capture_on_commit_callbacks
+):
     before = _ledger(sam)
     grant_ids = sorted(Grant.objects.filter(customer=sam).values_list("pk", flat=True))
     files = [a.file.path for a in Attachment.objects.filter(message__ticket__customer=sam)]
@@ -154,7 +160,10 @@ def test_erasure_removes_the_person_everywhere_and_the_ledger_still_reconciles(s
     assert manager.post(f"/api/v1/customers/{sam.pk}/erase").status_code == 403
     admin = Client(HTTP_AUTHORIZATION=f"Bearer {issue_api_token(cast.dave)}")
 
-    with caplog.at_level(logging.INFO, logger="supportdesk.audit"):
+    with (
+        caplog.at_level(logging.INFO, logger="supportdesk.audit"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         response = admin.post(f"/api/v1/customers/{sam.pk}/erase")
 
     assert response.status_code == 200 and response.json()["erased"] is True
@@ -230,4 +239,5 @@ def test_retention_runs_in_the_sweep(db, settings, cast):
     anonymous.refresh_from_db()
     assert anonymous.visitor_name == "" and anonymous.page_url == ""
     assert set(anonymous.messages.values_list("body", flat=True)) == {"[redacted]"}
-    assert known.messages.get().body == "keep me"
+    assert "keep me" in known.messages.values_list("body", flat=True)
+    assert "[redacted]" not in known.messages.values_list("body", flat=True)
