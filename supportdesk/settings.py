@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "hours",
     "privacy",
     # Two factors (TOTP, recovery codes, passkeys) and OpenID Connect single sign-on (accounts/).
+    "django.contrib.humanize",  # allauth's passkey list
     "allauth",
     "allauth.account",
     "allauth.mfa",

@@ -88,8 +88,9 @@ def test_a_new_employee_adds_a_named_passkey_and_signs_in_with_it(strict_server,
     page.check("input[name=passwordless]")
     page.click("#mfa_webauthn_add")
     page.wait_for_url(lambda url: "/webauthn/add/" not in url)
+    added_at = page.url
     page.goto(f"{strict_server.url}/accounts/2fa/webauthn/")
-    assert page.get_by_text("Work laptop").is_visible()
+    assert page.get_by_text("Work laptop").is_visible(), (added_at, strict_server.log()[-3000:])
     page.goto(f"{strict_server.url}/inbox/")
     assert page.url.endswith("/inbox/")
 
