@@ -21,12 +21,13 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts import auditing
+from attachments.models import Attachment
 from csat.models import Survey
 from customers.models import Customer, CustomerEmail, Order, Shipment
 from livechat.models import ChatAuthorType, ChatMessage, Conversation, ConversationStatus
 from mailer.models import CapturedEmail, OutboundEmail, OutboundStatus
 from privacy.models import Erasure, ExportJob, ExportStatus
-from tickets.models import Attachment, InboundEmail, InboundStatus, Message, Ticket
+from tickets.models import InboundEmail, InboundStatus, Message, Ticket
 from wow_credits.models import Grant, LocalEffect
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,15 @@ def _json_to_contains(field: str, addresses: list[str]) -> Q:
     return query
 
 
+def _attachments(ticket_ids: list[int], conversation_ids: list[int]) -> QuerySet[Attachment]:
+    return Attachment.objects.filter(
+        Q(ticket_id__in=ticket_ids)
+        | Q(message__ticket_id__in=ticket_ids)
+        | Q(conversation_id__in=conversation_ids)
+        | Q(chat_message__conversation_id__in=conversation_ids)
+    ).order_by("id")
+
+
 # --- export -------------------------------------------------------------------------------------
 
 
@@ -114,7 +124,6 @@ def build_export(customer: Customer) -> dict[str, Any]:
     surveys = Survey.objects.filter(
         Q(customer__in=subjects) | Q(ticket__in=tickets) | Q(conversation__in=conversations)
     ).order_by("requested_at")
-    attachments: list[dict[str, Any]] = []
     ticket_docs = []
     for ticket in tickets:
         messages = []
@@ -130,7 +139,6 @@ def build_export(customer: Customer) -> dict[str, Any]:
                 }
                 for a in message.attachments.all()
             ]
-            attachments.extend(files)
             messages.append(
                 {
                     "id": message.pk,
@@ -155,6 +163,23 @@ def build_export(customer: Customer) -> dict[str, Any]:
                 "messages": messages,
             }
         )
+    attachments = [
+        {
+            "id": a.pk,
+            "filename": a.filename,
+            "content_type": a.content_type,
+            "size": a.size,
+            "source": a.source,
+            "ticket_id": a.ticket_id,
+            "message_id": a.message_id,
+            "chat_id": a.conversation_id,
+            "created_at": a.created_at,
+        }
+        for a in _attachments(
+            list(tickets.values_list("pk", flat=True)),
+            list(conversations.values_list("pk", flat=True)),
+        )
+    ]
     return {
         "format": EXPORT_FORMAT,
         "exported_at": timezone.now(),
@@ -366,11 +391,13 @@ def erase_customer(customer: Customer, *, by: Any, request: Any = None) -> dict[
         conversations = _conversations(customer, addresses)
         conversation_ids = list(conversations.values_list("pk", flat=True))
 
-        for attachment in Attachment.objects.filter(message__ticket_id__in=ticket_ids):
-            if attachment.file:
-                files.append((attachment.file.storage, attachment.file.name))
+        held = _attachments(ticket_ids, conversation_ids)
+        for attachment in held:
+            for stored in (attachment.file, attachment.thumbnail):
+                if stored:
+                    files.append((stored.storage, stored.name))
         counts["attachments"] = Attachment.objects.filter(
-            message__ticket_id__in=ticket_ids
+            pk__in=list(held.values_list("pk", flat=True))
         ).delete()[0]
         counts["messages"] = Message.objects.filter(ticket_id__in=ticket_ids).update(
             body_text=REDACTED, body_html=""

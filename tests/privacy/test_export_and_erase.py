@@ -17,6 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.services import issue_api_token
+from attachments.models import Attachment
 from csat.models import Survey
 from customers.models import Customer, CustomerEmail
 from livechat import services as chat
@@ -26,7 +27,7 @@ from privacy.models import Erasure, ExportJob
 from tests import factories
 from tickets import services as tickets
 from tickets.inbound import ingest_raw_email
-from tickets.models import Attachment, InboundEmail, Message, Ticket
+from tickets.models import InboundEmail, Message, Ticket
 from wow_credits import services as wow
 from wow_credits.models import Grant
 
@@ -51,7 +52,12 @@ def sam(db, cast, settings, tmp_path):
     CustomerEmail.objects.create(customer=customer, address="sam.work@example.com")
     first = ticket.messages.first()
     attachment = Attachment(
-        message=first, filename="receipt.pdf", content_type="application/pdf", size=9
+        ticket=ticket,
+        message=first,
+        filename="receipt.pdf",
+        content_type="application/pdf",
+        size=9,
+        source="email",
     )
     attachment.file.save("x", ContentFile(b"%PDF-1.4\n"), save=True)
     tickets.add_agent_reply(ticket, by=cast.alice, body_text="Sorry Sam, a new pair is on its way.")
@@ -61,6 +67,14 @@ def sam(db, cast, settings, tmp_path):
     chat.post_message(
         conversation.pk, author_type=ChatAuthorType.VISITOR, body="I live at 1 Elm Road"
     )
+    photo = Attachment(
+        conversation=conversation,
+        filename="doorstep.png",
+        content_type="image/png",
+        size=8,
+        source="visitor",
+    )
+    photo.file.save("y", ContentFile(b"\x89PNG\r\n\x1a\n"), save=True)
     Survey.objects.create(
         ticket=ticket, customer=customer, email=SAM, rating=5, comment="Sam says thanks"
     )
@@ -112,7 +126,7 @@ def test_a_manager_exports_everything_held_about_a_person_inline(sam, cast):
     assert doc["orders"][0]["shipments"][0]["address"] == "1 Elm Road, Springfield"
     assert sorted(g["amount"] for g in doc["grants"]) == ["10.00", "25.50"]
     assert doc["csat"][0]["comment"] == "Sam says thanks"
-    assert doc["attachments"][0]["filename"] == "receipt.pdf"
+    assert {a["filename"] for a in doc["attachments"]} == {"receipt.pdf", "doorstep.png"}
 
 
 def test_a_large_history_is_built_in_the_background_and_downloads_once(
@@ -155,7 +169,8 @@ def test_erasure_removes_the_person_everywhere_and_the_ledger_still_reconciles(
 ):
     before = _ledger(sam)
     grant_ids = sorted(Grant.objects.filter(customer=sam).values_list("pk", flat=True))
-    files = [a.file.path for a in Attachment.objects.filter(message__ticket__customer=sam)]
+    files = [a.file.path for a in Attachment.objects.all()]
+    assert len(files) == 2  # the receipt mailed in, the photo sent in the chat
     manager = Client(HTTP_AUTHORIZATION=f"Bearer {issue_api_token(cast.carol)}")
     assert manager.post(f"/api/v1/customers/{sam.pk}/erase").status_code == 403
     admin = Client(HTTP_AUTHORIZATION=f"Bearer {issue_api_token(cast.dave)}")
@@ -175,7 +190,7 @@ def test_erasure_removes_the_person_everywhere_and_the_ledger_still_reconciles(
     assert set(Ticket.objects.filter(customer=sam).values_list("subject", flat=True)) == {
         "[redacted]"
     }
-    assert not Attachment.objects.filter(message__ticket__customer=sam).exists()
+    assert not Attachment.objects.exists()
     assert not any(__import__("os").path.exists(path) for path in files)
     assert not InboundEmail.objects.filter(ticket__customer=sam).exists()
     for mail in OutboundEmail.objects.all():
