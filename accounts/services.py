@@ -187,7 +187,7 @@ def issue_api_token(
         auditing.record(
             action="token.created",
             actor=by,
-            object_type="api_token",
+            object_type="apitoken",
             object_id=token.pk,
             ip=ip,
             user_agent=user_agent,
@@ -252,7 +252,7 @@ def revoke_api_token(token_id: int, *, by: User, ip: str = "", user_agent: str =
             auditing.record(
                 action="token.revoked",
                 actor=by,
-                object_type="api_token",
+                object_type="apitoken",
                 object_id=token.pk,
                 ip=ip,
                 user_agent=user_agent,

@@ -171,6 +171,9 @@ def test_a_password_change_ends_other_sessions_and_sockets_and_revokes_tokens(ca
     here_socket = open_socket(
         a, "/ws/agent/", Cookie=f"sessionid={here.cookies['sessionid'].value}"
     )
+    # Changing the password asks again who you are (accounts.reauth; alice has no second factor,
+    # so her password): confirmed just before.
+    assert here.post("/accounts/reauthenticate/", {"password": cast.password}).status_code == 302
 
     response = here.post(
         "/password/",
