@@ -9,6 +9,7 @@ from ninja import Router, Schema
 
 from accounts.cutoff import deactivate_agent
 from accounts.models import Role, User
+from core.api import ApiError
 
 router = Router(tags=["agents"])
 
@@ -31,4 +32,7 @@ def deactivate(request: HttpRequest, agent_id: int) -> User:
     if not request.user.has_role(Role.ADMIN):  # type: ignore[union-attr]
         raise PermissionDenied("Only admins may deactivate people")
     user = get_object_or_404(User, pk=agent_id)
+    if user.pk == request.user.pk:  # type: ignore[union-attr]
+        # Another admin (or `manage.py deactivate_agent`) does it: no admin locks the desk out.
+        raise ApiError(422, "You cannot deactivate yourself", "self_deactivation")
     return deactivate_agent(user, by=request.user)  # type: ignore[arg-type]

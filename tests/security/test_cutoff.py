@@ -139,6 +139,9 @@ def test_only_admins_may_deactivate(cast):
     assert client.post(f"/api/v1/agents/{cast.alice.pk}/deactivate").status_code == 403
     cast.alice.refresh_from_db()
     assert cast.alice.is_active
+    admin = Client(HTTP_AUTHORIZATION=f"Bearer {issue_api_token(cast.dave)}")
+    refused = admin.post(f"/api/v1/agents/{cast.dave.pk}/deactivate")
+    assert refused.status_code == 422 and refused.json()["code"] == "self_deactivation"
 
 
 def test_the_command_and_the_admin_action_deactivate(cast):
