@@ -16,7 +16,7 @@ import traceback
 
 from bench.common import Table, elapsed, stop_all, write_results
 
-BENCHMARKS = ("chat", "pages", "inbox", "followups", "helpcenter")
+BENCHMARKS = ("chat", "pages", "inbox", "followups", "helpcenter", "imap")
 
 
 def main(argv: list[str] | None = None) -> int:
