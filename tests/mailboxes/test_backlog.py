@@ -48,18 +48,22 @@ def test_a_10000_message_backlog_is_fetched_in_bounded_sweeps_with_flat_memory(
         )
     fetch_mailbox(mailbox.pk, limit=25)  # warm-up: imports, caches, the first connection
 
-    peak_small, small = _peak_while_fetching(mailbox.pk, 50)
-    peak_large, large = _peak_while_fetching(mailbox.pk, 200)
+    # Each size twice, alternating; the lower peak of each counts: a one-time allocation elsewhere
+    # in the process (asgiref starting an event loop thread for a realtime publish: ~3.7 MB) must
+    # not pass for growth with the number of messages.
+    runs = [_peak_while_fetching(mailbox.pk, limit) for limit in (40, 160, 40, 160)]
+    peak_small = min(runs[0][0], runs[2][0])
+    peak_large = min(runs[1][0], runs[3][0])
 
-    assert (small.stored, small.more, small.error) == (50, True, "")
-    assert (large.stored, large.more, large.error) == (200, True, "")
+    for (_, result), limit in zip(runs, (40, 160, 40, 160), strict=True):
+        assert (result.stored, result.more, result.error) == (limit, True, "")
     # 4x the messages in the same memory (one batch of 25 at a time), a small fraction of the
     # 40 MB the backlog would take if it were held.
     assert peak_large < peak_small * 1.5 + 256 * 1024, (peak_small, peak_large)
     assert peak_large < BACKLOG * SIZE / 10, (peak_small, peak_large)
-    assert MailboxFolder.objects.get(mailbox=mailbox).last_uid == 275
-    assert InboundEmail.objects.filter(mailbox=mailbox).count() == 275
-    assert Ticket.objects.filter(mailbox=mailbox).count() == 275
+    assert MailboxFolder.objects.get(mailbox=mailbox).last_uid == 425
+    assert InboundEmail.objects.filter(mailbox=mailbox).count() == 425
+    assert Ticket.objects.filter(mailbox=mailbox).count() == 425
     flags = imap_server.flags(folder)
     assert len(flags) == BACKLOG  # nothing deleted
-    assert sum(b"\\Seen" in f for f in flags.values()) == 275  # exactly those filed
+    assert sum(b"\\Seen" in f for f in flags.values()) == 425  # exactly those filed
