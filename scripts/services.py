@@ -292,19 +292,30 @@ def services() -> Iterator[dict[str, str]]:
     try:
         pg.start()
         redis.start()
-        dovecot.start()
-        yield {
+        env = {
             "DATABASE_URL": pg.url,
             "REDIS_URL": redis.url,
             "SUPPORTDESK_TEST_REDIS_PORT": str(redis.port),
             "SUPPORTDESK_TEST_PG_PORT": str(pg.port),
             "SUPPORTDESK_TEST_PG_BINDIR": str(pg.bindir),
             "SUPPORTDESK_TEST_SERVICES_DIR": str(root),
-            "SUPPORTDESK_TEST_IMAP_PORT": str(dovecot.port),
-            "SUPPORTDESK_TEST_IMAP_USER": dovecot.user,
-            "SUPPORTDESK_TEST_IMAP_PASSWORD": dovecot.password,
-            "SUPPORTDESK_TEST_OAUTH_PORT": str(dovecot.oauth_port),
         }
+        try:
+            dovecot.start()
+        except (OSError, RuntimeError, subprocess.CalledProcessError, TimeoutError) as exc:
+            # Only the mailbox tests need it: they fail by name (the imap_server fixture says
+            # why); everything else still runs.
+            print(f"services: Dovecot did not start ({exc}); IMAP tests will fail", flush=True)
+        else:
+            env.update(
+                {
+                    "SUPPORTDESK_TEST_IMAP_PORT": str(dovecot.port),
+                    "SUPPORTDESK_TEST_IMAP_USER": dovecot.user,
+                    "SUPPORTDESK_TEST_IMAP_PASSWORD": dovecot.password,
+                    "SUPPORTDESK_TEST_OAUTH_PORT": str(dovecot.oauth_port),
+                }
+            )
+        yield env
     finally:
         dovecot.stop()
         redis.stop()
@@ -321,7 +332,7 @@ def main(argv: list[str]) -> int:
         print(
             f"services: Postgres on {extra['SUPPORTDESK_TEST_PG_PORT']}, Redis on "
             f"{extra['SUPPORTDESK_TEST_REDIS_PORT']}, Dovecot IMAP on "
-            f"{extra['SUPPORTDESK_TEST_IMAP_PORT']}",
+            f"{extra.get('SUPPORTDESK_TEST_IMAP_PORT', '-')}",
             flush=True,
         )
         env = {**os.environ, **extra}

@@ -578,7 +578,10 @@ class _Logout:
 def imap_server() -> ImapServer:
     port = os.environ.get("SUPPORTDESK_TEST_IMAP_PORT")
     if not port:
-        pytest.fail("No test IMAP server: run the tests through `make test` (scripts/services.py)")
+        pytest.fail(
+            "No test IMAP server: run the tests through `make test` (scripts/services.py starts "
+            "Dovecot; `apt-get install dovecot-imapd` / `make system-deps` if it is missing)"
+        )
     return ImapServer(
         host="127.0.0.1",
         port=int(port),
