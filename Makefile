@@ -72,6 +72,7 @@ bench-quick: system-deps install-test
 lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) scripts/import_graph.py --modules
 
 format: install-test
 	$(VENV)/bin/ruff format .

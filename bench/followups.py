@@ -182,7 +182,7 @@ def _supportdesk_run(
         )[0][0]
         worker = start_celery(env, concurrency=2)
 
-    # After a kill, rows in flight wait for their lease (mailer.services.lease()) to be reclaimed.
+    # After a kill, rows in flight wait for their lease (mailer.delivery.lease()) to be reclaimed.
     _wait(sink, count, timeout=600 if kill_at else 300, on_progress=maybe_kill)
     elapsed = (sink.last or time.monotonic()) - t0
     time.sleep(1 if not kill_at else 3)  # let a late duplicate show itself

@@ -3,28 +3,16 @@ the problem behind one as `care`."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from ninja import Router, Schema
+from ninja import Router
 
 from care.models import CareTask
+from tickets.models import Ticket, TicketType
 
 router = Router(tags=["care"])
 
 
-class CareOut(Schema):
-    reason: str
-    reason_label: str
-    detail: str
-    order_external_id: str | None
-    shipment_id: int | None
-    suggested_grant: str
-    suggested_grant_label: str
-    created_at: datetime
-    resolved_at: datetime | None
-
-
 def care_result(task: CareTask | None) -> dict[str, object] | None:
+    """The ticket JSON's `care` (`tickets.api.CareOut`) for a care task, or None."""
     if task is None:
         return None
     return {
@@ -38,3 +26,10 @@ def care_result(task: CareTask | None) -> dict[str, object] | None:
         "created_at": task.created_at,
         "resolved_at": task.resolved_at,
     }
+
+
+def ticket_care(*, ticket: Ticket) -> dict[str, object] | None:
+    """The `ticket_care` answer: the problem behind a care ticket."""
+    if ticket.type != TicketType.CARE:
+        return None
+    return care_result(CareTask.objects.select_related("order").filter(ticket=ticket).first())

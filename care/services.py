@@ -21,8 +21,10 @@ from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from accounts.models import User
 from care.models import CareReason, CareTask
 from customers.models import Order, OrderProblem, Shipment, ShipmentStatus
+from livechat.services import online_agents
 from tickets import services as ticket_services
 from tickets.models import AuthorType, Channel, Priority, Ticket, TicketType
 from wow_credits.models import GrantKind
@@ -182,7 +184,7 @@ def open_care_task(problem: CareProblem) -> Ticket | None:
         f"Reach out to {customer.display_name} before they notice. "
         f"Suggested WOW: {suggestion}."
     )
-    assignee = ticket_services.next_agent_round_robin(type=TicketType.CARE)
+    assignee = next_agent_round_robin(type=TicketType.CARE)
     try:
         with transaction.atomic():
             ticket, _ = ticket_services.create_ticket(
@@ -244,3 +246,30 @@ def sweep_care(*, now: datetime | None = None, limit: int = 200) -> int:
     if opened:
         log.info("Proactive care opened %d task(s)", opened)
     return opened
+
+
+def next_agent_round_robin(*, type: TicketType | str) -> User | None:
+    """The agent who should get the next ticket of `type` that nobody asked for (care tasks).
+
+    Round-robin among the agents online now (chat presence), or, when nobody is online, among
+    every active agent; trainees are left out (they shadow first). Stateless: the turn passes to
+    the agent after whoever got the last ticket of this type, in id order. Two concurrent sweeps
+    may pick the same agent once; that is harmless.
+    """
+    eligible = User.objects.filter(is_active=True, is_trainee=False)
+    online = [p.user_id for p in online_agents() if p.status == "online"]
+    ids = list(
+        (eligible.filter(pk__in=online) if online else eligible)
+        .order_by("id")
+        .values_list("id", flat=True)[:500]
+    )
+    if not ids:
+        return None
+    last = (
+        Ticket.objects.filter(type=type, assignee_id__in=ids)
+        .order_by("-created_at", "-id")
+        .values_list("assignee_id", flat=True)
+        .first()
+    )
+    following = [pk for pk in ids if last is not None and pk > last]
+    return User.objects.get(pk=following[0] if following else ids[0])

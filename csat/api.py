@@ -1,4 +1,5 @@
-"""CSAT over HTTP: the widget's end-of-chat rating, and the schema tickets and chats embed."""
+"""CSAT over HTTP: the widget's end-of-chat rating (the rating as tickets and chats embed it is
+`tickets.api.CsatOut`, filled through the `ticket_csat` and `chat_csat` lookups)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,9 @@ from core import ratelimit
 from core.api import ApiError
 from csat import services
 from csat.models import COMMENT_MAX
+from tickets.api import CsatOut
 
 router = Router(tags=["csat"])
-
-
-class CsatOut(Schema):
-    """The customer's rating as tickets and chats show it (null until they rate)."""
-
-    rating: int
-    comment: str
-    rated_at: datetime
 
 
 class WidgetCsatIn(Schema):

@@ -1,14 +1,14 @@
 """CSAT on the manager reports page: the weekly trend and WOWed customers against the rest.
 
-Kept here so `/reports/` (wow_credits) adds CSAT with one line; numbers come from csat.services.
+Kept here so `/reports/` (the reports app) adds CSAT with one line; numbers come from csat.services.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from core.charts import bar_chart
 from csat import services
-from wow_credits.charts import bar_chart
 
 
 def report_context(days: int) -> dict[str, Any]:

@@ -188,8 +188,9 @@ def request_for_ticket(ticket: Ticket, *, send_email: bool = True) -> Survey | N
     return survey
 
 
-def request_for_ticket_id(ticket_id: int) -> None:
-    """The after-commit hook of a solve; a failure here must never undo or break the solve."""
+def request_for_ticket_id(*, ticket_id: int) -> None:
+    """The `ticket_solved` receiver (after commit, robust: a failure here never undoes or breaks
+    the solve)."""
     from tickets.models import Status, Ticket
 
     ticket = Ticket.objects.filter(pk=ticket_id, status__in=[Status.SOLVED, Status.CLOSED]).first()
@@ -212,8 +213,8 @@ def request_for_chat(conversation: Conversation) -> Survey | None:
     return survey
 
 
-def request_for_chat_id(conversation_id: int) -> None:
-    """The after-commit hook of an ended chat."""
+def request_for_chat_id(*, conversation_id: int) -> None:
+    """The `chat_ended` receiver (after commit, robust)."""
     from livechat.models import Conversation
 
     conversation = (
@@ -319,11 +320,13 @@ def result(survey: Survey | None) -> dict[str, Any] | None:
     return {"rating": survey.rating, "comment": survey.comment, "rated_at": survey.rated_at}
 
 
-def result_for_ticket(ticket: Ticket) -> dict[str, Any] | None:
+def result_for_ticket(*, ticket: Ticket) -> dict[str, Any] | None:
+    """The `ticket_csat` answer."""
     return result(Survey.objects.filter(ticket_id=ticket.pk).first())
 
 
-def result_for_chat(conversation: Conversation) -> dict[str, Any] | None:
+def result_for_chat(*, conversation: Conversation) -> dict[str, Any] | None:
+    """The `chat_csat` answer."""
     return result(Survey.objects.filter(conversation_id=conversation.pk).first())
 
 

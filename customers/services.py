@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import diff, record
+from core import hooks
 from customers.models import (
     Customer,
     CustomerEmail,
@@ -123,16 +124,11 @@ def merge_customers(source: Customer, *, into: Customer) -> Customer:
     """Move everything of `source` onto `into`; `source` stays as a pointer so old links resolve."""
     if source.pk == into.pk:
         return into
-    from tickets.models import Ticket
-
     with transaction.atomic():
         CustomerEmail.objects.filter(customer=source).update(customer=into, is_primary=False)
         Order.objects.filter(customer=source).update(customer=into)
-        Ticket.objects.filter(customer=source).update(customer=into)
-        for relation in ("conversations", "grants"):
-            manager = getattr(source, relation, None)
-            if manager is not None:
-                manager.update(customer=into)
+        # Tickets, chats and grants: each app moves its own rows, in this transaction.
+        hooks.customer_merged.fire(source_id=source.pk, into_id=into.pk)
         if source.tier == "vip":
             into.tier = "vip"
         into.name = into.name or source.name

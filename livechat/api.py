@@ -13,13 +13,12 @@ from ninja.security import HttpBearer
 
 from attachments.api import UploadOut, take_upload
 from attachments.models import Source
-from core import ratelimit
+from core import hooks, ratelimit
 from core.api import ApiError
-from csat.api import CsatOut
-from csat.services import result_for_chat
 from hours import services as business_hours
 from livechat import events, services
 from livechat.models import ChatAuthorType, Conversation, ConversationStatus
+from tickets.api import CsatOut
 
 router = Router(tags=["live chat"])
 
@@ -282,7 +281,7 @@ def get_chat(request: HttpRequest, chat_id: int, after_seq: int = 0) -> dict[str
     return {
         **_chat(conversation),
         "messages": [events.message_frame(m) for m in messages],
-        "csat": result_for_chat(conversation),
+        "csat": hooks.chat_csat.ask(conversation=conversation),
     }
 
 

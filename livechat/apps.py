@@ -6,11 +6,15 @@ class LivechatConfig(AppConfig):
 
     def ready(self) -> None:
         from attachments.access import register_visitor_resolver
+        from core import hooks
         from core.realtime import resync_groups
         from livechat.events import GROUP_PREFIX
+        from livechat import services
         from livechat.services import visitor_conversation_id
 
         # A visitor token opens the files of its own chat (attachments.access).
         register_visitor_resolver(visitor_conversation_id)
         # Chat sockets catch up from the database (a `sync` frame) after a channel-layer blip.
         resync_groups(GROUP_PREFIX)
+        # A customer merge moves the merged customer's chats.
+        hooks.customer_merged.register(services.move_customer_chats)

@@ -31,6 +31,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
 from audit.services import record
+from core import hooks
 from core.realtime import asend_event, send_event_on_commit
 from customers.services import customer_for_email
 from livechat import events
@@ -42,8 +43,6 @@ from livechat.models import (
     ConversationStatus,
     PresenceStatus,
 )
-from team import services as team_services
-from team.models import ActivitySource
 from tickets import services as ticket_services
 from tickets.models import AuthorType, Channel, Ticket
 
@@ -807,11 +806,8 @@ def end_conversation(conversation_id: int, *, by: User | None = None) -> Convers
             events.chat_group(conversation.pk),
             events.group_event(events.ended_frame(conversation.pk)),
         )
-        from csat.services import request_for_chat_id
-
-        # CSAT: one survey per chat, emailed if the visitor gave an address; robust, so a
-        # survey failure is logged and never breaks ending the chat.
-        transaction.on_commit(lambda: request_for_chat_id(conversation_id), robust=True)
+        # After commit, robust: a reaction (csat's survey) never breaks ending the chat.
+        hooks.chat_ended.fire_on_commit(conversation_id=conversation_id)
     return conversation
 
 
@@ -945,8 +941,8 @@ def agent_heartbeat(
         changes["status"] = status
     AgentPresence.objects.filter(user=user).update(**changes)
     if status != PresenceStatus.AWAY:
-        team_services.record_heartbeat(
-            user, source=ActivitySource.CONSOLE, visible=visible, idle_seconds=idle_seconds
+        hooks.agent_active.fire(
+            user_id=user.pk, source="console", visible=visible, idle_seconds=idle_seconds
         )
 
 
@@ -1035,3 +1031,8 @@ def notify_unanswered_chats(*, limit: int = 100) -> int:
             conversation.save(update_fields=["notified_seq", "notified_at"])
             sent += 1
     return sent
+
+
+def move_customer_chats(*, source_id: int, into_id: int) -> None:
+    """The `customer_merged` receiver: the merged customer's chats move to the one kept."""
+    Conversation.objects.filter(customer_id=source_id).update(customer_id=into_id)

@@ -33,7 +33,7 @@ class OutboundEmail(models.Model):
     # Files carried as MIME parts: [{"name": storage name, "filename", "content_type"}]. They are
     # in raw_message too; this list rebuilds the message if it has to be rendered at send time.
     attachments = models.JSONField(default=list, blank=True)
-    # The message as sent, rendered once when the row is made (mailer.services.render): the
+    # The message as sent, rendered once when the row is made (mailer.rendering.render): the
     # delivery loop sends these bytes as they are, and a resend after a crash is the same message
     # byte for byte (same Message-ID and Date). Null: rendered at send time (rows made before this
     # column, or a message only Django's full renderer could make and that failed to).

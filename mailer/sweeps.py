@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from core.sweeps import register
-from mailer import services
+from mailer import delivery
 
 
 @register("outbound_mail")
 def deliver_outbound_mail() -> int:
-    return services.deliver_all_due()
+    return delivery.deliver_all_due()

@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "audit",
     "hours",
     "privacy",
+    "reports",
     # Two factors (TOTP, recovery codes, passkeys) and OpenID Connect single sign-on (accounts/).
     "django.contrib.humanize",  # allauth's passkey list
     "allauth",
@@ -292,7 +293,7 @@ EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
 # How long a claimed outbound email is held; after a worker crash, emails in flight are resent
 # (same Message-ID) once it ends. Keep it well above a batch's send time.
 SUPPORTDESK_MAIL_LEASE_SECONDS = envint("SUPPORTDESK_MAIL_LEASE_SECONDS", 120)
-# SMTP connections a worker process opens in parallel to drain a backlog (mailer.services).
+# SMTP connections a worker process opens in parallel to drain a backlog (mailer.delivery).
 SUPPORTDESK_MAIL_CONNECTIONS = envint("SUPPORTDESK_MAIL_CONNECTIONS", 4)
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -48,6 +48,7 @@ urlpatterns = [
     path("", include("attachments.urls")),
     path("", include("audit.urls")),
     path("", include("hours.urls")),
+    path("", include("reports.urls")),
 ]
 
 # A database outage outside a view is a clean 503 too (supportdesk/middleware.py).

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.utils.safestring import SafeString
 
+from core.charts import bar_chart
 from team import services
-from wow_credits.charts import bar_chart
 
 
 def hours_chart(season: services.Season | None = None) -> SafeString:

@@ -99,21 +99,47 @@ def record_heartbeat(
 
     Extends the span within the gap of `at` (merging spans it bridges) or opens a new one.
     """
+    return record_activity(
+        user_id=user.pk, source=source, at=at, visible=visible, idle_seconds=idle_seconds
+    )
+
+
+def count_agent_activity(
+    *, user_id: int, source: str, visible: bool, idle_seconds: int | None
+) -> None:
+    """The `agent_active` receiver: the chat console's heartbeat counts like a page's."""
+    record_activity(user_id=user_id, source=source, visible=visible, idle_seconds=idle_seconds)
+
+
+def record_activity(
+    *,
+    user_id: int,
+    source: ActivitySource | str,
+    at: datetime | None = None,
+    visible: bool = True,
+    idle_seconds: int | None = 0,
+) -> ActivitySpan | None:
+    """`record_heartbeat` by the person's id (see there)."""
     if not is_active(visible=visible, idle_seconds=idle_seconds):
         return None
     at = at or timezone.now()
     gap = activity_gap()
     with transaction.atomic():
         # The person's row is the lock: their spans are read and written by one heartbeat at once.
-        User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+        User.objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True).first()
         near = list(
             ActivitySpan.objects.filter(
-                user=user, last_seen_at__gte=at - gap, started_at__lte=at + gap
+                user_id=user_id, last_seen_at__gte=at - gap, started_at__lte=at + gap
             ).order_by("started_at")[:10]
         )
         if not near:
             return ActivitySpan.objects.create(
-                user=user, started_at=at, last_seen_at=at, seconds=0, heartbeats=1, source=source
+                user_id=user_id,
+                started_at=at,
+                last_seen_at=at,
+                seconds=0,
+                heartbeats=1,
+                source=source,
             )
         span, others = near[0], near[1:]
         span.started_at = min(span.started_at, at)

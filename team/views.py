@@ -13,10 +13,10 @@ from django.template.loader import get_template
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
+from core.charts import bar_chart
 from core.security import parse_json
 from team import services
 from team.models import ActivitySource
-from wow_credits.charts import bar_chart
 
 
 @require_POST

@@ -11,10 +11,8 @@ from ninja import Field, Query, Router, Schema
 from ninja import Status as WithStatus
 
 from accounts.models import User
-from care.api import CareOut, care_result
+from core import hooks
 from core.api import ApiError, json_response
-from csat.api import CsatOut
-from csat.services import result as csat_result
 from customers.models import CustomerKind
 from customers.services import customer_for_email
 from tickets import selectors, services
@@ -138,6 +136,29 @@ class TicketOut(Schema):
         return sorted(t.name for t in obj.tags.all())
 
 
+class CsatOut(Schema):
+    """The customer's rating as tickets and chats show it (null until they rate); the csat app
+    answers the `ticket_csat` and `chat_csat` lookups with it."""
+
+    rating: int
+    comment: str
+    rated_at: datetime
+
+
+class CareOut(Schema):
+    """The problem behind a proactive care ticket; the care app answers `ticket_care`."""
+
+    reason: str
+    reason_label: str
+    detail: str
+    order_external_id: str | None
+    shipment_id: int | None
+    suggested_grant: str
+    suggested_grant_label: str
+    created_at: datetime
+    resolved_at: datetime | None
+
+
 class TicketDetail(TicketOut):
     messages: list[MessageOut]
     follow_ups: list[FollowUpOut] = []
@@ -146,15 +167,11 @@ class TicketDetail(TicketOut):
 
     @staticmethod
     def resolve_care(obj: Ticket) -> dict[str, object] | None:
-        if obj.type != TicketType.CARE:
-            return None
-        # The reverse one-to-one raises (an AttributeError) on a care ticket made by hand.
-        return care_result(getattr(obj, "care_task", None))
+        return hooks.ticket_care.ask(ticket=obj)
 
     @staticmethod
     def resolve_csat(obj: Ticket) -> dict[str, object] | None:
-        # The reverse one-to-one raises (an AttributeError) when the customer was never asked.
-        return csat_result(getattr(obj, "csat", None))
+        return hooks.ticket_csat.ask(ticket=obj)
 
     @staticmethod
     def resolve_messages(obj: Ticket) -> list[object]:
@@ -203,7 +220,7 @@ class TicketFilters(Schema):
 
 def _detail(ticket_id: int) -> Ticket:
     return get_object_or_404(
-        Ticket.objects.select_related("customer", "csat").prefetch_related(
+        Ticket.objects.select_related("customer").prefetch_related(
             "tags",
             "customer__emails",
             "follow_ups",

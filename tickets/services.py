@@ -24,6 +24,7 @@ from accounts.models import User
 from attachments import services as attachment_services
 from attachments.models import Attachment
 from audit.services import diff, record
+from core import hooks
 from core.realtime import asend_event, send_event_on_commit
 from customers.models import Customer
 from mailer.models import OutboundEmail
@@ -375,12 +376,8 @@ def _apply_status(ticket: Ticket, status: Status) -> None:
     ticket.status = status
     ticket.solved_at = timezone.now() if status in (Status.SOLVED, Status.CLOSED) else None
     if solving:
-        # CSAT: ask once the solve is committed (at most once per ticket: re-solving sends
-        # nothing); robust, so a survey failure is logged and never breaks the solve.
-        from csat.services import request_for_ticket_id
-
-        ticket_id = ticket.pk
-        transaction.on_commit(lambda: request_for_ticket_id(ticket_id), robust=True)
+        # After commit, robust: a reaction (csat asks for a rating) never breaks the solve.
+        hooks.ticket_solved.fire_on_commit(ticket_id=ticket.pk)
 
 
 def update_ticket(
@@ -852,31 +849,6 @@ def leave_viewer(ticket_id: int, *, user: User) -> None:
     )
 
 
-def next_agent_round_robin(*, type: TicketType | str) -> User | None:
-    """The agent who should get the next ticket of `type` that nobody asked for (care tasks).
-
-    Round-robin among the agents online now (chat presence), or, when nobody is online, among
-    every active agent; trainees are left out (they shadow first). Stateless: the turn passes to
-    the agent after whoever got the last ticket of this type, in id order. Two concurrent sweeps
-    may pick the same agent once; that is harmless.
-    """
-    # Imported here: livechat's services import this module.
-    from livechat.services import online_agents
-
-    eligible = User.objects.filter(is_active=True, is_trainee=False)
-    online = [p.user_id for p in online_agents() if p.status == "online"]
-    ids = list(
-        (eligible.filter(pk__in=online) if online else eligible)
-        .order_by("id")
-        .values_list("id", flat=True)[:500]
-    )
-    if not ids:
-        return None
-    last = (
-        Ticket.objects.filter(type=type, assignee_id__in=ids)
-        .order_by("-created_at", "-id")
-        .values_list("assignee_id", flat=True)
-        .first()
-    )
-    following = [pk for pk in ids if last is not None and pk > last]
-    return User.objects.get(pk=following[0] if following else ids[0])
+def move_customer_tickets(*, source_id: int, into_id: int) -> None:
+    """The `customer_merged` receiver: the merged customer's tickets move to the one kept."""
+    Ticket.objects.filter(customer_id=source_id).update(customer_id=into_id)

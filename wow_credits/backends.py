@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from customers.models import Order, Shipment, ShipmentStatus, Tier
+from wow_credits.ledger import refunded_executed
 from wow_credits.models import DiscountCode, Grant, GrantKind, LocalEffect
 
 OPEN_SHIPMENT = (ShipmentStatus.PENDING, ShipmentStatus.IN_TRANSIT, ShipmentStatus.LATE)
@@ -80,8 +81,6 @@ class LocalBackend:
         kind = GrantKind(grant.kind)
         if kind == GrantKind.REFUND:
             order = Order.objects.select_for_update().get(pk=grant.order_id)
-            from wow_credits.services import refunded_executed
-
             if refunded_executed(order) + (grant.amount or 0) >= order.paid_amount:
                 order.status = "refunded"
             else:

@@ -22,6 +22,8 @@ from django.conf import settings
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from wow_credits.errors import GrantError
+
 MAX_DETAILS_BYTES = 4000
 MAX_EXPIRY_DAYS = 3650
 
@@ -79,7 +81,6 @@ def describe(limit: KindLimit, currency: str = "") -> str:
 def check(kind: str, *, customer_id: int | None, amount: Decimal | None, currency: str) -> None:
     """Raise GrantError(422, limit_exceeded) when this grant would pass a company limit."""
     from wow_credits.models import Grant, GrantStatus
-    from wow_credits.services import GrantError
 
     limit = limit_for(kind)
     if limit is None:
@@ -126,8 +127,6 @@ def _depth(value: Any, level: int = 0) -> int:
 
 def clean_details(kind: str, details: dict[str, Any]) -> dict[str, Any]:
     """Validate a grant's details at creation (not at execution): 422 for what cannot execute."""
-    from wow_credits.services import GrantError
-
     if not isinstance(details, dict):
         raise GrantError("details must be an object", code="invalid_details")
     try:

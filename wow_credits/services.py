@@ -22,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -30,6 +30,9 @@ from audit.services import record
 from customers.models import Customer, Order
 from mailer.services import build_email, queue_email
 from wow_credits import limits
+from wow_credits.backends import ExecutionResult, get_backend
+from wow_credits.errors import Conflict, GrantError
+from wow_credits.ledger import bonuses_given_this_month, refundable, refunded_total
 from wow_credits.models import (
     Celebration,
     CoreValue,
@@ -43,26 +46,11 @@ from wow_credits.models import (
 
 log = logging.getLogger(__name__)
 
-COUNTED = (GrantStatus.PENDING, GrantStatus.EXECUTING, GrantStatus.EXECUTED)
 MONEY_KINDS = {GrantKind.REFUND, GrantKind.REBATE, GrantKind.COWORKER_BONUS}
 CUSTOMER_KINDS = set(GrantKind) - {GrantKind.COWORKER_BONUS}
 ORDER_KINDS = {GrantKind.REFUND, GrantKind.OVERNIGHT_RESHIP, GrantKind.REROUTE_OVERNIGHT}
 LEASE = timedelta(minutes=5)
 BATCH_SIZE = 20
-
-
-class GrantError(ValueError):
-    """A refused grant operation; `status` is the HTTP status an API answers with."""
-
-    def __init__(self, detail: str, *, code: str, status: int = 422) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.status = status
-
-
-class Conflict(GrantError):
-    def __init__(self, detail: str, *, code: str = "conflict") -> None:
-        super().__init__(detail, code=code, status=409)
 
 
 # --- settings (read at call time so tests and deployments can change them) ------------------------
@@ -127,35 +115,6 @@ def _parse_amount(amount: Decimal | str | int | float | None) -> Decimal | None:
     if value != value.quantize(Decimal("0.01")):
         raise GrantError("The amount has at most two decimals", code="invalid_amount")
     return value
-
-
-def refunded_total(order: Order) -> Decimal:
-    total = Grant.objects.filter(order=order, kind=GrantKind.REFUND, status__in=COUNTED).aggregate(
-        s=Sum("amount")
-    )["s"]
-    return total or Decimal("0")
-
-
-def refunded_executed(order: Order) -> Decimal:
-    total = Grant.objects.filter(
-        order=order, kind=GrantKind.REFUND, status=GrantStatus.EXECUTED
-    ).aggregate(s=Sum("amount"))["s"]
-    return total or Decimal("0")
-
-
-def refundable(order: Order) -> Decimal:
-    return max(Decimal("0"), order.paid_amount - refunded_total(order))
-
-
-def bonuses_given_this_month(user: User) -> Decimal:
-    start = timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    total = Grant.objects.filter(
-        agent=user,
-        kind=GrantKind.COWORKER_BONUS,
-        status__in=COUNTED,
-        created_at__gte=start,
-    ).aggregate(s=Sum("amount"))["s"]
-    return total or Decimal("0")
 
 
 def grant(
@@ -445,8 +404,6 @@ def _claim(limit: int) -> list[Grant]:
 
 def execute_due(*, limit: int = BATCH_SIZE, backend: Any = None) -> int:
     """Claim due grants and execute them; returns how many were executed."""
-    from wow_credits.backends import get_backend
-
     backend = backend or get_backend()
     done = 0
     for row in _claim(limit):
@@ -454,8 +411,6 @@ def execute_due(*, limit: int = BATCH_SIZE, backend: Any = None) -> int:
             result = backend.execute(row)
         except Exception as exc:  # a backend bug must not lose the grant: it is retried
             log.exception("Grant %s execution raised", row.pk)
-            from wow_credits.backends import ExecutionResult
-
             result = ExecutionResult(ok=False, error=f"{type(exc).__name__}: {exc}")
         if result.ok:
             done += _record_success(row, result)
@@ -741,3 +696,8 @@ def celebrate(story: Story, *, by: User) -> int:
     except IntegrityError:
         pass  # a concurrent double click: the first one counted
     return Celebration.objects.filter(story=story).count()
+
+
+def move_customer_grants(*, source_id: int, into_id: int) -> None:
+    """The `customer_merged` receiver: the merged customer's grants move to the one kept."""
+    Grant.objects.filter(customer_id=source_id).update(customer_id=into_id)

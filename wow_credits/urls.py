@@ -9,7 +9,6 @@ urlpatterns = [
     path("wall/", views.wall, name="wall"),
     path("wall/new", views.story_new, name="story_new"),
     path("wall/<int:story_id>/celebrate", views.celebrate, name="celebrate"),
-    path("reports/", views.reports, name="reports"),
     path("wow/grant", views.grant_dialog, name="grant"),
     path("wow/bonus", views.bonus, name="bonus"),
     path("wow/grants/<int:grant_id>/undo", views.grant_undo, name="grant_undo"),

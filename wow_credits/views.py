@@ -9,20 +9,15 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
-from csat.reports import report_context as csat_report_context
 from customers.models import Customer, Order
-from team.reports import hours_chart as team_hours_chart
-from wow_credits import limits, services
-from wow_credits.charts import bar_chart
+from wow_credits import ledger, limits, services
 from wow_credits.models import Celebration, CoreValue, Grant, GrantKind, GrantStatus, Story
 
 PERIODS = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}
@@ -155,108 +150,6 @@ def story_new(request: HttpRequest) -> HttpResponse:
     return render(request, "wow_credits/story_form.html", context, status=422 if error else 200)
 
 
-def _repeat_rate(wowed: bool, kind: str | None = None) -> tuple[int, int]:
-    """(customers with an order, of whom with more than one) among WOWed customers or the others."""
-    orders = Subquery(
-        Order.objects.filter(customer=OuterRef("pk"))
-        .values("customer")
-        .annotate(n=Count("id"))
-        .values("n"),
-        output_field=IntegerField(),
-    )
-    grants = Grant.objects.filter(customer=OuterRef("pk"), status=GrantStatus.EXECUTED)
-    if kind:
-        grants = grants.filter(kind=kind)
-    qs = Customer.objects.annotate(n=Coalesce(orders, 0), wowed=Exists(grants)).filter(
-        n__gte=1, wowed=wowed
-    )
-    result = qs.aggregate(total=Count("id"), repeat=Count("id", filter=Q(n__gt=1)))
-    return result["total"], result["repeat"]
-
-
-def _pct(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.0f}%" if whole else "—"
-
-
-@login_required
-@require_GET
-def reports(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_manager:  # type: ignore[union-attr]
-        raise PermissionDenied("Reports are for managers")
-    days = PERIODS.get(request.GET.get("period", ""), 90)
-    since = timezone.now() - timedelta(days=days)
-    counted = Grant.objects.filter(status__in=services.COUNTED, created_at__gte=since)
-    by_kind = list(
-        counted.values("kind").annotate(n=Count("id"), spend=Sum("amount")).order_by("-n")
-    )
-    labels = dict(GrantKind.choices)
-    by_agent = list(
-        counted.values("agent__name", "agent__email")
-        .annotate(n=Count("id"), spend=Sum("amount"))
-        .order_by("-n")[:15]
-    )
-    by_value = list(
-        CoreValue.objects.annotate(
-            n=Count("stories", filter=Q(stories__created_at__gte=since), distinct=True)
-        ).order_by("-n", "position")
-    )
-    weekly = list(
-        counted.annotate(week=TruncWeek("created_at"))
-        .values("week")
-        .annotate(n=Count("id"), spend=Sum("amount"))
-        .order_by("week")
-    )
-    spend = counted.aggregate(s=Sum("amount"))["s"] or Decimal("0")
-    wowed_total, wowed_repeat = _repeat_rate(True)
-    other_total, other_repeat = _repeat_rate(False)
-    outcomes = []
-    for kind, label in GrantKind.choices:
-        if kind == GrantKind.COWORKER_BONUS:
-            continue
-        total, repeat = _repeat_rate(True, kind)
-        if total:
-            outcomes.append({"label": label, "customers": total, "rate": _pct(repeat, total)})
-
-    def name(row: dict[str, Any]) -> str:
-        return row["agent__name"] or row["agent__email"].split("@")[0]
-
-    context = {
-        "nav": "reports",
-        "days": days,
-        "period": request.GET.get("period", "90d"),
-        "spend": spend,
-        "grant_count": sum(r["n"] for r in by_kind),
-        "kind_chart": bar_chart(
-            [(labels.get(r["kind"], r["kind"]), r["n"]) for r in by_kind], title="Grants by kind"
-        ),
-        "kind_spend_chart": bar_chart(
-            [(labels.get(r["kind"], r["kind"]), r["spend"] or Decimal("0")) for r in by_kind],
-            title="Spend by kind",
-        ),
-        "agent_chart": bar_chart([(name(r), r["n"]) for r in by_agent], title="Grants by agent"),
-        "value_chart": bar_chart([(v.name, v.n) for v in by_value], title="Stories by value"),
-        "weekly_chart": bar_chart(
-            [(f"{r['week']:%Y-%m-%d}", r["n"]) for r in weekly], title="Grants per week"
-        ),
-        "repeat_chart": bar_chart(
-            [
-                ("WOWed customers", round(100 * wowed_repeat / wowed_total) if wowed_total else 0),
-                ("Other customers", round(100 * other_repeat / other_total) if other_total else 0),
-            ],
-            title="Repeat-purchase rate",
-            unit="%",
-        ),
-        "wowed": {"total": wowed_total, "rate": _pct(wowed_repeat, wowed_total)},
-        "others": {"total": other_total, "rate": _pct(other_repeat, other_total)},
-        "outcomes": outcomes,
-        "failed": Grant.objects.filter(status=GrantStatus.FAILED).select_related("agent")[:20],
-        "periods": [("30d", "30 days"), ("90d", "90 days"), ("365d", "1 year")],
-        **csat_report_context(days),
-        "hours_chart": team_hours_chart(),
-    }
-    return render(request, "wow_credits/reports.html", context)
-
-
 def _dialog_context(request: HttpRequest, source: Any) -> dict[str, Any]:
     customer = Customer.objects.filter(pk=_int(source.get("customer_id"))).first()
     order = Order.objects.filter(pk=_int(source.get("order_id"))).select_related("customer").first()
@@ -374,7 +267,7 @@ def bonus(request: HttpRequest) -> HttpResponse:
         "error": error,
         "coworkers": User.objects.filter(is_active=True).exclude(pk=user.pk),
         "allowance": services.bonus_allowance(),
-        "left": services.bonus_allowance() - services.bonuses_given_this_month(user),
+        "left": services.bonus_allowance() - ledger.bonuses_given_this_month(user),
         "idempotency_key": form.get("idempotency_key") or secrets.token_urlsafe(16),
     }
     return render(request, "wow_credits/bonus.html", context, status=422 if error else 200)
@@ -405,4 +298,4 @@ def grant_retry(request: HttpRequest, grant_id: int) -> HttpResponse:
     # The page shows the grant's current state either way.
     with contextlib.suppress(services.GrantError):
         services.retry_grant(grant, by=request.user)  # type: ignore[arg-type]
-    return redirect("wow_credits:reports")
+    return redirect("reports:reports")

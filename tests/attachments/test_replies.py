@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from attachments.models import Attachment
 from livechat.models import Conversation
+from mailer.delivery import deliver_due
 from mailer.models import OutboundEmail, OutboundStatus
-from mailer.services import deliver_due
 from tests import factories
 from tests.attachments.conftest import photo_with_location, upload
 from tickets import services as ticket_services

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from attachments.models import Attachment
-from mailer.services import deliver_due
+from mailer.delivery import deliver_due
 from supportdesk.settings import _storage_from_url
 from tests import factories
 from tests.attachments.conftest import photo_with_location, upload

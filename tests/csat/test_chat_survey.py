@@ -117,4 +117,4 @@ def test_an_escalated_chat_survey_is_threaded_with_its_ticket(
     assert email.ticket_id == ticket.pk
     assert f"[#{ticket.reference}]" in email.subject
     assert email.in_reply_to
-    assert services.result_for_chat(survey.conversation) is None
+    assert services.result_for_chat(conversation=survey.conversation) is None

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from csat import services
 from csat.models import Survey
+from mailer.delivery import deliver_all_due
 from mailer.models import OutboundEmail
-from mailer.services import deliver_all_due
 from tests.csat.conftest import token_in
 from tickets import services as tickets
 from tickets.models import Ticket

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from mailboxes.fetch import fetch_mailbox
 from mailboxes.services import SmtpSettings, update_mailbox
+from mailer.delivery import deliver_all_due
 from mailer.models import OutboundEmail, OutboundStatus
-from mailer.services import deliver_all_due
 from tests import factories
 from tickets import services
 from tickets.inbound import ingest_raw_email

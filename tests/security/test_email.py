@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from mailer.models import OutboundEmail
-from mailer.services import _build
+from mailer.rendering import build_message
 from tests.tickets.test_inbound_email import build_email, post_raw
 from tickets.models import InboundEmail, Message, Status, Ticket
 
@@ -122,7 +122,7 @@ def test_header_injection_in_the_senders_name_never_reaches_an_outgoing_reply(wo
     outbound = OutboundEmail.objects.get(ticket_id=ticket_id)
     addresses = " ".join(outbound.to)
     assert "eve@shop.example" in addresses and "victim@example.com" not in addresses
-    rendered = _build(outbound, None).message().as_string()
+    rendered = build_message(outbound, None).message().as_string()
     head = rendered.split("\n\n", 1)[0]
     assert not any(line.lower().startswith(("bcc:", "cc:")) for line in head.splitlines())
     assert "\n" not in outbound.subject and "\r" not in outbound.subject

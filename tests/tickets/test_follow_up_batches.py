@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from mailer.delivery import deliver_all_due
 from mailer.models import OutboundEmail, OutboundStatus
-from mailer.services import build_email, deliver_all_due
+from mailer.services import build_email
 from tests import factories
 from tickets import services
 from tickets.models import FollowUp, FollowUpStatus, Message, Status

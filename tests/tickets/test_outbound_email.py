@@ -11,8 +11,8 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
+from mailer.delivery import deliver_due
 from mailer.models import OutboundEmail, OutboundStatus
-from mailer.services import deliver_due
 from tests import factories
 from tests.tickets.test_inbound_email import build_email, post_raw
 from tickets import services

@@ -9,8 +9,10 @@ import smtplib
 import pytest
 from django.core.mail.message import sanitize_address
 
+from mailer.delivery import deliver_due
 from mailer.models import OutboundEmail, OutboundStatus
-from mailer.services import _build, _render_plain, build_email, deliver_due, queue_email
+from mailer.rendering import build_message, render_plain
+from mailer.services import build_email, queue_email
 
 DATE = re.compile(rb"^Date: [^\r\n]*\r\n", re.MULTILINE)
 BOUNDARY = re.compile(rb"={15}\d+==")  # a multipart boundary is random on every render
@@ -52,14 +54,14 @@ DJANGO_CASES = [
 
 
 def _django_bytes(email: OutboundEmail) -> bytes:
-    return _build(email, None).message().as_bytes(linesep="\r\n")
+    return build_message(email, None).message().as_bytes(linesep="\r\n")
 
 
 @pytest.mark.parametrize("case", PLAIN_CASES)
 def test_plain_emails_are_rendered_as_django_renders_them(case):
     email = build_email(**case)
 
-    assert _render_plain(email) is not None
+    assert render_plain(email) is not None
     assert email.raw_message is not None
     assert _same(bytes(email.raw_message), _django_bytes(email))
     assert email.envelope_from == smtplib.quoteaddr(sanitize_address(email.from_email, "utf-8"))
@@ -72,7 +74,7 @@ def test_plain_emails_are_rendered_as_django_renders_them(case):
 def test_anything_else_is_rendered_by_django(case):
     email = build_email(**case)
 
-    assert _render_plain(email) is None
+    assert render_plain(email) is None
     assert _same(bytes(email.raw_message), _django_bytes(email))
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from tests import factories
 from tests.reliability.helpers import in_parallel
-from wow_credits import services
+from wow_credits import ledger, services
 from wow_credits.models import Grant
 
 
@@ -28,7 +28,7 @@ def test_two_concurrent_refunds_over_the_total_one_wins():
             errors = [r for r in results if isinstance(r, services.GrantError)]
             assert len(wins) == 1 and len(errors) == 1, results
             assert errors[0].code == "amount_exceeds_refundable"
-    assert services.refunded_total(order) == Decimal("70.00")
+    assert ledger.refunded_total(order) == Decimal("70.00")
     assert Grant.objects.filter(order=order).count() == 1
 
 
@@ -65,4 +65,4 @@ def test_concurrent_bonuses_never_exceed_the_allowance():
 
     results = in_parallel([call(i) for i in range(3)])
     assert sum(1 for r in results if isinstance(r, tuple)) == 1
-    assert services.bonuses_given_this_month(alice) == Decimal("30.00")
+    assert ledger.bonuses_given_this_month(alice) == Decimal("30.00")

@@ -13,7 +13,7 @@ import time_machine
 from django.utils import timezone
 
 from customers.models import Shipment, Tier
-from mailer.services import deliver_all_due
+from mailer.delivery import deliver_all_due
 from tests import factories
 from tests.wow_credits.conftest import make_grant
 from wow_credits import services

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tests import factories
 from tests.wow_credits.conftest import make_grant
-from wow_credits import services
+from wow_credits import ledger, services
 from wow_credits.models import Grant, GrantEvent, GrantKind, GrantStatus, LedgerError
 
 
@@ -129,13 +129,13 @@ def test_coworker_bonus_allowance_renews_next_month(cast, settings):
     settings.SUPPORTDESK_BONUS_ALLOWANCE = 10
     with time_machine.travel("2026-10-20 12:00Z", tick=False):
         make_grant("coworker_bonus", by=cast.alice, recipient=cast.bob, amount="10")
-        assert services.bonuses_given_this_month(cast.alice) == Decimal("10")
+        assert ledger.bonuses_given_this_month(cast.alice) == Decimal("10")
     with time_machine.travel("2026-11-02 12:00Z", tick=False):
         # October's 10 of 10 used does not count in November.
-        assert services.bonuses_given_this_month(cast.alice) == Decimal("0")
+        assert ledger.bonuses_given_this_month(cast.alice) == Decimal("0")
         grant = make_grant("coworker_bonus", by=cast.alice, recipient=cast.bob, amount="10")
         assert grant.amount == Decimal("10")
-        assert services.bonuses_given_this_month(cast.alice) == Decimal("10")
+        assert ledger.bonuses_given_this_month(cast.alice) == Decimal("10")
 
 
 def test_a_bonus_to_yourself_is_refused(cast):

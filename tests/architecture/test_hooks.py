@@ -1,0 +1,109 @@
+"""The hook registry (core/hooks.py): how a low app tells the apps above it that something
+happened, and how it asks them for what they own."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import hooks
+from core.hooks import Hook, Lookup
+
+
+def _happened(*, n: int) -> None:
+    """A test hook's payload."""
+
+
+def test_fire_calls_every_receiver_now_in_order_and_once_each():
+    hook = Hook("test_happened", _happened)
+    calls: list[str] = []
+
+    def first(*, n: int) -> None:
+        calls.append(f"first {n}")
+
+    def second(*, n: int) -> None:
+        calls.append(f"second {n}")
+
+    hook.register(first)
+    hook.register(second)
+    hook.register(first)  # registering again (ready() run twice) changes nothing
+    hook.fire(n=1)
+    assert calls == ["first 1", "second 1"]
+
+
+def test_a_failing_receiver_of_fire_fails_the_caller():
+    hook = Hook("test_happened", _happened)
+
+    def broken(*, n: int) -> None:
+        raise RuntimeError("no")
+
+    hook.register(broken)
+    with pytest.raises(RuntimeError):
+        hook.fire(n=1)
+
+
+def test_fire_on_commit_waits_for_the_commit_and_a_failing_receiver_stops_nothing(
+    db, django_capture_on_commit_callbacks
+):
+    hook = Hook("test_happened", _happened)
+    calls: list[int] = []
+
+    def broken(*, n: int) -> None:
+        raise RuntimeError("no")
+
+    def counting(*, n: int) -> None:
+        calls.append(n)
+
+    hook.register(broken)
+    hook.register(counting)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        hook.fire_on_commit(n=7)
+        assert calls == []
+    assert len(callbacks) == 2
+    assert calls == [7]
+
+
+def _asked(*, n: int) -> str:
+    """A test lookup's question."""
+    return ""
+
+
+def test_a_lookup_has_one_answer_and_none_without_one():
+    lookup = Lookup("test_asked", _asked)
+    assert lookup.ask(n=1) is None
+
+    def answer(*, n: int) -> str:
+        return f"answer {n}"
+
+    lookup.register(answer)
+    lookup.register(answer)
+    assert lookup.ask(n=2) == "answer 2"
+
+    def other(*, n: int) -> str:
+        return "other"
+
+    with pytest.raises(RuntimeError):
+        lookup.register(other)
+
+
+def test_the_apps_register_for_the_product_hooks():
+    names = {
+        hook.name: {f"{r.__module__}.{r.__qualname__}" for r in hook.receivers}
+        for hook in (
+            hooks.ticket_solved,
+            hooks.chat_ended,
+            hooks.customer_merged,
+            hooks.agent_active,
+        )
+    }
+    assert names == {
+        "ticket_solved": {"csat.services.request_for_ticket_id"},
+        "chat_ended": {"csat.services.request_for_chat_id"},
+        "customer_merged": {
+            "tickets.services.move_customer_tickets",
+            "livechat.services.move_customer_chats",
+            "wow_credits.services.move_customer_grants",
+        },
+        "agent_active": {"team.services.count_agent_activity"},
+    }
+    for lookup in (hooks.ticket_csat, hooks.chat_csat, hooks.ticket_care):
+        assert "unanswered" not in repr(lookup)

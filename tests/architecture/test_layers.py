@@ -1,0 +1,56 @@
+"""The import graph of the project's packages: arrows point down, never round (issue 17).
+
+`python scripts/import_graph.py --modules` prints it; `make lint` runs it too.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "import_graph.py"
+
+
+def _graph() -> dict[str, set[str]]:
+    spec = importlib.util.spec_from_file_location("import_graph", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    packages, _, with_strings = module.collect(ROOT)
+    detailed = module.package_graph(with_strings)
+    return {p: set(detailed.get(p, {})) for p in packages}
+
+
+def test_the_import_graph_has_no_cycle_between_packages_or_modules():
+    run = subprocess.run(
+        [sys.executable, str(SCRIPT), "--modules"], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "No cycle." in run.stdout
+    assert "CYCLE" not in run.stdout
+
+
+def test_apps_never_import_the_wiring_and_core_imports_no_app():
+    graph = _graph()
+    assert graph["core"] == set()
+    assert [p for p, targets in graph.items() if "supportdesk" in targets] == []
+    # The wiring sits on top: it imports apps, and it is the only package that imports reports.
+    assert {"tickets", "livechat", "reports"} <= graph["supportdesk"]
+
+
+def test_the_script_finds_a_cycle_and_fails(tmp_path):
+    for name, imports in {"low": "from high import thing", "high": "import low.models"}.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text("")
+        (tmp_path / name / "models.py").write_text(f"{imports}\n")
+    run = subprocess.run(
+        [sys.executable, str(SCRIPT), "--root", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 1
+    assert "CYCLE between packages: high <-> low" in run.stdout
