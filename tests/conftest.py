@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -101,14 +101,41 @@ class SmtpSink:
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
+    def receive(self, message: EmailMessage, mail_from: str, rcpt_tos: list[str]) -> None:
+        """Record one delivered message (the SMTP handler's side) and wake every waiter."""
+        with self._cond:
+            self.messages.append(message)
+            self.envelopes.append((mail_from, list(rcpt_tos)))
+            self._cond.notify_all()
+
+    def clear(self) -> None:
+        """Forget what arrived so far (a test starts from an empty sink)."""
+        with self._cond:
+            self.messages.clear()
+            self.envelopes.clear()
+
     def wait_for(self, count: int, timeout: float = 15.0) -> list[EmailMessage]:
+        """Wait until at least `count` messages arrived; all of them so far."""
+        return self.wait_until(
+            lambda messages: len(messages) >= count,
+            timeout,
+            lambda: f"expected {count} emails at the SMTP sink, got {len(self.messages)}",
+        )
+
+    def wait_until(
+        self,
+        done: Callable[[list[EmailMessage]], bool],
+        timeout: float = 15.0,
+        failure: Callable[[], str] | None = None,
+    ) -> list[EmailMessage]:
+        """Wait until `done(messages so far)` holds; those messages. Woken by each arrival."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while len(self.messages) < count:
+            while not done(list(self.messages)):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise AssertionError(
-                        f"expected {count} emails at the SMTP sink, got {len(self.messages)}"
+                        failure() if failure else f"SMTP sink: timed out with {len(self.messages)}"
                     )
                 self._cond.wait(remaining)
             return list(self.messages)
@@ -125,10 +152,7 @@ def smtp_server() -> Iterator[SmtpSink]:
             parsed = message_from_bytes(
                 envelope.original_content or envelope.content, policy=policy.default
             )
-            with sink._cond:
-                sink.messages.append(parsed)  # type: ignore[arg-type]
-                sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-                sink._cond.notify_all()
+            sink.receive(parsed, envelope.mail_from, envelope.rcpt_tos)  # type: ignore[arg-type]
             return "250 OK"
 
     controller = Controller(Handler(), hostname=sink.host, port=sink.port)
@@ -140,9 +164,7 @@ def smtp_server() -> Iterator[SmtpSink]:
 @pytest.fixture
 def smtp_sink(smtp_server: SmtpSink, settings) -> SmtpSink:
     """The sink, emptied, with this process's Django mail pointed at it."""
-    with smtp_server._cond:
-        smtp_server.messages.clear()
-        smtp_server.envelopes.clear()
+    smtp_server.clear()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = smtp_server.host
     settings.EMAIL_PORT = smtp_server.port
@@ -249,8 +271,7 @@ def start_daphne(
 @pytest.fixture
 def live_server_env(smtp_server: SmtpSink) -> dict[str, str]:
     """Environment of the live daphne: mail to the SMTP sink, Celery tasks run in-process."""
-    with smtp_server._cond:
-        smtp_server.messages.clear()
+    smtp_server.clear()
     return {
         "EMAIL_HOST": smtp_server.host,
         "EMAIL_PORT": str(smtp_server.port),

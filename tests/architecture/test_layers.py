@@ -54,3 +54,24 @@ def test_the_script_finds_a_cycle_and_fails(tmp_path):
     )
     assert run.returncode == 1
     assert "CYCLE between packages: high <-> low" in run.stdout
+
+
+def test_no_test_module_imports_another_test_module():
+    """Shared helpers live in tests/helpers/ (and the root conftest's server and browser
+    helpers); a test module never reaches into another test module or a folder's conftest."""
+    import ast
+    import re
+
+    forbidden = re.compile(r"tests(\.\w+)*\.(test_\w+|conftest)")
+    offenders = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            for name in names:
+                if forbidden.fullmatch(name) and name != "tests.conftest":
+                    offenders.append(f"{path.relative_to(ROOT)}: {name}")
+    assert offenders == []

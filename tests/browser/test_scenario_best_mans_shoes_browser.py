@@ -18,7 +18,7 @@ import pytest
 from customers.models import Customer, Order, Tier
 from livechat.models import ChatMessage, Conversation
 from tests.conftest import login, open_console, start_shop_chat
-from tests.wow_credits.conftest import core_values  # noqa: F401 (a fixture)
+from tests.helpers.grants import core_values  # noqa: F401 (a fixture)
 from wow_credits.models import Grant, GrantStatus, Story
 
 # send_task goes through the broker to the real worker whatever the eager flag says.

@@ -13,7 +13,7 @@ from customers.models import Customer, CustomerKind
 from customers.services import customer_for_email
 from livechat.services import start_session
 from tests import factories
-from tests.tickets.test_inbound_email import build_email, post_raw
+from tests.helpers.inbound import build_email, post_raw
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db

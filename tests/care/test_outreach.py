@@ -14,7 +14,7 @@ from django.utils import timezone
 from care.services import sweep_care
 from customers.models import ShipmentStatus
 from tests import factories
-from tests.tickets.test_inbound_email import post_raw
+from tests.helpers.inbound import post_raw
 from tickets import services
 from tickets.models import Ticket, TicketType
 

@@ -1,14 +1,10 @@
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from customers.services import customer_for_email
 from tickets import services as tickets
 from tickets.models import Ticket
-
-LINK = re.compile(r"https?://[^\s\"<>]+/csat/([^/\s\"<>?]+)/")
 
 
 @pytest.fixture(autouse=True)
@@ -42,9 +38,3 @@ def customer_ticket(db, cast) -> Ticket:
     )
     tickets.add_agent_reply(ticket, by=cast.alice, body_text="EU 43 is US 10.")
     return Ticket.objects.get(pk=ticket.pk)
-
-
-def token_in(text: str) -> str:
-    match = LINK.search(text)
-    assert match, f"no survey link in {text!r}"
-    return match.group(1)

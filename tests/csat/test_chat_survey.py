@@ -9,7 +9,7 @@ from csat.models import Survey
 from livechat import services as chat
 from livechat.models import ChatAuthorType
 from mailer.models import OutboundEmail
-from tests.csat.conftest import token_in
+from tests.helpers.csat import token_in
 
 
 def _chat(email: str = "ben@shop.example", *, agent=None) -> tuple[int, str]:

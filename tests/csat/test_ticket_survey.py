@@ -13,7 +13,7 @@ from csat import services
 from csat.models import Survey
 from mailer.delivery import deliver_all_due
 from mailer.models import OutboundEmail
-from tests.csat.conftest import token_in
+from tests.helpers.csat import token_in
 from tickets import services as tickets
 from tickets.models import Ticket
 

@@ -11,7 +11,7 @@ from accounts.services import issue_api_token
 from csat.models import Survey
 from livechat import services as chat
 from livechat.models import Conversation
-from tests.csat.conftest import token_in
+from tests.helpers.csat import token_in
 
 
 @pytest.mark.browser

@@ -12,19 +12,18 @@ from django.db import connections
 from accounts.services import issue_api_token
 from livechat import asyncdb, services
 from livechat.models import ChatMessage, Conversation
-from tests.livechat.test_sockets import _agent, _session, _visitor
-from tests.livechat.wsclient import run
+from tests.helpers.chat import agent_socket, run, visitor_socket, widget_session
 
 
 def test_a_burst_from_both_sides_is_numbered_without_gaps_and_delivered_once(live_server, cast):
-    session = _session(live_server)
+    session = widget_session(live_server)
     conversation_id = session["conversation_id"]
     agent_token = issue_api_token(cast.alice)
     burst = 40
 
     async def scenario() -> tuple[dict, dict, dict, dict]:
-        agent = await _agent(live_server, agent_token)
-        visitor = await _visitor(live_server, session["visitor_token"])
+        agent = await agent_socket(live_server, agent_token)
+        visitor = await visitor_socket(live_server, session["visitor_token"])
         await agent.send({"type": "join", "conversation_id": conversation_id})
         joined = await visitor.next(lambda f: f["type"] == "message")  # "Alice joined the chat."
         # Both sides write at once, without waiting for acks.
@@ -92,13 +91,13 @@ def test_a_burst_from_both_sides_is_numbered_without_gaps_and_delivered_once(liv
 
 
 def test_resending_a_line_of_an_active_chat_acks_the_first_copy(live_server, cast):
-    session = _session(live_server)
+    session = widget_session(live_server)
     conversation_id = session["conversation_id"]
     agent_token = issue_api_token(cast.alice)
 
     async def scenario() -> tuple[dict, dict]:
-        agent = await _agent(live_server, agent_token)
-        visitor = await _visitor(live_server, session["visitor_token"])
+        agent = await agent_socket(live_server, agent_token)
+        visitor = await visitor_socket(live_server, session["visitor_token"])
         await agent.send({"type": "join", "conversation_id": conversation_id})
         await visitor.next(lambda f: f["type"] == "message")
         frame = {"type": "message", "client_id": "same-line", "body": "Where is my parcel?"}

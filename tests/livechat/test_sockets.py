@@ -12,36 +12,15 @@ from accounts.services import issue_api_token
 from livechat import services
 from livechat.models import ChatMessage, Conversation
 from tests.conftest import start_daphne
-from tests.livechat.wsclient import ChatClient, post_json, run
-
-
-def _session(server, name: str = "Ben", email: str = "ben@shop.example") -> dict:
-    status, body = post_json(
-        f"{server.url}/api/v1/widget/sessions",
-        {"name": name, "email": email, "page_url": f"{server.url}/demo/shop/"},
-    )
-    assert status == 201, body
-    return body
-
-
-def _visitor_url(server, token: str) -> str:
-    return f"{server.ws_url}/ws/chat/?token={token}"
-
-
-async def _visitor(server, token: str) -> ChatClient:
-    client = await ChatClient.open(_visitor_url(server, token), origin=server.url)
-    await client.next(lambda f: f["type"] == "hello")
-    return client
-
-
-async def _agent(server, token: str) -> ChatClient:
-    client = await ChatClient.open(
-        f"{server.ws_url}/ws/agent/",
-        origin=server.url,
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    await client.next(lambda f: f["type"] == "hello")
-    return client
+from tests.helpers.chat import (
+    ChatClient,
+    agent_socket,
+    post_json,
+    run,
+    visitor_socket,
+    visitor_url,
+    widget_session,
+)
 
 
 def _cid() -> str:
@@ -49,14 +28,14 @@ def _cid() -> str:
 
 
 def test_visitor_and_agent_exchange_messages_both_ways(live_server, cast):
-    session = _session(live_server)
+    session = widget_session(live_server)
     conversation_id = session["conversation_id"]
     agent_token = issue_api_token(cast.alice)
     assert session["websocket_url"].endswith(f"/ws/chat/?token={session['visitor_token']}")
 
     async def scenario() -> None:
-        agent = await _agent(live_server, agent_token)
-        visitor = await _visitor(live_server, session["visitor_token"])
+        agent = await agent_socket(live_server, agent_token)
+        visitor = await visitor_socket(live_server, session["visitor_token"])
         token_frame = await visitor.next(lambda f: f["type"] == "token")
         assert services.read_visitor_token(token_frame["visitor_token"]) is not None
 
@@ -115,11 +94,11 @@ def test_visitor_and_agent_exchange_messages_both_ways(live_server, cast):
 
 
 def test_several_sockets_with_one_token_all_receive_frames(live_server, cast):
-    session = _session(live_server)
+    session = widget_session(live_server)
 
     async def scenario() -> None:
-        tab1 = await _visitor(live_server, session["visitor_token"])
-        tab2 = await _visitor(live_server, session["visitor_token"])
+        tab1 = await visitor_socket(live_server, session["visitor_token"])
+        tab2 = await visitor_socket(live_server, session["visitor_token"])
         await tab1.send({"type": "message", "client_id": "t-1", "body": "from tab 1"})
         frame = await tab2.next(lambda f: f["type"] == "message")
         assert frame["body"] == "from tab 1"
@@ -130,10 +109,10 @@ def test_several_sockets_with_one_token_all_receive_frames(live_server, cast):
 
 
 def test_resend_with_same_client_id_over_the_socket_stores_once(live_server):
-    session = _session(live_server)
+    session = widget_session(live_server)
 
     async def scenario() -> None:
-        visitor = await _visitor(live_server, session["visitor_token"])
+        visitor = await visitor_socket(live_server, session["visitor_token"])
         for _ in range(3):
             await visitor.send({"type": "message", "client_id": "same", "body": "hello"})
         acks = [await visitor.next(lambda f: f["type"] == "ack") for _ in range(3)]
@@ -145,13 +124,13 @@ def test_resend_with_same_client_id_over_the_socket_stores_once(live_server):
 
 
 def test_reconnect_and_resume_loses_nothing(live_server, cast):
-    session = _session(live_server)
+    session = widget_session(live_server)
     conversation_id = session["conversation_id"]
     agent_token = issue_api_token(cast.alice)
 
     async def scenario() -> None:
-        visitor = await _visitor(live_server, session["visitor_token"])
-        agent = await _agent(live_server, agent_token)
+        visitor = await visitor_socket(live_server, session["visitor_token"])
+        agent = await agent_socket(live_server, agent_token)
         await visitor.send({"type": "message", "client_id": "v-1", "body": "one"})
         await visitor.next(lambda f: f["type"] == "ack")
         await agent.send({"type": "join", "conversation_id": conversation_id})
@@ -170,7 +149,7 @@ def test_reconnect_and_resume_loses_nothing(live_server, cast):
             )
             await agent.next(lambda f: f["type"] == "ack")
 
-        visitor = await _visitor(live_server, session["visitor_token"])
+        visitor = await visitor_socket(live_server, session["visitor_token"])
         await visitor.send({"type": "resume", "after_seq": max(seen)})
         replay = await visitor.messages_until(conversation_id, 5)
         assert sorted(replay) == [3, 4, 5]
@@ -183,83 +162,15 @@ def test_reconnect_and_resume_loses_nothing(live_server, cast):
     run(scenario())
 
 
-def test_redis_restart_mid_conversation_loses_and_duplicates_nothing(
-    live_server, cast, redis_server
-):
-    session = _session(live_server)
-    conversation_id = session["conversation_id"]
-    agent_token = issue_api_token(cast.alice)
-
-    async def connect_visitor() -> ChatClient:
-        for _ in range(50):
-            try:
-                return await _visitor(live_server, session["visitor_token"])
-            except (OSError, ConnectionClosed, InvalidStatus, AssertionError, TimeoutError):
-                await asyncio.sleep(0.2)
-        raise AssertionError("the visitor could not reconnect after the Redis restart")
-
-    async def scenario() -> None:
-        visitor = await _visitor(live_server, session["visitor_token"])
-        agent = await _agent(live_server, agent_token)
-        await agent.send({"type": "join", "conversation_id": conversation_id})
-        await agent.next(lambda f: f["type"] == "message" and f["author"]["type"] == "system")
-        await visitor.send({"type": "message", "client_id": "before", "body": "before"})
-        before = await agent.next(lambda f: f["type"] == "message" and f["client_id"] == "before")
-
-        await asyncio.to_thread(redis_server.restart)
-
-        # Send through whatever socket works; resend the same client_id until acked.
-        pending = [f"after-{n}" for n in range(5)]
-        acked: dict[str, int] = {}
-        for client_id in pending:
-            while client_id not in acked:
-                try:
-                    await visitor.send(
-                        {"type": "message", "client_id": client_id, "body": client_id}
-                    )
-                    ack = await visitor.next(
-                        lambda f, c=client_id: f["type"] == "ack" and f["client_id"] == c,
-                        timeout=3,
-                    )
-                    acked[client_id] = ack["seq"]
-                except (ConnectionClosed, AssertionError, TimeoutError):
-                    visitor = await connect_visitor()
-
-        # The agent may have missed frames while the layer was down: resume from the last seq.
-        try:
-            await agent.send(
-                {"type": "resume", "conversation_id": conversation_id, "after_seq": before["seq"]}
-            )
-        except ConnectionClosed:
-            agent = await _agent(live_server, agent_token)
-            await agent.send(
-                {"type": "join", "conversation_id": conversation_id, "after_seq": before["seq"]}
-            )
-        got = await agent.messages_until(conversation_id, max(acked.values()))
-        # Clients keep messages by seq: a frame both replayed and delivered live counts once.
-        bodies = [got[s]["body"] for s in sorted(got) if s > before["seq"]]
-        assert bodies == pending
-        await visitor.close()
-        await agent.close()
-
-    run(scenario())
-    stored = list(
-        ChatMessage.objects.filter(conversation_id=conversation_id, author_type="visitor")
-        .order_by("seq")
-        .values_list("client_id", flat=True)
-    )
-    assert stored == ["before", *[f"after-{n}" for n in range(5)]]
-
-
 def test_forged_token_closes_with_4401(live_server):
-    session = _session(live_server)
+    session = widget_session(live_server)
     conversation = Conversation.objects.get(pk=session["conversation_id"])
     other = Conversation.objects.create(visitor_email="someone@else.example")
     tampered = services.issue_visitor_token(conversation).replace(":", ":x", 1)
     for token in ("garbage", tampered, ""):
 
         async def scenario(token: str = token) -> None:
-            client = await ChatClient.open(_visitor_url(live_server, token), origin=live_server.url)
+            client = await ChatClient.open(visitor_url(live_server, token), origin=live_server.url)
             error = await client.next(lambda f: f["type"] == "error")
             assert error["code"] == "bad_token"
             with pytest.raises(ConnectionClosed) as closed:
@@ -273,7 +184,7 @@ def test_forged_token_closes_with_4401(live_server):
 
 
 def test_expired_token_closes_with_4401(live_server, settings):
-    session = _session(live_server)
+    session = widget_session(live_server)
     conversation = Conversation.objects.get(pk=session["conversation_id"])
     import time_machine
 
@@ -281,7 +192,7 @@ def test_expired_token_closes_with_4401(live_server, settings):
         old = services.issue_visitor_token(conversation)
 
     async def scenario() -> None:
-        client = await ChatClient.open(_visitor_url(live_server, old), origin=live_server.url)
+        client = await ChatClient.open(visitor_url(live_server, old), origin=live_server.url)
         assert (await client.next(lambda f: f["type"] == "error"))["code"] == "bad_token"
         with pytest.raises(ConnectionClosed) as closed:
             await client.ws.recv()
@@ -308,11 +219,11 @@ def test_agent_socket_without_credentials_closes_with_4401(live_server):
 def test_the_shop_embedding_the_widget_may_open_the_visitor_socket_but_not_an_agent_socket(
     live_server,
 ):
-    session = _session(live_server)
+    session = widget_session(live_server)
 
     async def scenario() -> None:
         visitor = await ChatClient.open(
-            _visitor_url(live_server, session["visitor_token"]), origin="http://shop.example"
+            visitor_url(live_server, session["visitor_token"]), origin="http://shop.example"
         )
         assert (await visitor.next(lambda f: f["type"] == "hello"))["type"] == "hello"
         await visitor.ws.close()
@@ -342,12 +253,12 @@ def test_widget_endpoints_answer_cors_for_the_shop_and_not_for_other_sites(live_
 
 def test_wrong_origin_is_refused(live_server):
     """An origin outside SUPPORTDESK_WIDGET_ORIGINS and ALLOWED_HOSTS cannot open the visitor socket."""
-    session = _session(live_server)
+    session = widget_session(live_server)
 
     async def scenario() -> None:
         with pytest.raises(InvalidStatus) as refused:
             await ChatClient.open(
-                _visitor_url(live_server, session["visitor_token"]),
+                visitor_url(live_server, session["visitor_token"]),
                 origin="https://evil.example",
             )
         assert refused.value.response.status_code == 403
@@ -356,10 +267,10 @@ def test_wrong_origin_is_refused(live_server):
 
 
 def test_oversized_and_invalid_frames_get_errors_and_the_socket_lives(live_server):
-    session = _session(live_server)
+    session = widget_session(live_server)
 
     async def scenario() -> None:
-        visitor = await _visitor(live_server, session["visitor_token"])
+        visitor = await visitor_socket(live_server, session["visitor_token"])
         await visitor.ws.send("x" * (70 * 1024))
         assert (await visitor.next(lambda f: f["type"] == "error"))["code"] == "too_large"
         await visitor.send({"type": "message", "client_id": "big", "body": "y" * 6000})
@@ -379,10 +290,10 @@ def test_oversized_and_invalid_frames_get_errors_and_the_socket_lives(live_serve
 def test_flood_is_rate_limited_not_a_crash(transactional_db, tmp_path, live_server_env):
     server = start_daphne(tmp_path, {**live_server_env, "SUPPORTDESK_RATELIMIT_ENABLED": "true"})
     try:
-        session = _session(server)
+        session = widget_session(server)
 
         async def scenario() -> None:
-            visitor = await _visitor(server, session["visitor_token"])
+            visitor = await visitor_socket(server, session["visitor_token"])
             for n in range(30):
                 await visitor.send({"type": "message", "client_id": f"f-{n}", "body": "spam"})
             limited = await visitor.next(lambda f: f["type"] == "error")
@@ -404,13 +315,13 @@ def test_cross_process_delivery_through_redis(transactional_db, tmp_path, live_s
     first = start_daphne(tmp_path, live_server_env, name="daphne-1")
     second = start_daphne(tmp_path, live_server_env, name="daphne-2")
     try:
-        session = _session(first)
+        session = widget_session(first)
         conversation_id = session["conversation_id"]
         agent_token = issue_api_token(cast.alice)
 
         async def scenario() -> None:
-            visitor = await _visitor(first, session["visitor_token"])
-            agent = await _agent(second, agent_token)
+            visitor = await visitor_socket(first, session["visitor_token"])
+            agent = await agent_socket(second, agent_token)
             await agent.send({"type": "join", "conversation_id": conversation_id})
             await visitor.next(lambda f: f["type"] == "message" and f["author"]["type"] == "system")
             for n in range(5):
@@ -451,15 +362,15 @@ def test_cross_process_delivery_through_redis(transactional_db, tmp_path, live_s
 
 
 def test_shadow_watcher_sees_the_chat_live_but_cannot_write(live_server, cast):
-    session = _session(live_server)
+    session = widget_session(live_server)
     conversation_id = session["conversation_id"]
     alice_token = issue_api_token(cast.alice)
     bob_token = issue_api_token(cast.bob)
 
     async def scenario() -> None:
-        visitor = await _visitor(live_server, session["visitor_token"])
-        alice = await _agent(live_server, alice_token)
-        trainee = await _agent(live_server, bob_token)
+        visitor = await visitor_socket(live_server, session["visitor_token"])
+        alice = await agent_socket(live_server, alice_token)
+        trainee = await agent_socket(live_server, bob_token)
         await alice.send({"type": "join", "conversation_id": conversation_id})
         await alice.next(lambda f: f["type"] == "message")
         await trainee.send({"type": "watch", "conversation_id": conversation_id})
@@ -494,7 +405,7 @@ def test_presence_is_online_while_an_agent_socket_is_open(live_server, cast):
     async def scenario() -> None:
         _, body = post_json(f"{live_server.url}/api/v1/widget/sessions", {"name": "A"})
         assert body["agents_online"] is False
-        agent = await _agent(live_server, token)
+        agent = await agent_socket(live_server, token)
         _, body = post_json(f"{live_server.url}/api/v1/widget/sessions", {"name": "B"})
         assert body["agents_online"] is True
         await agent.send({"type": "heartbeat", "status": "away"})

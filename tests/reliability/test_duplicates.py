@@ -13,9 +13,8 @@ import pytest
 from accounts.services import issue_api_token
 from livechat.models import ChatMessage
 from tests.conftest import post_inbound_email
-from tests.livechat.test_sockets import _session, _visitor
-from tests.livechat.wsclient import run
-from tests.reliability.helpers import in_parallel, request
+from tests.helpers.chat import run, visitor_socket, widget_session
+from tests.helpers.reliability import in_parallel, request
 from tickets.models import InboundEmail, Message, Ticket
 from wow_credits.models import Grant
 
@@ -41,10 +40,10 @@ def test_the_same_inbound_email_delivered_twice_at_once_is_filed_once(live_serve
 
 
 def test_the_same_chat_message_sent_on_two_sockets_at_once_is_stored_once(live_server):
-    session = _session(live_server)
+    session = widget_session(live_server)
 
     async def scenario() -> list[dict]:
-        tabs = [await _visitor(live_server, session["visitor_token"]) for _ in range(3)]
+        tabs = [await visitor_socket(live_server, session["visitor_token"]) for _ in range(3)]
         frame = {"type": "message", "client_id": "same-line", "body": "Hello?"}
         await asyncio.gather(*(tab.send(frame) for tab in tabs))
         acks = [

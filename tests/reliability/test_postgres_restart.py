@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from accounts.services import issue_api_token
-from tests.reliability.helpers import PostgresControl, request, wait_until
+from tests.helpers.reliability import PostgresControl, request, wait_until
 
 pytestmark = pytest.mark.live
 

@@ -13,8 +13,8 @@ from django.utils import timezone
 from mailer.models import OutboundEmail
 from tests import factories
 from tests.conftest import kill_celery_worker, start_celery_worker, stop_celery_worker
-from tests.reliability.helpers import SlowShop, due_now, send_sweep, wait_until
-from tests.wow_credits.conftest import make_grant
+from tests.helpers.grants import make_grant
+from tests.helpers.reliability import SlowShop, due_now, send_sweep, wait_until
 from tickets import services as tickets
 from tickets.models import FollowUp, FollowUpStatus
 from wow_credits.models import Grant, GrantStatus
@@ -86,8 +86,7 @@ def test_follow_ups_are_all_sent_after_a_worker_is_killed_mid_batch(
 def test_every_grant_executes_once_after_a_worker_is_killed_mid_execution(
     transactional_db, slow_shop, cast, order, tmp_path, smtp_server
 ):
-    with smtp_server._cond:
-        smtp_server.messages.clear()
+    smtp_server.clear()
     grants = [
         make_grant("overnight_reship", by=cast.alice, order=order),
         make_grant("refund", by=cast.alice, order=order, amount="20"),
@@ -104,6 +103,8 @@ def test_every_grant_executes_once_after_a_worker_is_killed_mid_execution(
     finally:
         stop_celery_worker(first)
     assert Grant.objects.filter(status=GrantStatus.EXECUTED).count() == 0
+    in_flight = Grant.objects.get(pk=grants[0].pk)
+    assert in_flight.status == GrantStatus.EXECUTING  # claimed, not lost, not finished
 
     _leases_run_out()
     second = start_celery_worker(tmp_path, smtp_server, "worker-2")
@@ -128,3 +129,12 @@ def test_every_grant_executes_once_after_a_worker_is_killed_mid_execution(
     assert sum(keys.values()) == len(grants) + 1
     mails = [m for m in smtp_server.messages if m["X-Supportdesk-Grant"]]
     assert sorted(m["X-Supportdesk-Grant"] for m in mails) == sorted(str(g.pk) for g in grants)
+    # The in-flight grant was run twice (the lease ran out) and executed once.
+    in_flight.refresh_from_db()
+    assert in_flight.attempts == 2
+    assert [e.to_status for e in in_flight.events.all()] == [
+        "pending",
+        "executing",
+        "executing",
+        "executed",
+    ]

@@ -15,9 +15,6 @@ from django.utils import timezone
 
 from tests import factories
 
-ROLES = ("anonymous", "visitor", "customer", "agent", "trainee", "manager", "admin")
-STAFF = ("agent", "trainee", "manager", "admin")
-
 
 @dataclass
 class World:

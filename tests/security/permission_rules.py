@@ -12,7 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.security.conftest import ROLES, STAFF
+ROLES = ("anonymous", "visitor", "customer", "agent", "trainee", "manager", "admin")
+STAFF = ("agent", "trainee", "manager", "admin")
+
 
 Expect = dict[str, str]
 

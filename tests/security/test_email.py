@@ -9,7 +9,7 @@ from django.test import Client
 
 from mailer.models import OutboundEmail
 from mailer.rendering import build_message
-from tests.tickets.test_inbound_email import build_email, post_raw
+from tests.helpers.inbound import build_email, post_raw
 from tickets.models import InboundEmail, Message, Status, Ticket
 
 

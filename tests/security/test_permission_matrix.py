@@ -14,8 +14,7 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from supportdesk.api import api
-from tests.security.conftest import ROLES, STAFF
-from tests.security.permission_rules import API, PAGES, PREFIXES, Rule
+from tests.security.permission_rules import API, PAGES, PREFIXES, ROLES, STAFF, Rule
 
 API_PREFIX = "api/v1/"
 

@@ -18,8 +18,8 @@ from django.test import Client
 from livechat.models import Conversation
 from tests import factories
 from tests.conftest import start_daphne
-from tests.livechat.wsclient import post_json
-from tests.tickets.test_inbound_email import build_email, post_raw
+from tests.helpers.chat import post_json
+from tests.helpers.inbound import build_email, post_raw
 from tickets.models import InboundEmail, Ticket
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from attachments.models import Attachment
-from tests.tickets.test_inbound_email import build_email, post_raw
+from tests.helpers.inbound import build_email, post_raw
 from tickets.models import Message
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>'

@@ -12,8 +12,7 @@ from websockets.exceptions import ConnectionClosed
 
 from accounts.services import issue_api_token
 from livechat.models import ChatMessage
-from tests.livechat.test_sockets import _session, _visitor
-from tests.livechat.wsclient import ChatClient, run
+from tests.helpers.chat import ChatClient, run, visitor_socket, widget_session
 
 UNICODE_BODIES = [
     "مرحبا، طلبي لم يصل",  # Arabic, right to left
@@ -26,14 +25,14 @@ UNICODE_BODIES = [
 
 
 def test_frames_naming_another_visitors_conversation_act_only_on_ones_own(live_server):
-    mine = _session(live_server, name="Ben", email="ben@shop.example")
-    theirs = _session(live_server, name="Vic", email="vic@shop.example")
+    mine = widget_session(live_server, name="Ben", email="ben@shop.example")
+    theirs = widget_session(live_server, name="Vic", email="vic@shop.example")
 
     async def scenario() -> None:
-        victim = await _visitor(live_server, theirs["visitor_token"])
+        victim = await visitor_socket(live_server, theirs["visitor_token"])
         await victim.send({"type": "message", "client_id": "v1", "body": "my address is secret"})
         await victim.next(lambda f: f["type"] == "ack")
-        attacker = await _visitor(live_server, mine["visitor_token"])
+        attacker = await visitor_socket(live_server, mine["visitor_token"])
         other = theirs["conversation_id"]
         await attacker.send(
             {"type": "message", "client_id": "a1", "body": "hijack", "conversation_id": other}
@@ -61,7 +60,7 @@ def test_frames_naming_another_visitors_conversation_act_only_on_ones_own(live_s
 
 
 def test_a_visitor_token_does_not_open_the_agent_socket(live_server):
-    session = _session(live_server)
+    session = widget_session(live_server)
 
     async def scenario() -> None:
         client = await ChatClient.open(
@@ -78,10 +77,10 @@ def test_a_visitor_token_does_not_open_the_agent_socket(live_server):
 
 
 def test_unicode_rtl_and_zero_width_text_round_trips_exactly(live_server, cast):
-    session = _session(live_server)
+    session = widget_session(live_server)
 
     async def scenario() -> None:
-        visitor = await _visitor(live_server, session["visitor_token"])
+        visitor = await visitor_socket(live_server, session["visitor_token"])
         for n, body in enumerate(UNICODE_BODIES):
             await visitor.send({"type": "message", "client_id": f"u{n}", "body": body})
             assert (await visitor.next(lambda f: f["type"] == "ack"))["seq"] == n + 1
@@ -104,10 +103,10 @@ def test_unicode_rtl_and_zero_width_text_round_trips_exactly(live_server, cast):
 
 
 def test_invisible_only_nul_and_binary_frames_get_errors_and_store_nothing(live_server):
-    session = _session(live_server)
+    session = widget_session(live_server)
 
     async def scenario() -> None:
-        visitor = await _visitor(live_server, session["visitor_token"])
+        visitor = await visitor_socket(live_server, session["visitor_token"])
         await visitor.send({"type": "message", "client_id": "z", "body": "\u200b\u200d\u2060 \n"})
         empty = await visitor.next(lambda f: f["type"] == "error")
         assert empty["code"] == "empty_body"

@@ -19,7 +19,7 @@ from accounts.services import issue_api_token
 from team import services
 from team.models import ActivitySource, ActivitySpan
 from tests.conftest import login, start_daphne
-from tests.livechat.wsclient import ChatClient, run
+from tests.helpers.chat import ChatClient, run
 
 
 class LoopbackPolicy(http.cookiejar.DefaultCookiePolicy):

@@ -9,7 +9,7 @@ from livechat import services as chat
 from livechat.models import ChatMessage, Conversation
 from tests import factories
 from tests.conftest import login
-from tests.livechat.wsclient import ChatClient, post_json, run
+from tests.helpers.chat import ChatClient, post_json, run
 
 
 async def _agent(server, token: str) -> ChatClient:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from datetime import datetime, timedelta
 from datetime import time as clock
 
@@ -13,7 +12,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from mailer.models import OutboundEmail, OutboundStatus
-from tests.tickets.test_outbound_email import _customer_ticket
+from tests.helpers.inbound import ticket_from_customer_email
+from tests.helpers.mail import drain_to_marker
 from tickets.models import FollowUp, FollowUpStatus, Message
 
 
@@ -58,7 +58,7 @@ def _schedule(api_client, ticket_id: int, send_at: datetime, body: str) -> dict:
 def test_a_follow_up_is_sent_once_when_due(
     db, cast, api_client, smtp_sink, celery_eager, django_capture_on_commit_callbacks
 ):
-    ticket, _, customer_message_id = _customer_ticket()
+    ticket, _, customer_message_id = ticket_from_customer_email()
     send_at = _tomorrow_at_nine()
     created = _schedule(api_client, ticket.pk, send_at, "I checked: size 10 fits.")
 
@@ -74,8 +74,9 @@ def test_a_follow_up_is_sent_once_when_due(
         with django_capture_on_commit_callbacks(execute=True):
             _sweep()
 
-    time.sleep(0.3)  # give a (wrong) second email time to arrive
-    assert len(smtp_sink.messages) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        arrived = drain_to_marker(smtp_sink)  # a (wrong) second email would come before it
+    assert arrived == [sent]
     assert "I checked: size 10 fits." in sent.get_body(("plain",)).get_content()
     assert sent["In-Reply-To"] == customer_message_id
     assert sent["Reply-To"].startswith(f"support+{ticket.reference}@")
@@ -92,7 +93,7 @@ def test_a_follow_up_is_delivered_by_the_sweep_when_the_task_never_runs(
     # The after-commit task goes to a broker nobody consumes (every worker down): the next sweep
     # still delivers the durable row.
     celery_eager.conf.task_always_eager = False
-    ticket, _, _ = _customer_ticket()
+    ticket, _, _ = ticket_from_customer_email()
     send_at = _tomorrow_at_nine()
     _schedule(api_client, ticket.pk, send_at, "Following up as promised.")
 
@@ -109,7 +110,7 @@ def test_a_follow_up_is_delivered_by_the_sweep_when_the_task_never_runs(
 
 
 def test_a_follow_up_needs_a_timezone_and_a_body(db, cast, api_client):
-    ticket, _, _ = _customer_ticket()
+    ticket, _, _ = ticket_from_customer_email()
 
     naive = api_client.post(
         f"/api/v1/tickets/{ticket.pk}/follow-ups",

@@ -15,7 +15,7 @@ from django.test import Client
 
 from attachments.models import Attachment
 from mailer.models import OutboundEmail
-from tests.tickets.test_inbound_email import build_email, post_raw
+from tests.helpers.inbound import build_email, post_raw
 from tickets.models import (
     AuthorType,
     InboundEmail,

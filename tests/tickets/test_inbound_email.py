@@ -17,7 +17,8 @@ from django.test import Client
 from attachments.models import Attachment
 from mailer.models import OutboundEmail
 from tests import factories
-from tickets.inbound import ingest_raw_email, sign
+from tests.helpers.inbound import build_email, post_raw
+from tickets.inbound import ingest_raw_email
 from tickets.models import (
     AuthorType,
     InboundEmail,
@@ -28,43 +29,7 @@ from tickets.models import (
 )
 from tickets.services import reply_address
 
-URL = "/api/v1/inbound/email"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-def build_email(
-    *,
-    sender: str = "Pat Customer <pat@shop.example>",
-    to: str = "support@support.example.com",
-    subject: str = "Where are my shoes?",
-    body: str = "My order has not arrived.",
-    message_id: str | None = None,
-    in_reply_to: str = "",
-    references: str = "",
-    headers: dict[str, str] | None = None,
-) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg["Message-ID"] = message_id or make_msgid(domain="shop.example")
-    if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
-    if references:
-        msg["References"] = references
-    for name, value in (headers or {}).items():
-        msg[name] = value
-    msg.set_content(body)
-    return msg
-
-
-def post_raw(client: Client, raw: bytes, *, secret: str | None = None):
-    from django.conf import settings
-
-    signature = sign(raw, secret if secret is not None else settings.SUPPORTDESK_INBOUND_SECRET)
-    return client.post(
-        URL, data=raw, content_type="message/rfc822", HTTP_X_SUPPORTDESK_SIGNATURE=signature
-    )
 
 
 @pytest.fixture(autouse=True)

@@ -14,9 +14,9 @@ from django.utils import timezone
 from mailer.delivery import deliver_due
 from mailer.models import OutboundEmail, OutboundStatus
 from tests import factories
-from tests.tickets.test_inbound_email import build_email, post_raw
+from tests.helpers.inbound import build_email, post_raw, ticket_from_customer_email
 from tickets import services
-from tickets.models import Message, Status, Ticket
+from tickets.models import Status
 
 
 def _closed_port() -> int:
@@ -47,23 +47,10 @@ def eager_celery():
     app.conf.task_always_eager = previous
 
 
-def _customer_ticket() -> tuple[Ticket, Message, str]:
-    """A ticket opened by the customer's email, as the webhook would file it."""
-    first = build_email(sender="Pat Customer <pat@shop.example>", subject="Size chart")
-    response = post_raw(Client(), first.as_bytes())
-    assert response.status_code == 202
-    data = response.json()
-    return (
-        Ticket.objects.get(pk=data["ticket_id"]),
-        Message.objects.get(pk=data["message_id"]),
-        first["Message-ID"],
-    )
-
-
 def test_an_agent_reply_is_emailed_with_threading_headers_and_comes_back(
     db, cast, smtp_sink, django_capture_on_commit_callbacks
 ):
-    ticket, _, customer_message_id = _customer_ticket()
+    ticket, _, customer_message_id = ticket_from_customer_email()
 
     with django_capture_on_commit_callbacks(execute=True):
         reply = services.add_agent_reply(ticket, by=cast.alice, body_text="Here is the chart.")
@@ -102,7 +89,7 @@ def test_an_agent_reply_is_emailed_with_threading_headers_and_comes_back(
 def test_a_reply_posted_to_the_api_is_emailed(
     db, cast, api_client, smtp_sink, django_capture_on_commit_callbacks
 ):
-    ticket, _, customer_message_id = _customer_ticket()
+    ticket, _, customer_message_id = ticket_from_customer_email()
 
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client.post(
@@ -118,7 +105,7 @@ def test_a_reply_posted_to_the_api_is_emailed(
 
 
 def test_internal_notes_never_email(db, cast, smtp_sink, django_capture_on_commit_callbacks):
-    ticket, _, _ = _customer_ticket()
+    ticket, _, _ = ticket_from_customer_email()
 
     with django_capture_on_commit_callbacks(execute=True):
         services.add_agent_reply(ticket, by=cast.alice, body_text="VIP, be generous", internal=True)
@@ -130,7 +117,7 @@ def test_internal_notes_never_email(db, cast, smtp_sink, django_capture_on_commi
 def test_a_failed_send_stays_queued_and_is_sent_once_later(
     db, cast, smtp_sink, settings, django_capture_on_commit_callbacks
 ):
-    ticket, _, _ = _customer_ticket()
+    ticket, _, _ = ticket_from_customer_email()
     settings.EMAIL_PORT = _closed_port()  # nothing listens there
     settings.EMAIL_TIMEOUT = 2
 
@@ -172,7 +159,7 @@ def test_a_ticket_without_a_customer_address_keeps_the_reply_on_the_ticket(
 
 
 def test_a_reply_to_a_customer_email_threads_by_its_message_id(db, cast):
-    ticket, _, customer_message_id = _customer_ticket()
+    ticket, _, customer_message_id = ticket_from_customer_email()
     own = make_msgid(domain="shop.example")
 
     in_reply_to, references = services.thread_headers(ticket)

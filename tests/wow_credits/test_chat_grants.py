@@ -12,7 +12,7 @@ from django.utils import timezone
 from livechat import services as chat
 from livechat.models import ChatMessage, Conversation
 from mailer.models import OutboundEmail
-from tests.wow_credits.conftest import make_grant
+from tests.helpers.grants import make_grant
 from wow_credits import services
 from wow_credits.models import Grant, GrantStatus
 from wow_credits.sweeps import execute_due_grants

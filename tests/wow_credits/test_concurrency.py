@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from tests import factories
-from tests.reliability.helpers import in_parallel
+from tests.helpers.reliability import in_parallel
 from wow_credits import ledger, services
 from wow_credits.models import Grant
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from customers.models import Shipment, Tier
 from mailer.delivery import deliver_all_due
 from tests import factories
-from tests.wow_credits.conftest import make_grant
+from tests.helpers.grants import make_grant
 from wow_credits import services
 from wow_credits.backends import LocalBackend, WebhookBackend
 from wow_credits.models import DiscountCode, GrantStatus, LocalEffect

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tests import factories
-from tests.wow_credits.conftest import make_grant
+from tests.helpers.grants import make_grant
 from wow_credits import ledger, services
 from wow_credits.models import Grant, GrantEvent, GrantKind, GrantStatus, LedgerError
 

@@ -4,7 +4,7 @@ import re
 from decimal import Decimal
 
 from tests import factories
-from tests.wow_credits.conftest import make_grant
+from tests.helpers.grants import make_grant
 from wow_credits import services
 from wow_credits.models import Celebration, CoreValue, Grant, GrantStatus
 

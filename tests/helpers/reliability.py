@@ -201,9 +201,7 @@ def slow_smtp() -> Iterator[SmtpSink]:
             parsed: EmailMessage = message_from_bytes(  # type: ignore[assignment]
                 envelope.original_content or envelope.content, policy=policy.default
             )
-            with sink._cond:
-                sink.messages.append(parsed)
-                sink._cond.notify_all()
+            sink.receive(parsed, envelope.mail_from, envelope.rcpt_tos)
             await asyncio.sleep(0.15)
             return "250 OK"
 

@@ -1,4 +1,6 @@
-"""A small websocket test client for the chat sockets: collects frames, waits for matches."""
+"""The chat over real sockets: a small websocket client that collects frames and waits for
+matches, the widget's session, and the visitor and agent sockets opened as the widget and the
+console open them."""
 
 from __future__ import annotations
 
@@ -102,3 +104,35 @@ def post_json(url: str, payload: Frame, headers: dict[str, str] | None = None) -
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
+
+
+def widget_session(server: Any, name: str = "Ben", email: str = "ben@shop.example") -> Frame:
+    """A widget session (a new waiting chat) as the widget on the demo shop starts one."""
+    status, body = post_json(
+        f"{server.url}/api/v1/widget/sessions",
+        {"name": name, "email": email, "page_url": f"{server.url}/demo/shop/"},
+    )
+    assert status == 201, body
+    return body
+
+
+def visitor_url(server: Any, token: str) -> str:
+    return f"{server.ws_url}/ws/chat/?token={token}"
+
+
+async def visitor_socket(server: Any, token: str) -> ChatClient:
+    """The visitor's socket, past its `hello`."""
+    client = await ChatClient.open(visitor_url(server, token), origin=server.url)
+    await client.next(lambda f: f["type"] == "hello")
+    return client
+
+
+async def agent_socket(server: Any, token: str) -> ChatClient:
+    """An agent's console socket (API token auth), past its `hello`."""
+    client = await ChatClient.open(
+        f"{server.ws_url}/ws/agent/",
+        origin=server.url,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    await client.next(lambda f: f["type"] == "hello")
+    return client
