@@ -8,8 +8,8 @@ class LivechatConfig(AppConfig):
         from attachments.access import register_visitor_resolver
         from core import hooks
         from core.realtime import resync_groups
-        from livechat.events import GROUP_PREFIX
         from livechat import services
+        from livechat.events import GROUP_PREFIX
         from livechat.services import visitor_conversation_id
 
         # A visitor token opens the files of its own chat (attachments.access).

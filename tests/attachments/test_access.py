@@ -7,7 +7,7 @@ from django.test import Client
 
 from attachments.services import signed_url
 from tests import factories
-from tests.attachments.conftest import photo_with_location, upload
+from tests.helpers.attachments import photo_with_location, upload
 from tickets import services as ticket_services
 
 PDF = b"%PDF-1.7\n%%EOF\n"

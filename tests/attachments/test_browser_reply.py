@@ -8,8 +8,8 @@ import base64
 import pytest
 
 from tests import factories
-from tests.attachments.conftest import photo_with_location
 from tests.conftest import login
+from tests.helpers.attachments import photo_with_location
 from tickets import services
 
 LABEL = b"%PDF-1.7\n% return label DHL 00340434161094042557\n%%EOF\n"

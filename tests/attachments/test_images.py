@@ -9,8 +9,8 @@ from django.test import Client
 from PIL import Image
 
 from attachments.models import Attachment
-from tests.attachments.conftest import photo_with_location
-from tests.tickets.test_inbound_email import build_email, post_raw
+from tests.helpers.attachments import photo_with_location
+from tests.helpers.inbound import build_email, post_raw
 
 
 def _exif(data: bytes) -> dict:

@@ -8,7 +8,7 @@ import hashlib
 from django.test import Client
 
 from attachments.models import Attachment
-from tests.tickets.test_inbound_email import build_email, post_raw
+from tests.helpers.inbound import build_email, post_raw
 from tickets.models import InboundEmail, Message
 
 

@@ -14,7 +14,7 @@ from livechat.models import Conversation
 from mailer.delivery import deliver_due
 from mailer.models import OutboundEmail, OutboundStatus
 from tests import factories
-from tests.attachments.conftest import photo_with_location, upload
+from tests.helpers.attachments import photo_with_location, upload
 from tickets import services as ticket_services
 from tickets.models import Message
 

@@ -14,7 +14,7 @@ from attachments.models import Attachment
 from mailer.delivery import deliver_due
 from supportdesk.settings import _storage_from_url
 from tests import factories
-from tests.attachments.conftest import photo_with_location, upload
+from tests.helpers.attachments import photo_with_location, upload
 from tickets import services as ticket_services
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))

@@ -9,7 +9,7 @@ from django.test import Client
 
 from attachments.models import Attachment, Source
 from attachments.services import clean_filename, detect_type
-from tests.attachments.conftest import upload
+from tests.helpers.attachments import upload
 
 PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 HTML = b"<!doctype html><html><body><script>fetch('/api/v1/tickets')</script></body></html>"

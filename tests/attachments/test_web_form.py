@@ -10,7 +10,7 @@ from django.test import Client
 from PIL import Image
 
 from attachments.models import Attachment, Source
-from tests.attachments.conftest import photo_with_location
+from tests.helpers.attachments import photo_with_location
 from tickets.models import Ticket
 
 FORM = {

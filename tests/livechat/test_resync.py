@@ -13,7 +13,7 @@ import pytest
 from accounts.services import issue_api_token
 from livechat.models import Conversation
 from tests.conftest import start_daphne
-from tests.livechat.wsclient import ChatClient, post_json, run
+from tests.helpers.chat import ChatClient, post_json, run
 
 pytestmark = pytest.mark.live
 
