@@ -84,7 +84,8 @@ def test_a_follow_up_is_sent_once_when_due(
     assert follow_up.status == FollowUpStatus.SENT
     assert Message.objects.get(pk=follow_up.message_id).body_text == "I checked: size 10 fits."
     assert sent["Message-ID"] == follow_up.message.message_id
-    assert OutboundEmail.objects.get().status == OutboundStatus.SENT
+    email = OutboundEmail.objects.get(ticket_message_id=follow_up.message_id)  # one row only
+    assert email.status == OutboundStatus.SENT
 
 
 def test_a_follow_up_is_delivered_by_the_sweep_when_the_task_never_runs(
