@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
+from audit.services import record
 from core.secrets import encrypt
 from mailboxes import imap
 from mailboxes.models import AuthMethod, Mailbox, OAuthProvider, Security
@@ -145,6 +146,20 @@ def _address(value: str) -> str:
     return address.lower()
 
 
+# What an audit entry shows of a mailbox change: its settings, never a secret. A secret that
+# changed is named (e.g. "imap_password_encrypted": "[redacted]" both sides) by audit.record.
+AUDITED_FIELDS = (
+    "name", "address", "active", "imap_host", "imap_port", "imap_security", "imap_username",
+    "imap_auth", "folder", "oauth_provider", "oauth_client_id", "smtp_host", "smtp_port",
+    "smtp_security", "smtp_username", "imap_password_encrypted", "oauth_client_secret_encrypted",
+    "oauth_refresh_token_encrypted", "smtp_password_encrypted",
+)  # fmt: skip
+
+
+def _audited(mailbox: Mailbox) -> dict[str, object]:
+    return {field: getattr(mailbox, field) for field in AUDITED_FIELDS}
+
+
 def create_mailbox(
     *,
     address: str,
@@ -161,6 +176,9 @@ def create_mailbox(
     try:
         with transaction.atomic():
             mailbox.save()
+            record("mailbox.created", obj=mailbox, detail={
+                "address": mailbox.address, "imap_host": mailbox.imap_host, "active": mailbox.active,
+            })  # fmt: skip
     except IntegrityError:
         raise MailboxInvalid(
             f"A mailbox for {mailbox.address} exists already", "address_taken"
@@ -183,6 +201,7 @@ def update_mailbox(
     and the backoff so the next fetch tries at once."""
     with transaction.atomic():
         mailbox = Mailbox.objects.select_for_update().get(pk=mailbox.pk)
+        before = _audited(mailbox)
         if name is not None:
             mailbox.name = _no_controls(name.strip(), what="Name")[:200]
         if address is not None:
@@ -205,6 +224,10 @@ def update_mailbox(
             raise MailboxInvalid(
                 f"A mailbox for {mailbox.address} exists already", "address_taken"
             ) from None
+        after = _audited(mailbox)
+        changes = {f: (before[f], after[f]) for f in AUDITED_FIELDS if before[f] != after[f]}
+        if changes:
+            record("mailbox.updated", obj=mailbox, changes=changes)
     return mailbox
 
 
@@ -217,7 +240,10 @@ def delete_mailbox(mailbox: Mailbox) -> None:
     """Remove a mailbox. Its tickets stay (their `mailbox` becomes empty and replies go out
     from the global address); nothing on the IMAP server is touched."""
     mailbox_id = mailbox.pk
-    Mailbox.objects.filter(pk=mailbox_id).delete()
+    with transaction.atomic():
+        Mailbox.objects.filter(pk=mailbox_id).delete()
+        record("mailbox.deleted", object_type="mailbox", object_id=mailbox_id,
+               detail={"address": mailbox.address})  # fmt: skip
     log.info("Mailbox %s removed", mailbox_id)
 
 
