@@ -226,6 +226,7 @@ class ChatMessageOut(Schema):
     author: AuthorOut
     body: str
     sent_at: datetime
+    attachments: list[UploadOut] = []
 
 
 class ChatOut(Schema):
@@ -292,8 +293,15 @@ def join_chat(request: HttpRequest, chat_id: int) -> dict[str, Any]:
 
 
 class ChatMessageIn(Schema):
-    body: str = Field(..., min_length=1, max_length=services.MAX_BODY)
+    body: str = Field(
+        "", max_length=services.MAX_BODY, description="May be empty when files are attached"
+    )
     client_id: str = Field(..., min_length=1, max_length=services.MAX_CLIENT_ID)
+    attachment_ids: list[int] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Files from POST /api/v1/uploads (or already in this chat)",
+    )
 
 
 @router.post("/chats/{chat_id}/messages", response={200: ChatMessageOut, 201: ChatMessageOut})
@@ -308,6 +316,7 @@ def post_chat_message(
             body=payload.body,
             client_id=payload.client_id,
             author_user=request.auth,
+            attachment_ids=payload.attachment_ids,
         )
     except services.ChatError as error:
         raise ApiError(422, str(error), error.code) from None

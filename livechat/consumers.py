@@ -210,6 +210,7 @@ class ChatSocket(AsyncWebsocketConsumer):
                 body=body,
                 client_id=client_id,
                 author_user=author_user,
+                attachment_ids=frame.get("attachment_ids") or [],
             )
         except services.ChatError as error:
             await self.send_error(error.code, str(error), client_id=client_id)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
+from attachments.services import as_json as attachment_json
+
 QUEUE_GROUP = "chat-queue"
 # Every chat group starts with this; its members catch up from the database on a resync
 # (core.realtime.resync_groups, registered in LivechatConfig.ready()).
@@ -39,6 +41,8 @@ class MessageFrame(TypedDict):
     author: Author
     body: str
     sent_at: str
+    # Present when the line carries files: [{id, filename, content_type, size, url, thumbnail_url}]
+    attachments: NotRequired[list[dict[str, Any]]]
 
 
 class AckFrame(TypedDict):
@@ -137,7 +141,7 @@ def message_frame(message: Any) -> MessageFrame:
     author: Author = {"type": message.author_type, "name": message.author_name}
     if message.author_trainee:
         author["trainee"] = True  # only when true: frames of everyone else stay as they were
-    return {
+    frame: MessageFrame = {
         "type": "message",
         "conversation_id": message.conversation_id,
         "seq": message.seq,
@@ -147,6 +151,19 @@ def message_frame(message: Any) -> MessageFrame:
         "body": message.body,
         "sent_at": message.sent_at.isoformat(),
     }
+    files = _files(message)
+    if files:
+        frame["attachments"] = [attachment_json(a) for a in files]
+    return frame
+
+
+def _files(message: Any) -> list[Any]:
+    """The line's files: bound with it just now (`files`), or prefetched (replay, the API)."""
+    files = getattr(message, "files", None)
+    if files is not None:
+        return list(files)
+    cache = getattr(message, "_prefetched_objects_cache", {})
+    return list(cache["attachments"]) if "attachments" in cache else []
 
 
 def ack_frame(message: Any) -> AckFrame:

@@ -15,6 +15,7 @@ import hmac
 import re
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +31,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
+from attachments import services as attachment_services
 from audit.services import record
 from core import hooks
 from core.realtime import asend_event, send_event_on_commit
@@ -332,6 +334,8 @@ class ChatLine:
     author_trainee: bool
     body: str
     client_id: str
+    # Files sent with the line (attachments app), checked and bound when the line is stored.
+    attachment_ids: tuple[int, ...] = ()
 
 
 def chat_line(
@@ -341,11 +345,14 @@ def chat_line(
     body: str,
     client_id: str = "",
     author_user: User | None = None,
+    attachment_ids: Iterable[Any] = (),
 ) -> ChatLine:
     """Check a line (ChatError on bad input) and decide its author: the one place that does, for
     every way a line comes in. An agent line carries the agent's name and whether they are a
-    trainee now; a system line the company's name; a visitor line the conversation's name."""
-    if not _INVISIBLE.sub("", body).strip():
+    trainee now; a system line the company's name; a visitor line the conversation's name.
+    A line may be only files (`attachment_ids`, at most 20 whole numbers)."""
+    ids = _attachment_ids(attachment_ids)
+    if not ids and not _INVISIBLE.sub("", body).strip():
         raise ChatError("A message needs a body", code="empty_body")
     if "\x00" in body or "\x00" in client_id:
         # Postgres text cannot hold NUL; refused here rather than failing in the database.
@@ -369,7 +376,36 @@ def chat_line(
         author_trainee=trainee,
         body=body,
         client_id=client_id,
+        attachment_ids=ids,
     )
+
+
+def _attachment_ids(value: Iterable[Any]) -> tuple[int, ...]:
+    if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
+        raise ChatError("attachment_ids must be a list of attachment ids", code="invalid")
+    if not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**63 for i in value):
+        raise ChatError("attachment_ids must be a list of attachment ids", code="invalid")
+    ids = tuple(dict.fromkeys(value))
+    if len(ids) > attachment_services.MAX_IDS:
+        raise ChatError(
+            f"At most {attachment_services.MAX_IDS} attachments per message", code="too_many"
+        )
+    return ids
+
+
+def _bind_files(line: ChatLine, message: ChatMessage) -> None:
+    """Put the line's files on it, in the line's transaction (a refused file undoes the line)."""
+    if not line.attachment_ids:
+        return
+    try:
+        message.files = attachment_services.bind_to_chat_message(  # type: ignore[attr-defined]
+            line.attachment_ids,
+            conversation_id=line.conversation_id,
+            chat_message_id=message.pk,
+            by=line.author_user if line.author_type == ChatAuthorType.AGENT else None,
+        )
+    except attachment_services.AttachmentError as error:
+        raise ChatError(str(error), code=error.code) from None
 
 
 # The conversation's columns the statement returns after `last_seq`: what the queue event of a
@@ -556,8 +592,11 @@ def post_message(
     body: str,
     client_id: str = "",
     author_user: User | None = None,
+    attachment_ids: Iterable[Any] = (),
 ) -> tuple[ChatMessage, bool]:
     """Store a line with the conversation's next seq; a repeated client_id returns the first.
+    Its files (`attachment_ids`) are bound in the same transaction: one that is not this chat's
+    (nor the agent's own unsent upload) raises ChatError(`foreign_attachment`), nothing stored.
 
     Returns (message, created). Runs in the caller's transaction (one of its own otherwise), and
     the fan-out is sent only after commit. An agent writing in an ended chat reaches the visitor
@@ -569,6 +608,7 @@ def post_message(
         body=body,
         client_id=client_id,
         author_user=author_user,
+        attachment_ids=attachment_ids,
     )
     now = timezone.now()
     try:
@@ -587,6 +627,7 @@ def post_message(
                     code="chat_ended",
                 )
             line_writes["connection"] += 1
+            _bind_files(line, stored.message)
             for group, event in _line_events(stored):
                 send_event_on_commit(group, event)
             if (
@@ -598,9 +639,11 @@ def post_message(
     except IntegrityError:
         if not client_id:
             raise
-        existing = ChatMessage.objects.filter(
-            conversation_id=conversation_id, client_id=client_id
-        ).first()
+        existing = (
+            ChatMessage.objects.filter(conversation_id=conversation_id, client_id=client_id)
+            .prefetch_related("attachments")
+            .first()
+        )
         if existing is None:
             raise
         return existing, False
@@ -614,6 +657,7 @@ async def apost_message(
     body: str,
     client_id: str,
     author_user: User | None = None,
+    attachment_ids: Iterable[Any] = (),
 ) -> tuple[ChatMessage, bool]:
     """`post_message` for sockets: the same line, statement, result and after-commit fan-out, but
     a line of a waiting or active chat is stored over the async pool (livechat/asyncdb.py) and
@@ -621,7 +665,8 @@ async def apost_message(
 
     A repeated client_id returns the first copy from the pool too. Only an ended or unknown chat
     (whose agent lines continue by email), a database error, or the embedded profile (SQLite:
-    no pool) go through post_message, whose client_id idempotency makes that retry safe.
+    no pool) go through post_message, whose client_id idempotency makes that retry safe. So does
+    a line with files: their rows are checked and bound under lock in the line's transaction.
     """
     from psycopg.errors import UniqueViolation
 
@@ -633,8 +678,9 @@ async def apost_message(
         body=body,
         client_id=client_id,
         author_user=author_user,
+        attachment_ids=attachment_ids,
     )
-    if client_id and asyncdb.available():
+    if client_id and asyncdb.available() and not line.attachment_ids:
         now = timezone.now()
         try:
             row = await asyncdb.fetchone(_STORE_LINE, _params(line, now, any_status=False))
@@ -661,6 +707,7 @@ async def apost_message(
         body=body,
         client_id=client_id,
         author_user=author_user,
+        attachment_ids=line.attachment_ids,
     )
 
 
@@ -717,9 +764,9 @@ def messages_after(
 ) -> list[ChatMessage]:
     """What a client missed: messages with seq > after_seq, oldest first, at most `limit`."""
     return list(
-        ChatMessage.objects.filter(conversation_id=conversation_id, seq__gt=after_seq).order_by(
-            "seq"
-        )[:limit]
+        ChatMessage.objects.filter(conversation_id=conversation_id, seq__gt=after_seq)
+        .order_by("seq")
+        .prefetch_related("attachments")[:limit]
     )
 
 
