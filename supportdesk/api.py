@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from accounts.api_auth import AgentSession, BearerToken
@@ -96,6 +97,13 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 @api.exception_handler(PermissionDenied)
 def on_forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     return _error(request, 403, str(exc) or "You may not do this", "forbidden")
+
+
+@api.exception_handler(MultiPartParserError)
+def on_bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    # A broken multipart body (an upload cut short, a bad boundary): Django's bare 400 page
+    # otherwise, which no API client can read.
+    return _error(request, 400, "The multipart body could not be read", "bad_request")
 
 
 def _register_routers() -> None:

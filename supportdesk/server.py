@@ -53,6 +53,11 @@ from core.realtime import Mailbox  # noqa: E402
 
 
 class WebRequest(DaphneWebRequest):
+    # Twisted parses every POST form body into `args` before daphne sees the request: a whole
+    # multipart upload read into memory a second time (daphne and Django never read `args`), and
+    # a malformed one answered with a bare 400 no API client can read. Django parses the body.
+    _parsePOSTFormSubmission = False
+
     def process(self) -> Any:
         channel, transport = self.channel, self.transport
         result = super().process()  # the upgrade branch runs to its end synchronously

@@ -156,3 +156,18 @@ def test_a_hostile_filename_never_reaches_the_storage_or_the_header(api_client):
     assert "evil" not in attachment.file.name and "." not in attachment.file.name.rsplit("/")[-1]
     served = api_client.get(f"/attachments/{attachment.pk}/")
     assert "\n" not in served["Content-Disposition"] and "/" not in served["Content-Disposition"]
+
+
+def test_a_broken_multipart_body_is_a_json_400(api_client, visitor):
+    boundary = "c637e12e2b1a998d80d1b087531af51c"
+    for client, url in (
+        (api_client, "/api/v1/uploads"),
+        (visitor.client(), "/api/v1/widget/uploads"),
+    ):
+        response = client.post(
+            url,
+            data=f"--{boundary}--\r\n",
+            content_type=f"multipart/form-data; boundary={boundary}",
+        )
+        assert response.status_code == 400, url
+        assert response.json()["code"] in ("bad_request", "no_file")
