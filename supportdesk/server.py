@@ -56,7 +56,9 @@ class WebRequest(DaphneWebRequest):
     # Twisted parses every POST form body into `args` before daphne sees the request: a whole
     # multipart upload read into memory a second time (daphne and Django never read `args`), and
     # a malformed one answered with a bare 400 no API client can read. Django parses the body.
-    _parsePOSTFormSubmission = False
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._parsePOSTFormSubmission = False
 
     def process(self) -> Any:
         channel, transport = self.channel, self.transport
