@@ -12,8 +12,7 @@ import pytest
 from accounts.services import issue_api_token
 from livechat import services as chat_services
 from livechat.models import ChatMessage, Conversation
-from tests.attachments.conftest import Socket, new_visitor, run_async
-from tests.helpers.attachments import photo_with_location, upload
+from tests.helpers.attachments import Socket, new_visitor, photo_with_location, run_async, upload
 
 PDF = b"%PDF-1.7\n% receipt\n%%EOF\n"
 
