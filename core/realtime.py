@@ -73,6 +73,8 @@ def _send_from_sync(group: str, event: Mapping[str, Any]) -> None:
         # async_to_sync refuses before `_send` runs. Logged like any failed publish, never raised
         # into the change that caused it.
         log.warning("Could not publish %s to %s", event.get("type"), group, exc_info=True)
+        if wants_resync(group):
+            _retrier.add(group)
 
 
 async def _send(layer: Any, group: str, event: Mapping[str, Any]) -> None:
