@@ -14,13 +14,13 @@ def test_mailbox_changes_are_audited_without_their_secrets(db) -> None:
         address="support@shop.example",
         imap_settings=ImapSettings(
             host="imap.shop.example", username="support", password="first-secret-pw"
-        ),  # fmt: skip
+        ),
     )
     services.update_mailbox(
         mailbox,
         imap_settings=ImapSettings(
             host="mail.shop.example", username="support", password="second-secret-pw"
-        ),  # fmt: skip
+        ),
     )
     services.delete_mailbox(mailbox)
 
