@@ -37,3 +37,35 @@ class AgentSession(SessionAuth):
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = super().authenticate(request, key)
         return user if user is not None and user.is_active else None
+
+
+class _RoleBearer(BearerToken):
+    def __init__(self, role: str) -> None:
+        super().__init__()
+        self.role = role
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        return _require(super().authenticate(request, token), self.role)
+
+
+class _RoleSession(AgentSession):
+    def __init__(self, role: str) -> None:
+        super().__init__()
+        self.role = role
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        return _require(super().authenticate(request, key), self.role)
+
+
+def _require(user: Any, role: str) -> Any:
+    from django.core.exceptions import PermissionDenied
+
+    if user is not None and not user.has_role(role):
+        raise PermissionDenied(f"Only {role}s may do this")
+    return user
+
+
+def role_auth(role: str) -> list[Any]:
+    """`auth=` for an operation open to `role` and wider: checked before the body is read, so
+    a caller without the role gets 403 even for a body that would not validate."""
+    return [_RoleBearer(role), _RoleSession(role)]

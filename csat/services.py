@@ -29,6 +29,7 @@ from django.db.models.functions import TruncWeek
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from csat import hooks
 from csat.models import COMMENT_MAX, Survey, new_nonce
 from mailer.services import build_email, queue_email, single_line
 
@@ -282,6 +283,7 @@ def _rate(survey_id: int, *, rating: object, comment: object) -> Survey:
             survey.changed_at = now
         survey.rating, survey.comment = value, text
         survey.save(update_fields=["rating", "comment", "rated_at", "changed_at"])
+        hooks.survey_rated.send(sender=Survey, survey=survey)
     return survey
 
 

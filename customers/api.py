@@ -237,3 +237,24 @@ def patch_customer(request: HttpRequest, customer_id: int, payload: CustomerPatc
     except services.CustomerError as exc:
         raise ApiError(422, str(exc), exc.code) from None
     return _customer(customer_id)
+
+
+class MergeIn(Schema):
+    into: int = Field(..., description="The contact that survives")
+
+
+@router.post(
+    "/customers/{customer_id}/merge",
+    response=CustomerOut,
+    summary="Merge a duplicate contact into another: emails, tickets, chats, orders, grants move",
+)
+def merge_customer(request: HttpRequest, customer_id: int, payload: MergeIn) -> Customer:
+    source = get_object_or_404(Customer, pk=customer_id)
+    into = Customer.objects.filter(pk=payload.into).first()
+    if into is None:
+        raise ApiError(422, "into: no contact with this id", "not_found")
+    try:
+        survivor = services.merge_customers(source, into=into)
+    except services.CustomerError as exc:
+        raise ApiError(422, str(exc), exc.code) from None
+    return _customer(survivor.pk)

@@ -121,10 +121,36 @@ def add_email(customer: Customer, address: str) -> CustomerEmail:
 
 
 def merge_customers(source: Customer, *, into: Customer) -> Customer:
-    """Move everything of `source` onto `into`; `source` stays as a pointer so old links resolve."""
+    """Move everything of `source` onto `into`; `source` stays as a pointer so old links resolve.
+
+    Emails, orders and tickets move here; the rows of apps above this one (chats, grants, CSAT
+    surveys, discount codes) move through the model's relations, so this app imports none of
+    them and the grant guardrails count the merged history. Refused (CustomerError): into itself
+    (`merge_into_self`), an already merged contact (`already_merged`), into a merged contact
+    (`target_merged`, or `merge_cycle` when its pointers lead back). Locks both rows, lower id
+    first."""
     if source.pk == into.pk:
-        return into
+        raise CustomerError("A contact cannot be merged into itself", code="merge_into_self")
     with transaction.atomic():
+        locked = {
+            c.pk: c
+            for c in Customer.objects.select_for_update()
+            .filter(pk__in=[source.pk, into.pk])
+            .order_by("pk")
+        }
+        source, into = locked[source.pk], locked[into.pk]
+        if source.merged_into_id is not None:
+            raise CustomerError(
+                f"Contact {source.pk} was already merged into {source.merged_into_id}",
+                code="already_merged",
+            )
+        if into.merged_into_id is not None:
+            if _follow_merges(into).pk == source.pk or into.merged_into_id == source.pk:
+                raise CustomerError("That merge would make a cycle", code="merge_cycle")
+            raise CustomerError(
+                f"Contact {into.pk} was merged into {into.merged_into_id}; merge into that one",
+                code="target_merged",
+            )
         CustomerEmail.objects.filter(customer=source).update(customer=into, is_primary=False)
         Order.objects.filter(customer=source).update(customer=into)
         # Tickets, chats and grants: each app moves its own rows, in this transaction.
@@ -132,7 +158,8 @@ def merge_customers(source: Customer, *, into: Customer) -> Customer:
         if source.tier == "vip":
             into.tier = "vip"
         into.name = into.name or source.name
-        into.save(update_fields=["tier", "name"])
+        into.notes = "\n".join(n for n in (into.notes, source.notes) if n)
+        into.save(update_fields=["tier", "name", "notes"])
         source.merged_into = into
         source.save(update_fields=["merged_into"])
         record("customer.merged", obj=source, detail={"into": into.pk})

@@ -130,6 +130,8 @@ def _register_routers() -> None:
     api.add_router("/", "hours.api.router")
     api.add_router("/", "accounts.tokens_api.router")
     api.add_router("/", "privacy.api.router")
+    api.add_router("/", "webhooks.api.router")
+    api.add_router("/", "exports.api.router")
 
 
 _register_routers()

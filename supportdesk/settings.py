@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "hours",
     "privacy",
     "reports",
+    "webhooks",
     # Two factors (TOTP, recovery codes, passkeys) and OpenID Connect single sign-on (accounts/).
     "django.contrib.humanize",  # allauth's passkey list
     "allauth",
@@ -406,6 +407,16 @@ SUPPORTDESK_EMPLOYEE_DOMAINS = [
     d.lower().lstrip("@") for d in envlist("SUPPORTDESK_EMPLOYEE_DOMAINS", "")
 ]
 SUPPORTDESK_RATELIMIT_ENABLED = envbool("SUPPORTDESK_RATELIMIT_ENABLED", default=True)
+
+# Outgoing webhooks (webhooks/): private and loopback receivers are refused (SSRF) unless allowed.
+SUPPORTDESK_WEBHOOK_ALLOW_PRIVATE = envbool("SUPPORTDESK_WEBHOOK_ALLOW_PRIVATE", default=False)
+SUPPORTDESK_WEBHOOK_TIMEOUT = float(envint("SUPPORTDESK_WEBHOOK_TIMEOUT", 10))
+SUPPORTDESK_WEBHOOK_MAX_RESPONSE_BYTES = envint("SUPPORTDESK_WEBHOOK_MAX_RESPONSE_BYTES", 65536)
+SUPPORTDESK_WEBHOOK_DISABLE_DAYS = envint("SUPPORTDESK_WEBHOOK_DISABLE_DAYS", 3)
+# The first retry waits about this long (with jitter), doubling per failed attempt up to an hour.
+SUPPORTDESK_WEBHOOK_BACKOFF_SECONDS = envint("SUPPORTDESK_WEBHOOK_BACKOFF_SECONDS", 5)
+# Slack webhooks hear about grants of at least this amount.
+SUPPORTDESK_SLACK_GRANT_THRESHOLD = envint("SUPPORTDESK_SLACK_GRANT_THRESHOLD", 100)
 
 
 def _ratelimits(name: str) -> dict[str, tuple[int, int]]:

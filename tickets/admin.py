@@ -10,6 +10,8 @@ from django.utils.html import format_html
 from attachments.models import Attachment
 from tickets.inbound import reprocess
 from tickets.models import (
+    BlockedSender,
+    BulkJob,
     FollowUp,
     InboundEmail,
     InboundStatus,
@@ -139,3 +141,29 @@ class InboundEmailAdmin(admin.ModelAdmin):
             self.message_user(
                 request, "Open a failed email to read its error and raw text.", messages.WARNING
             )
+
+
+@admin.register(BlockedSender)
+class BlockedSenderAdmin(admin.ModelAdmin):
+    """The admin list of blocked addresses and domains: their mail goes straight to spam."""
+
+    list_display = ("pattern", "note", "created_by", "created_at")
+    search_fields = ("pattern", "note")
+    readonly_fields = ("created_by", "created_at")
+
+    def save_model(
+        self, request: HttpRequest, obj: BlockedSender, form: object, change: bool
+    ) -> None:
+        from tickets.spam import normalize_pattern
+
+        obj.pattern = normalize_pattern(obj.pattern)
+        if not change:
+            obj.created_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(BulkJob)
+class BulkJobAdmin(admin.ModelAdmin):
+    list_display = ("id", "action", "value", "by", "status", "done", "total", "created_at")
+    list_filter = ("status", "action")
+    readonly_fields = [f.name for f in BulkJob._meta.fields]

@@ -10,13 +10,24 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 from ninja import Status as WithStatus
 
+from accounts.api_auth import role_auth
 from accounts.models import User
 from core import hooks
 from core.api import ApiError, json_response
 from customers.models import CustomerKind
 from customers.services import customer_for_email
-from tickets import selectors, services
-from tickets.models import Channel, FollowUp, Message, Priority, Status, Ticket, TicketType
+from tickets import bulk, merging, selectors, services, spam
+from tickets.models import (
+    BlockedSender,
+    BulkJob,
+    Channel,
+    FollowUp,
+    Message,
+    Priority,
+    Status,
+    Ticket,
+    TicketType,
+)
 
 router = Router(tags=["tickets"])
 
@@ -160,6 +171,7 @@ class CareOut(Schema):
 
 
 class TicketDetail(TicketOut):
+    merged_into_id: int | None = Field(None, description="Set when merged: the surviving ticket")
     messages: list[MessageOut]
     follow_ups: list[FollowUpOut] = []
     csat: CsatOut | None = None
@@ -237,6 +249,85 @@ def _detail(ticket_id: int) -> Ticket:
 
 def _raise(exc: services.TicketError) -> None:
     raise ApiError(422, str(exc), exc.code)
+
+
+# --- many tickets at once, merges, spam -----------------------------------------------------------
+
+
+class BulkIn(Schema):
+    ids: list[int] = Field(..., min_length=1, description=f"At most {bulk.MAX_IDS} ticket ids")
+    action: str = Field(
+        ..., description="assign, unassign, status, tag, untag, merge, spam or not_spam"
+    )
+    value: str | int | None = Field(
+        None,
+        description="assign: an agent id; status: a status; tag/untag: tag names, comma "
+        "separated; merge: the surviving ticket's id",
+    )
+
+
+class BulkFailure(Schema):
+    id: int
+    code: str
+
+
+class BulkOut(Schema):
+    updated: list[int]
+    failed: list[BulkFailure]
+    job_id: int | None = Field(
+        None,
+        description=f"More than {bulk.SYNC_LIMIT} ids: worked in the background; follow "
+        "GET /tickets/bulk/{job_id}",
+    )
+
+
+class BulkJobOut(Schema):
+    id: int
+    action: str
+    status: str
+    total: int
+    done: int
+    updated: list[int]
+    failed: list[BulkFailure]
+
+
+def _bulk_job_out(job: BulkJob) -> dict[str, object]:
+    return {
+        "id": job.pk,
+        "action": job.action,
+        "status": job.status,
+        "total": job.total,
+        "done": job.done,
+        "updated": job.updated,
+        "failed": job.failed,
+    }
+
+
+@router.post(
+    "/tickets/bulk",
+    response={200: BulkOut, 202: BulkOut},
+    summary="One action on many tickets; each ticket changes as it would on its own",
+)
+def bulk_tickets(request: HttpRequest, payload: BulkIn) -> WithStatus[dict[str, object]]:
+    if len(payload.ids) > bulk.MAX_IDS:
+        raise ApiError(422, f"At most {bulk.MAX_IDS} ids per request", "too_many")
+    try:
+        outcome = bulk.bulk_change(
+            ids=payload.ids,
+            action=payload.action,
+            value=payload.value,
+            by=request.user,  # type: ignore[arg-type]
+        )
+    except services.TicketError as exc:
+        _raise(exc)
+    if isinstance(outcome, BulkJob):
+        return WithStatus(202, {"updated": [], "failed": [], "job_id": outcome.pk})
+    return WithStatus(200, {"updated": outcome.updated, "failed": outcome.failed})
+
+
+@router.get("/tickets/bulk/{job_id}", response=BulkJobOut, summary="Progress of a bulk job")
+def bulk_job(request: HttpRequest, job_id: int) -> dict[str, object]:
+    return _bulk_job_out(get_object_or_404(BulkJob, pk=job_id))
 
 
 @router.post("/tickets", response={201: TicketDetail}, summary="Open a ticket for a customer")
@@ -380,3 +471,156 @@ def follow_up(request: HttpRequest, ticket_id: int, payload: FollowUpIn) -> With
     except services.TicketError as exc:
         _raise(exc)
     return WithStatus(201, item)
+
+
+class MergeIn(Schema):
+    into: int = Field(..., description="The ticket that survives")
+
+
+@router.post(
+    "/tickets/{ticket_id}/merge",
+    response=TicketDetail,
+    summary="Merge a ticket into another; it becomes a pointer to the survivor",
+)
+def merge_ticket(request: HttpRequest, ticket_id: int, payload: MergeIn) -> Ticket:
+    source = get_object_or_404(Ticket, pk=ticket_id)
+    into = Ticket.objects.filter(pk=payload.into).first()
+    if into is None:
+        raise ApiError(422, "into: no ticket with this id", "not_found")
+    try:
+        survivor = merging.merge_ticket(source, into=into, by=request.user)  # type: ignore[arg-type]
+    except services.TicketError as exc:
+        _raise(exc)
+    return _detail(survivor.pk)
+
+
+@router.post("/tickets/{ticket_id}/spam", response=TicketDetail, summary="Mark a ticket spam")
+def mark_spam(request: HttpRequest, ticket_id: int) -> Ticket:
+    try:
+        spam.mark_spam(get_object_or_404(Ticket, pk=ticket_id), by=request.user)  # type: ignore[arg-type]
+    except services.TicketError as exc:
+        _raise(exc)
+    return _detail(ticket_id)
+
+
+@router.post(
+    "/tickets/{ticket_id}/not-spam", response=TicketDetail, summary="Restore a spam ticket"
+)
+def mark_not_spam(request: HttpRequest, ticket_id: int) -> Ticket:
+    spam.mark_not_spam(get_object_or_404(Ticket, pk=ticket_id), by=request.user)  # type: ignore[arg-type]
+    return _detail(ticket_id)
+
+
+class BlockIn(Schema):
+    pattern: str = Field(
+        ..., max_length=254, description="An address (name@example.com) or a domain (example.com)"
+    )
+    note: str = Field("", max_length=200)
+
+
+class BlockedOut(Schema):
+    id: int
+    pattern: str
+    note: str
+    created_at: datetime
+
+
+class BlockedPage(Schema):
+    items: list[BlockedOut]
+
+
+def _require_admin(request: HttpRequest) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    if not request.user.has_role("admin"):  # type: ignore[union-attr]
+        raise PermissionDenied("Only admins manage blocked senders")
+
+
+@router.get("/blocked-senders", response=BlockedPage, summary="Blocked addresses and domains")
+def blocked_senders(request: HttpRequest) -> dict[str, object]:
+    _require_admin(request)
+    return {"items": list(BlockedSender.objects.all()[:1000])}
+
+
+@router.post(
+    "/blocked-senders",
+    auth=role_auth("admin"),
+    response={201: BlockedOut},
+    summary="Block an address or a domain: its mail goes straight to spam (admin)",
+)
+def block_sender(request: HttpRequest, payload: BlockIn) -> WithStatus[BlockedSender]:
+    _require_admin(request)
+    try:
+        blocked = spam.block_sender(payload.pattern, by=request.user, note=payload.note)  # type: ignore[arg-type]
+    except services.TicketError as exc:
+        _raise(exc)
+    return WithStatus(201, blocked)
+
+
+@router.delete("/blocked-senders/{blocked_id}", response={204: None}, summary="Unblock (admin)")
+def unblock_sender(request: HttpRequest, blocked_id: int) -> WithStatus[None]:
+    _require_admin(request)
+    spam.unblock_sender(get_object_or_404(BlockedSender, pk=blocked_id), by=request.user)  # type: ignore[arg-type]
+    return WithStatus(204, None)
+
+
+# --- saved views ------------------------------------------------------------------------------
+
+
+class SavedViewIn(Schema):
+    name: str = Field(..., min_length=1, max_length=80)
+    filters: dict[str, str | int | None] = Field(
+        default_factory=dict,
+        description="Any of the inbox filters: view, status, type, channel, assignee, tag, kind, q",
+    )
+    shared: bool = False
+
+
+class SavedViewOut(Schema):
+    id: int
+    name: str
+    filters: dict[str, str]
+    shared: bool
+    owner_id: int
+    count: int | None = Field(None, description="Tickets in the view, capped at 1000 (1000+)")
+
+
+class SavedViewList(Schema):
+    items: list[SavedViewOut]
+
+
+@router.get("/views", response=SavedViewList, summary="My saved views and the shared ones")
+def list_views(request: HttpRequest) -> dict[str, object]:
+    from tickets import saved_views
+
+    views = saved_views.views_for(request.user)  # type: ignore[arg-type]
+    counts = saved_views.counts(views, user=request.user)  # type: ignore[arg-type]
+    return {
+        "items": [
+            {
+                "id": v.pk,
+                "name": v.name,
+                "filters": v.filters,
+                "shared": v.shared,
+                "owner_id": v.owner_id,
+                "count": counts[v.pk],
+            }
+            for v in views
+        ]
+    }
+
+
+@router.post("/views", response={201: SavedViewOut}, summary="Save a combination of filters")
+def create_view(request: HttpRequest, payload: SavedViewIn) -> WithStatus[object]:
+    from tickets import saved_views
+
+    try:
+        view = saved_views.create_view(
+            owner=request.user,  # type: ignore[arg-type]
+            name=payload.name,
+            filters=payload.filters,
+            shared=payload.shared,
+        )
+    except services.TicketError as exc:
+        _raise(exc)
+    return WithStatus(201, view)

@@ -28,20 +28,22 @@ from email.utils import parseaddr
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from attachments.models import Source
 from attachments.services import AttachmentError, clean_filename, create_attachment
 from customers.models import Customer
 from customers.services import customer_for_email
 from mailer.services import single_line
-from tickets import services
+from tickets import services, spam
+from tickets.merging import survivor_of
 from tickets.models import (
     AuthorType,
     Channel,
     InboundEmail,
     InboundStatus,
     Message,
+    Status,
     Ticket,
 )
 
@@ -227,6 +229,9 @@ def _file(parsed: ParsedEmail, *, mailbox_id: int | None = None) -> tuple[Ticket
     """Find or create the customer and the ticket, add the message and its attachments."""
     customer = customer_for_email(parsed.from_address, name=parsed.from_name)
     ticket = find_ticket(parsed, customer=customer)
+    blocked = spam.is_blocked(parsed.from_address)
+    if blocked and ticket is not None and ticket.status != Status.SPAM:
+        ticket = None  # a blocked sender never reopens a ticket: their mail opens one as spam
     is_auto = bool(parsed.auto_reason)
     common = {
         "body_text": parsed.body_text,
@@ -242,7 +247,11 @@ def _file(parsed: ParsedEmail, *, mailbox_id: int | None = None) -> tuple[Ticket
         created = False
     else:
         ticket, message = services.create_ticket(
-            customer=customer, subject=parsed.subject, mailbox_id=mailbox_id, **common
+            customer=customer,
+            subject=parsed.subject,
+            mailbox_id=mailbox_id,
+            spam=blocked,
+            **common,
         )
         created = True
     notes = list(parsed.dropped)
@@ -282,21 +291,25 @@ def find_ticket(parsed: ParsedEmail, *, customer: Customer) -> Ticket | None:
     """
     ids = [i for i in [parsed.in_reply_to, *parsed.references] if i]
     if ids:
+        # A merged ticket's messages moved to its survivor, which may be another customer's
+        # ticket: the sender's own merged ticket pointing at it still scopes the match.
         message = (
-            Message.objects.filter(message_id__in=ids[:MAX_THREAD_IDS], ticket__customer=customer)
+            Message.objects.filter(message_id__in=ids[:MAX_THREAD_IDS])
+            .filter(Q(ticket__customer=customer) | Q(ticket__merged_from__customer=customer))
             .select_related("ticket")
             .order_by("-created_at", "-id")
             .first()
         )
         if message is not None:
-            return message.ticket
+            return survivor_of(message.ticket)
     for token in parsed.reply_tokens:
         ticket = Ticket.objects.filter(reference=token.lower(), customer=customer).first()
         if ticket is not None:
-            return ticket
+            return survivor_of(ticket)
     match = _SUBJECT_TOKEN.search(parsed.subject)
     if match:
-        return Ticket.objects.filter(reference=match.group(1).lower(), customer=customer).first()
+        ticket = Ticket.objects.filter(reference=match.group(1).lower(), customer=customer).first()
+        return survivor_of(ticket) if ticket is not None else None
     return None
 
 

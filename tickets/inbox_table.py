@@ -32,6 +32,8 @@ from tickets.selectors import TicketRow
 # Exactly what the template loop printed for one row, whitespace included.
 ROW = (
     '\n      <tr data-href="{url}" data-ticket-id="{id}" class="status-{status}">'
+    '\n        <td class="pick"><input type="checkbox" name="ids" value="{id}" form="bulk-form"'
+    ' aria-label="Select #{id}"></td>'
     '\n        <td>{care}<a href="{url}">{subject}</a> <span class="muted">#{id}</span></td>'
     "\n        <td>{customer}{kind}{vip}</td>"
     '\n        <td><span class="status {status}">{status_label}</span></td>'

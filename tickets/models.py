@@ -18,6 +18,7 @@ class Status(models.TextChoices):
     PENDING = "pending", "Pending"
     SOLVED = "solved", "Solved"
     CLOSED = "closed", "Closed"
+    SPAM = "spam", "Spam"
 
 
 OPEN_STATUSES = (Status.NEW, Status.OPEN)
@@ -90,6 +91,12 @@ class Ticket(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     last_message_at = models.DateTimeField(default=timezone.now)
     solved_at = models.DateTimeField(null=True, blank=True)
+    # A merged ticket is a pointer: its messages moved to `merged_into`, mail to it lands there.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
+    )
+    # What "not spam" restores.
+    status_before_spam = models.CharField(max_length=16, blank=True, default="")
     # Subject, customer and message text, indexed by a GIN expression index on Postgres.
     search_document = models.TextField(blank=True, default="")
 
@@ -243,6 +250,83 @@ class FollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"Follow-up on #{self.ticket_id} at {self.send_at:%Y-%m-%d %H:%M}"
+
+
+class BlockedSender(models.Model):
+    """An address (`someone@example.com`) or a whole domain (`example.com`) whose mail goes
+    straight to spam: no acknowledgement, survey or notification."""
+
+    pattern = models.CharField(max_length=254, unique=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pattern"]
+
+    def __str__(self) -> str:
+        return self.pattern
+
+    @property
+    def is_domain(self) -> bool:
+        return "@" not in self.pattern
+
+
+class BulkJobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+
+
+class BulkJob(models.Model):
+    """A bulk action over a large selection, worked in the background; its progress is this row.
+
+    Claimed by a Celery task (and by the sweep if the task was lost) with SKIP LOCKED; each ticket
+    goes through the same service as a single change, so a crash resumes from `done`."""
+
+    action = models.CharField(max_length=16)
+    value = models.CharField(max_length=255, blank=True)
+    ids = models.JSONField(default=list)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(
+        max_length=16, choices=BulkJobStatus.choices, default=BulkJobStatus.QUEUED
+    )
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    updated = models.JSONField(default=list)
+    failed = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["created_at"], name="bulkjob_open", condition=~Q(status="done"))
+        ]
+
+    def __str__(self) -> str:
+        return f"Bulk {self.action} {self.done}/{self.total}"
+
+
+class SavedView(models.Model):
+    """A named combination of inbox filters; personal, or shared with everyone."""
+
+    name = models.CharField(max_length=80)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    filters = models.JSONField(default=dict)
+    shared = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["owner", "name"]), models.Index(fields=["shared", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class TicketView(models.Model):

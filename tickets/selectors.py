@@ -31,6 +31,7 @@ class InboxView(StrEnum):
     ALL = "all"
     CARE = "care"  # proactive care tasks still to work (open or pending)
     MY_CARE = "my_care"
+    SPAM = "spam"
 
 
 class BadCursor(ValueError):
@@ -149,6 +150,10 @@ def apply_view(
             return qs.filter(
                 type=TicketType.CARE, assignee=user, status__in=[*OPEN_STATUSES, Status.PENDING]
             )
+        case InboxView.SPAM:
+            return qs.filter(status=Status.SPAM)
+        case InboxView.ALL:
+            return qs.exclude(status=Status.SPAM)
         case _:
             return qs
 
@@ -216,6 +221,44 @@ def _with_tag(qs: QuerySet[Ticket], name: str) -> QuerySet[Ticket]:
     )
 
 
+def filtered(
+    *,
+    user: User | None,
+    view: InboxView | str | None = None,
+    status: str | None = None,
+    type: str | None = None,
+    channel: str | None = None,
+    assignee_id: int | None = None,
+    customer_kind: str | None = None,
+    tag: str | None = None,
+    q: str | None = None,
+    mailbox_id: int | None = None,
+) -> QuerySet[Ticket]:
+    """The tickets of an inbox view and its filters, unordered (pages, counts, bulk selections
+    and exports all select through this one function)."""
+    qs = Ticket.objects.all()
+    qs = apply_view(qs, view, user)
+    if not view and status != Status.SPAM:
+        qs = qs.exclude(status=Status.SPAM)  # spam has left the inbox: only asked for, it shows
+    if status:
+        qs = qs.filter(status=status)
+    if type:
+        qs = qs.filter(type=type)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if assignee_id:
+        qs = qs.filter(assignee_id=assignee_id)
+    if customer_kind:
+        qs = qs.filter(customer__kind=customer_kind)
+    if mailbox_id:
+        qs = qs.filter(mailbox_id=mailbox_id)
+    if tag:
+        qs = _with_tag(qs, tag)
+    if q and q.strip():
+        qs = search(qs, q)
+    return qs
+
+
 def ticket_page(
     *,
     user: User | None,
@@ -237,24 +280,18 @@ def ticket_page(
     `all_emails=False` reads the primary email only of customers without a name, the only ones
     whose row shows it (`Customer.display_name`): one query fewer for a page that shows names.
     """
-    qs = Ticket.objects.all()
-    qs = apply_view(qs, view, user)
-    if status:
-        qs = qs.filter(status=status)
-    if type:
-        qs = qs.filter(type=type)
-    if channel:
-        qs = qs.filter(channel=channel)
-    if assignee_id:
-        qs = qs.filter(assignee_id=assignee_id)
-    if customer_kind:
-        qs = qs.filter(customer__kind=customer_kind)
-    if mailbox_id:
-        qs = qs.filter(mailbox_id=mailbox_id)
-    if tag:
-        qs = _with_tag(qs, tag)
-    if q and q.strip():
-        qs = search(qs, q)
+    qs = filtered(
+        user=user,
+        view=view,
+        status=status,
+        type=type,
+        channel=channel,
+        assignee_id=assignee_id,
+        customer_kind=customer_kind,
+        tag=tag,
+        q=q,
+        mailbox_id=mailbox_id,
+    )
     if cursor:
         updated_at, pk = decode_cursor(cursor)
         # The redundant `updated_at <= x` is what the index scan can start from; the OR alone is

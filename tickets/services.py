@@ -30,6 +30,7 @@ from customers.models import Customer
 from mailer.models import OutboundEmail
 from mailer.services import build_email, make_message_id, queue_emails, single_line
 from tickets import events
+from tickets import hooks as ticket_hooks
 from tickets.models import (
     AuthorType,
     Channel,
@@ -81,9 +82,11 @@ def create_ticket(
     assignee: User | None = None,
     author_type: AuthorType | str = AuthorType.CUSTOMER,
     mailbox_id: int | None = None,
+    spam: bool = False,
 ) -> tuple[Ticket, Message]:
     """Open a ticket with the customer's first message (`mailbox_id`: the shop mailbox it came
-    in through; replies go out from that address)."""
+    in through; replies go out from that address; `spam`: straight into the Spam view, as mail
+    from a blocked sender; "not spam" makes it new)."""
     subject = single_line(subject)[:255] or "(no subject)"
     now = timezone.now()
     with transaction.atomic():
@@ -97,13 +100,15 @@ def create_ticket(
             care_key=care_key,
             assignee=assignee,
             mailbox_id=mailbox_id,
-            status=Status.OPEN if assignee else Status.NEW,
+            status=Status.SPAM if spam else Status.OPEN if assignee else Status.NEW,
+            status_before_spam=Status.NEW if spam else "",
             created_at=now,
             updated_at=now,
             last_message_at=now,
         )
         _append_search_text(ticket, f"{subject}\n{customer.display_name} {customer.primary_email}")
         ticket.save()
+        ticket_hooks.ticket_created.send(sender=Ticket, ticket=ticket)
         message = _add_message(
             ticket,
             author_type=author_type,
@@ -163,6 +168,7 @@ def _add_message(
         _append_search_text(ticket, text)
         Ticket.objects.filter(pk=ticket.pk).update(search_document=ticket.search_document)
     send_event_on_commit(events.ticket_group(ticket.pk), events.message_added(message))
+    ticket_hooks.message_created.send(sender=Message, message=message)
     return message
 
 
@@ -416,6 +422,46 @@ def update_ticket(
             record("ticket.updated", obj=ticket, actor=by, changes=changes)
         send_event_on_commit(events.INBOX_GROUP, events.ticket_changed(ticket, "updated"))
         send_event_on_commit(events.ticket_group(ticket.pk), events.ticket_updated(ticket, by=by))
+        ticket_hooks.ticket_updated.send(sender=Ticket, ticket=ticket, change="updated", by=by)
+    return ticket
+
+
+def add_tags(ticket: Ticket, *, by: User | None, names: Iterable[str]) -> Ticket:
+    """Add tags to a ticket, keeping the ones it has (a bulk "tag")."""
+    return _change_tags(ticket, by=by, add=names, remove=())
+
+
+def remove_tags(ticket: Ticket, *, by: User | None, names: Iterable[str]) -> Ticket:
+    """Take tags off a ticket (a bulk "untag"); a tag it does not have is no error."""
+    return _change_tags(ticket, by=by, add=(), remove=names)
+
+
+def _change_tags(
+    ticket: Ticket, *, by: User | None, add: Iterable[str], remove: Iterable[str]
+) -> Ticket:
+    from django.utils.text import slugify
+
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        current = set(ticket.tags.values_list("name", flat=True))
+        wanted = (current | {slugify(n)[:50] for n in add if slugify(n)}) - {
+            slugify(n)[:50] for n in remove
+        }
+        if wanted != current:
+            record(
+                "ticket.updated",
+                obj=ticket,
+                actor=by,
+                changes={"tags": (sorted(current), sorted(wanted))},
+            )
+            set_tags(ticket, wanted)
+            ticket.updated_at = timezone.now()
+            ticket.save(update_fields=["updated_at"])
+            send_event_on_commit(events.INBOX_GROUP, events.ticket_changed(ticket, "updated"))
+            send_event_on_commit(
+                events.ticket_group(ticket.pk), events.ticket_updated(ticket, by=by)
+            )
+            ticket_hooks.ticket_updated.send(sender=Ticket, ticket=ticket, change="tags", by=by)
     return ticket
 
 

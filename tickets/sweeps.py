@@ -23,3 +23,10 @@ def send_follow_ups() -> int:
     # (every sweeper arms; the timer is deduplicated per instant).
     services.arm_follow_up_timer()
     return sent
+
+
+@register("bulk_jobs")
+def run_bulk_jobs() -> int:
+    from tickets import bulk
+
+    return bulk.work_open_jobs()

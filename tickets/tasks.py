@@ -12,3 +12,11 @@ def send_follow_ups_at() -> int:
     # Through the registry, not `from tickets import sweeps` at import time: importing an app's
     # sweeps module before autodiscovery would change the order in which run_all() runs sweeps.
     return sweeps.registered()["follow_ups"]()
+
+
+@shared_task(name="tickets.run_bulk_job", ignore_result=True)
+def run_bulk_job(job_id: int) -> bool:
+    """Work a bulk job (tickets.bulk.work_job); the sweep runs it if this task is lost."""
+    from tickets import bulk
+
+    return bulk.work_job(job_id)

@@ -8,9 +8,15 @@ app_name = "tickets"
 urlpatterns: list[URLPattern] = [
     path("", views.home, name="home"),
     path("inbox/", views.inbox, name="inbox"),
+    path("inbox/bulk", views.inbox_bulk, name="bulk"),
+    path("inbox/views", views.saved_view_create, name="saved_view_create"),
+    path("inbox/bulk/<int:pk>", views.inbox_bulk_job, name="bulk_job"),
     path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:pk>/reply", views.ticket_reply, name="reply"),
     path("tickets/<int:pk>/update", views.ticket_update, name="update"),
+    path("tickets/<int:pk>/merge", views.ticket_merge, name="merge"),
+    path("tickets/<int:pk>/spam", views.ticket_spam, name="spam"),
+    path("tickets/<int:pk>/merge-contact", views.ticket_merge_contact, name="merge_contact"),
     path("tickets/<int:pk>/contact-kind", views.ticket_contact_kind, name="contact_kind"),
     path("tickets/<int:pk>/follow-ups", views.follow_up_create, name="follow_up_create"),
     path(

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -31,11 +31,13 @@ from customers.services import customer_for_email
 from tickets import inbox_table, selectors, services
 from tickets.forms import FollowUpForm, ReplyForm, TicketUpdateForm, WebTicketForm
 from tickets.models import (
+    BulkJob,
     Channel,
     FollowUp,
     FollowUpStatus,
     Message,
     Priority,
+    SavedView,
     Status,
     Ticket,
     TicketType,
@@ -54,7 +56,20 @@ VIEW_LABELS = [
     ("all", "All"),
     ("care", "Care tasks"),
     ("my_care", "My care tasks"),
+    ("spam", "Spam"),
 ]
+BULK_ACTIONS = [
+    ("assign", "Assign to"),
+    ("unassign", "Unassign"),
+    ("status", "Set status"),
+    ("tag", "Add tags"),
+    ("untag", "Remove tags"),
+    ("merge", "Merge into ticket #"),
+    ("spam", "Mark spam"),
+    ("not_spam", "Not spam"),
+]
+# "All that match the filter" selects at most this many tickets per bulk job.
+MATCHING_LIMIT = 100_000
 
 
 @require_GET
@@ -102,6 +117,10 @@ def _filters(request: HttpRequest) -> dict[str, str]:
 def inbox(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     filters = _filters(request)
+    saved = _saved_view(request, user)
+    if saved is not None:  # a saved view is its filters (shown in the filter bar)
+        filters = {key: str(saved.filters.get(key, "")) for key in FILTER_PARAMS}
+        filters["view"] = filters["view"] or "all"
     view = filters["view"] if filters["view"] in dict(VIEW_LABELS) else "open"
     filters["view"] = view
     assignee_id = int(filters["assignee"]) if filters["assignee"].isdigit() else None
@@ -160,6 +179,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
         channel_options=_options(Channel.choices, filters["channel"]),
         kind_options=_options(CustomerKind.choices, filters["kind"]),
         mailbox_options=_options(_mailboxes(), filters["mailbox"]),
+        saved_views=_saved_views_with_counts(user),
+        saved_id=saved.pk if saved is not None else None,
+        bulk_actions=BULK_ACTIONS,
+        bulk_statuses=[(v, label) for v, label in Status.choices if v != Status.SPAM],
+        bulk_job=_current_job(request),
     )
     return render(request, "tickets/inbox.html", context)
 
@@ -173,6 +197,112 @@ def _mailboxes() -> list[tuple[str, str]]:
             "id", "name", "address"
         )
     ]
+
+
+def _saved_view(request: HttpRequest, user: User) -> SavedView | None:
+    raw = request.GET.get("saved", "")
+    if not raw.isdigit():
+        return None
+    return SavedView.objects.filter(Q(owner=user) | Q(shared=True), pk=int(raw)).first()
+
+
+def _saved_views_with_counts(user: User) -> list[tuple[SavedView, int]]:
+    from tickets import saved_views
+
+    views = saved_views.views_for(user)
+    counts = saved_views.counts(views, user=user)
+    return [(view, counts[view.pk]) for view in views]
+
+
+@login_required
+@require_POST
+def saved_view_create(request: HttpRequest) -> HttpResponse:
+    """ "Save this view" in the inbox sidebar: the current filters under a name."""
+    from tickets import saved_views
+
+    filters = {key: request.POST.get(f"f_{key}", "") for key in FILTER_PARAMS}
+    try:
+        view = saved_views.create_view(
+            owner=request.user,  # type: ignore[arg-type]
+            name=request.POST.get("name", ""),
+            filters=filters,
+            shared=request.POST.get("shared") == "1",
+        )
+    except services.TicketError as exc:
+        messages.error(request, str(exc))
+        return redirect("tickets:inbox")
+    return redirect(f"{reverse('tickets:inbox')}?saved={view.pk}")
+
+
+def _current_job(request: HttpRequest) -> BulkJob | None:
+    job_id = request.GET.get("job", "")
+    if not job_id.isdigit():
+        return None
+    return BulkJob.objects.filter(pk=int(job_id), by=request.user).first()  # type: ignore[misc]
+
+
+@login_required
+@require_POST
+def inbox_bulk(request: HttpRequest) -> HttpResponse:
+    """The inbox's bulk bar: the ticked rows, or every ticket that matches the filter."""
+    from tickets import bulk
+
+    user: User = request.user  # type: ignore[assignment]
+    action = request.POST.get("action", "")
+    value = {
+        "assign": request.POST.get("assignee", ""),
+        "status": request.POST.get("status_value", ""),
+    }.get(action, request.POST.get("value", "").strip().lstrip("#"))
+    back = request.POST.get("next", "")
+    if not back.startswith("/inbox/"):
+        back = reverse("tickets:inbox")
+    try:
+        if request.POST.get("scope") == "filter":
+            f = {key: request.POST.get(f"f_{key}", "").strip()[:200] for key in FILTER_PARAMS}
+            view = f["view"] if f["view"] in dict(VIEW_LABELS) else "open"
+            ids = selectors.filtered(
+                user=user,
+                view=view,
+                status=f["status"] or None,
+                type=f["type"] or None,
+                channel=f["channel"] or None,
+                assignee_id=int(f["assignee"]) if f["assignee"].isdigit() else None,
+                customer_kind=f["kind"] or None,
+                tag=f["tag"] or None,
+                q=f["q"] or None,
+                mailbox_id=int(f["mailbox"]) if f["mailbox"].isdigit() else None,
+            ).values_list("id", flat=True)[:MATCHING_LIMIT]
+            outcome: object = bulk.bulk_change_matching(
+                ticket_ids=list(ids), action=action, value=value, by=user
+            )
+        else:
+            ids = [i for i in request.POST.getlist("ids") if i.isdigit()]
+            if not ids:
+                messages.info(request, "Tick some tickets first.")
+                return redirect(back)
+            outcome = bulk.bulk_change(ids=ids, action=action, value=value, by=user)
+    except services.TicketError as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    if isinstance(outcome, BulkJob):
+        messages.info(request, f"Working on {outcome.total} tickets in the background.")
+        return redirect(f"{back}{'&' if '?' in back else '?'}job={outcome.pk}")
+    result: bulk.BulkResult = outcome  # type: ignore[assignment]
+    text = f"{len(result.updated)} ticket{'s' if len(result.updated) != 1 else ''} updated."
+    if result.failed:
+        details = ", ".join(f"#{f['id']} ({f['code']})" for f in result.failed[:10])
+        messages.warning(request, f"{text} Not changed: {details}.")
+    else:
+        messages.success(request, text)
+    return redirect(back)
+
+
+@login_required
+@require_GET
+def inbox_bulk_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress box of a background bulk job (htmx polls it until done)."""
+    job = get_object_or_404(BulkJob, pk=pk, by=request.user)
+    return render(request, "tickets/partials/bulk_job.html", {"bulk_job": job})
 
 
 def _customer_kinds() -> list[tuple[str, str]]:
@@ -403,6 +533,82 @@ def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return _props_status(f"Saved at {timezone.localtime():%H:%M:%S}.", ok=True)
     messages.success(request, "Ticket updated.")
+    return redirect("tickets:ticket", pk=ticket.pk)
+
+
+@login_required
+@require_POST
+def ticket_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    from tickets.merging import merge_ticket
+
+    ticket = _get_ticket_for_agent(request, pk)
+    raw = request.POST.get("into", "").strip().lstrip("#")
+    into = Ticket.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+    if into is None:
+        messages.error(request, "Give the number of the ticket to merge into.")
+        return redirect("tickets:ticket", pk=ticket.pk)
+    try:
+        survivor = merge_ticket(ticket, into=into, by=request.user)  # type: ignore[arg-type]
+    except services.TicketError as exc:
+        messages.error(request, str(exc))
+        return redirect("tickets:ticket", pk=ticket.pk)
+    messages.success(request, f"Ticket #{ticket.pk} was merged into this one.")
+    return redirect("tickets:ticket", pk=survivor.pk)
+
+
+@login_required
+@require_POST
+def ticket_spam(request: HttpRequest, pk: int) -> HttpResponse:
+    from tickets import spam
+
+    ticket = _get_ticket_for_agent(request, pk)
+    try:
+        if request.POST.get("spam") == "0":
+            spam.mark_not_spam(ticket, by=request.user)  # type: ignore[arg-type]
+            messages.success(request, "Not spam: the ticket is back in the inbox.")
+        else:
+            spam.mark_spam(ticket, by=request.user)  # type: ignore[arg-type]
+            if request.POST.get("block"):
+                address = ticket.customer.primary_email
+                pattern = (
+                    address.rpartition("@")[2] if request.POST["block"] == "domain" else address
+                )
+                if request.user.has_role("admin") and pattern:  # type: ignore[union-attr]
+                    spam.block_sender(pattern, by=request.user)  # type: ignore[arg-type]
+                    messages.info(request, f"Blocked {pattern}.")
+            messages.success(request, "Marked spam.")
+    except services.TicketError as exc:
+        messages.error(request, str(exc))
+    return redirect("tickets:ticket", pk=ticket.pk)
+
+
+@login_required
+@require_POST
+def ticket_merge_contact(request: HttpRequest, pk: int) -> HttpResponse:
+    """The sidebar's "merge this contact into another" (by the other's email or id)."""
+    from customers.models import Customer, CustomerEmail
+    from customers.services import CustomerError, merge_customers
+
+    ticket = _get_ticket_for_agent(request, pk)
+    raw = request.POST.get("into", "").strip().lower()
+    into = (
+        Customer.objects.filter(pk=int(raw)).first()
+        if raw.isdigit()
+        else getattr(
+            CustomerEmail.objects.filter(address=raw).select_related("customer").first(),
+            "customer",
+            None,
+        )
+    )
+    if into is None:
+        messages.error(request, "No contact with that email or number.")
+        return redirect("tickets:ticket", pk=ticket.pk)
+    try:
+        merge_customers(ticket.customer, into=into)
+    except CustomerError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Contact merged into {into.display_name}.")
     return redirect("tickets:ticket", pk=ticket.pk)
 
 

@@ -29,7 +29,7 @@ from accounts.models import User
 from audit.services import record
 from customers.models import Customer, Order
 from mailer.services import build_email, queue_email
-from wow_credits import limits
+from wow_credits import hooks, limits
 from wow_credits.backends import ExecutionResult, get_backend
 from wow_credits.errors import Conflict, GrantError
 from wow_credits.ledger import bonuses_given_this_month, refundable, refunded_total
@@ -90,6 +90,8 @@ def _transition(
     GrantEvent.objects.create(
         grant=grant, from_status=before, to_status=to, actor=actor, note=note[:2000]
     )
+    if to == GrantStatus.EXECUTED:
+        hooks.grant_changed.send(sender=Grant, grant=grant, change="executed")
 
 
 # --- granting ------------------------------------------------------------------------------------
@@ -267,6 +269,7 @@ def grant(
                 },
             )
             _tell_chat(created, "created")
+            hooks.grant_changed.send(sender=Grant, grant=created, change="created")
     except IntegrityError:
         # Two requests with one key raced; the loser answers with the winner's grant.
         existing = _replay(by, idempotency_key, request_hash)

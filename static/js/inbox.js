@@ -72,6 +72,51 @@
       else return;
     });
 
+    // Bulk bar: "select all on the page", a count of the ticked rows, the value field the
+    // chosen action needs. Ticks survive the live re-fetch of the table.
+    var bulkForm = document.getElementById("bulk-form");
+    if (bulkForm) {
+      var ticked = {};
+      var boxes = function () { return document.querySelectorAll("#ticket-table input[name=ids]"); };
+      var count = function () {
+        var n = Object.keys(ticked).length;
+        var label = bulkForm.querySelector("[data-selected-count]");
+        label.textContent = n ? n + " selected," : "Tick tickets, or";
+      };
+      var restore = function () {
+        boxes().forEach(function (box) { box.checked = !!ticked[box.value]; });
+        count();
+      };
+      document.addEventListener("change", function (e) {
+        var t = e.target;
+        if (t.matches && t.matches("#ticket-table input[name=ids]")) {
+          if (t.checked) ticked[t.value] = true; else delete ticked[t.value];
+          count();
+        } else if (t.matches && t.matches("[data-select-page]")) {
+          boxes().forEach(function (box) {
+            box.checked = t.checked;
+            if (t.checked) ticked[box.value] = true; else delete ticked[box.value];
+          });
+          count();
+        } else if (t.matches && t.matches("[data-bulk-action]")) {
+          bulkForm.querySelectorAll("[data-bulk-for]").forEach(function (field) {
+            field.hidden = field.getAttribute("data-bulk-for").split(" ").indexOf(t.value) < 0;
+          });
+        }
+      });
+      // Rows re-rendered by a live refresh are outside the form: re-add the ticked ids on submit.
+      bulkForm.addEventListener("submit", function () {
+        bulkForm.querySelectorAll("input[data-carried]").forEach(function (el) { el.remove(); });
+        Object.keys(ticked).forEach(function (id) {
+          if (document.querySelector("#ticket-table input[name=ids][value='" + id + "']")) return;
+          var input = document.createElement("input");
+          input.type = "hidden"; input.name = "ids"; input.value = id; input.setAttribute("data-carried", "");
+          bulkForm.appendChild(input);
+        });
+      });
+      document.body.addEventListener("htmx:afterSwap", restore);
+    }
+
     // Several events in a burst (a reply changes status and assignee) cost one re-fetch.
     var pending = null;
     liveSocket(inbox.getAttribute("data-inbox-ws"), function (event) {

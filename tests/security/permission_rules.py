@@ -108,6 +108,14 @@ PAGES: dict[str, Rule] = {
     "attachments/<int:pk>/thumbnail": Rule(
         lambda w: f"/attachments/{w.attachment.pk}/thumbnail", {"GET": PUBLIC}
     ),
+    "inbox/bulk": Rule(fixed("/inbox/bulk"), {"POST": AGENTS}),
+    "inbox/views": Rule(fixed("/inbox/views"), {"POST": AGENTS}),
+    "inbox/bulk/<int:pk>": Rule(lambda w: "/inbox/bulk/999999", {"GET": AGENTS}),
+    "tickets/<int:pk>/merge": Rule(lambda w: f"/tickets/{w.ticket.pk}/merge", {"POST": AGENTS}),
+    "tickets/<int:pk>/spam": Rule(lambda w: f"/tickets/{w.ticket.pk}/spam", {"POST": AGENTS}),
+    "tickets/<int:pk>/merge-contact": Rule(
+        lambda w: f"/tickets/{w.ticket.pk}/merge-contact", {"POST": AGENTS}
+    ),
     "support/new": Rule(fixed("/support/new"), {"GET": PUBLIC, "POST": PUBLIC}),
     "support/thanks": Rule(fixed("/support/thanks"), {"GET": PUBLIC}),
     "widget.js": Rule(fixed("/widget.js"), {"GET": PUBLIC}),
@@ -335,6 +343,46 @@ API: dict[str, Rule] = {
     "GET /api/v1/team/hours": Rule(fixed("/api/v1/team/hours"), {"GET": AGENTS}),
     "GET /api/v1/team/tickets/{ticket_id}/handle-time": Rule(
         lambda w: f"/api/v1/team/tickets/{w.ticket.pk}/handle-time", {"GET": AGENTS}
+    ),
+    "POST /api/v1/tickets/bulk": Rule(fixed("/api/v1/tickets/bulk"), {"POST": AGENTS}),
+    "GET /api/v1/tickets/bulk/{job_id}": Rule(
+        fixed("/api/v1/tickets/bulk/999999"), {"GET": AGENTS}
+    ),
+    "POST /api/v1/tickets/{ticket_id}/merge": Rule(
+        lambda w: f"/api/v1/tickets/{w.ticket.pk}/merge", {"POST": AGENTS}
+    ),
+    "POST /api/v1/tickets/{ticket_id}/spam": Rule(
+        lambda w: f"/api/v1/tickets/{w.ticket.pk}/spam", {"POST": AGENTS}
+    ),
+    "POST /api/v1/tickets/{ticket_id}/not-spam": Rule(
+        lambda w: f"/api/v1/tickets/{w.ticket.pk}/not-spam", {"POST": AGENTS}
+    ),
+    "POST /api/v1/customers/{customer_id}/merge": Rule(
+        lambda w: f"/api/v1/customers/{w.customer.pk}/merge", {"POST": AGENTS}
+    ),
+    "GET /api/v1/blocked-senders": Rule(fixed("/api/v1/blocked-senders"), {"GET": ADMINS}),
+    "POST /api/v1/blocked-senders": Rule(fixed("/api/v1/blocked-senders"), {"POST": ADMINS}),
+    "DELETE /api/v1/blocked-senders/{blocked_id}": Rule(
+        fixed("/api/v1/blocked-senders/999999"), {"DELETE": ADMINS}
+    ),
+    "GET /api/v1/views": Rule(fixed("/api/v1/views"), {"GET": AGENTS}),
+    "POST /api/v1/views": Rule(fixed("/api/v1/views"), {"POST": AGENTS}),
+    "GET /api/v1/exports/tickets.csv": Rule(
+        fixed("/api/v1/exports/tickets.csv"), {"GET": MANAGERS}
+    ),
+    "GET /api/v1/exports/grants.csv": Rule(fixed("/api/v1/exports/grants.csv"), {"GET": MANAGERS}),
+    "GET /api/v1/exports/csat.csv": Rule(fixed("/api/v1/exports/csat.csv"), {"GET": MANAGERS}),
+    "GET /api/v1/exports/hours.csv": Rule(fixed("/api/v1/exports/hours.csv"), {"GET": MANAGERS}),
+    "POST /api/v1/webhooks": Rule(fixed("/api/v1/webhooks"), {"POST": ADMINS}),
+    "GET /api/v1/webhooks": Rule(fixed("/api/v1/webhooks"), {"GET": ADMINS}),
+    "GET /api/v1/webhooks/{webhook_id}/deliveries": Rule(
+        fixed("/api/v1/webhooks/999999/deliveries"), {"GET": ADMINS}
+    ),
+    "POST /api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": Rule(
+        fixed("/api/v1/webhooks/999999/deliveries/1/redeliver"), {"POST": ADMINS}
+    ),
+    "POST /api/v1/webhooks/{webhook_id}/enable": Rule(
+        fixed("/api/v1/webhooks/999999/enable"), {"POST": ADMINS}
     ),
     "GET /api/v1/team/chats/{chat_id}/handle-time": Rule(
         lambda w: f"/api/v1/team/chats/{w.conversation.pk}/handle-time", {"GET": AGENTS}

@@ -77,6 +77,7 @@ def test_sidebar_shows_a_count_per_view(cast, alice_client) -> None:
         "pending": "0",
         "solved": "0",
         "all": "3",
+        "spam": "0",
     }
 
 

@@ -21,10 +21,11 @@ from tickets.models import Priority, Status, Ticket, TicketType
 TEMPLATE_PARTIAL = """\
 <div id="ticket-table" class="ticket-table" data-refresh-url="{% url 'tickets:inbox' %}{% if current_query %}?{{ current_query }}{% endif %}">
   <table class="grid tickets">
-    <thead><tr><th>Subject</th><th>Customer</th><th>Status</th><th>Priority</th><th>Assignee</th><th>Tags</th><th>Updated</th></tr></thead>
+    <thead><tr><th class="pick"><input type="checkbox" data-select-page aria-label="Select every ticket on this page"></th><th>Subject</th><th>Customer</th><th>Status</th><th>Priority</th><th>Assignee</th><th>Tags</th><th>Updated</th></tr></thead>
     <tbody>
     {% for t in tickets %}
       <tr data-href="{% url 'tickets:ticket' t.pk %}" data-ticket-id="{{ t.pk }}" class="status-{{ t.status }}">
+        <td class="pick"><input type="checkbox" name="ids" value="{{ t.pk }}" form="bulk-form" aria-label="Select #{{ t.pk }}"></td>
         <td>{% if t.type == "care" %}<span class="badge care">Care</span> {% endif %}<a href="{% url 'tickets:ticket' t.pk %}">{{ t.subject }}</a> <span class="muted">#{{ t.pk }}</span></td>
         <td>{{ t.customer.display_name }}{% if t.customer.kind != "customer" %} <span class="badge">{{ t.customer.get_kind_display }}</span>{% endif %}{% if t.customer.tier == "vip" %} <span class="badge vip">VIP</span>{% endif %}</td>
         <td><span class="status {{ t.status }}">{{ t.get_status_display }}</span></td>
@@ -34,7 +35,7 @@ TEMPLATE_PARTIAL = """\
         <td><time datetime="{{ t.updated_at|date:'c' }}" title="{{ t.updated_at }}">{{ t.updated_at|timesince }} ago</time></td>
       </tr>
     {% empty %}
-      <tr><td colspan="7" class="muted">No tickets here.</td></tr>
+      <tr><td colspan="8" class="muted">No tickets here.</td></tr>
     {% endfor %}
     </tbody>
   </table>

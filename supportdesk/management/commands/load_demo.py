@@ -230,6 +230,8 @@ class Command(BaseCommand):
         call_command("load_csat_demo", stdout=self.stdout)
         # The public help center (/help/): a dozen articles in English and Spanish.
         call_command("load_help_demo", stdout=self.stdout)
+        # Saved views, a bulk action and a merged duplicate (issue 16).
+        call_command("load_volume_demo", stdout=self.stdout)
         # The same sweep beat runs: the late shipment and the failed payment become care tasks.
         from care.services import sweep_care
 

@@ -1,0 +1,110 @@
+"""The agent pages for volume work: the inbox bulk bar, merge and spam buttons, contact merge."""
+
+from __future__ import annotations
+
+import pytest
+
+from customers.models import Customer
+from tests import factories
+from tickets.models import BulkJob, Status, Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def test_inbox_rows_have_checkboxes_and_the_bulk_bar(alice_client):
+    ticket = factories.TicketFactory(status="new")
+
+    html = alice_client.get("/inbox/").content.decode()
+
+    assert f'name="ids" value="{ticket.pk}" form="bulk-form"' in html
+    assert 'id="bulk-form"' in html and 'value="merge"' in html
+    assert 'href="?view=spam"' in html
+
+
+def test_bulk_bar_assigns_the_ticked_tickets(alice_client, cast):
+    tickets = factories.TicketFactory.create_batch(4, status="new")
+    ticked = [t.pk for t in tickets[:3]]
+
+    response = alice_client.post(
+        "/inbox/bulk",
+        {"ids": ticked, "action": "assign", "assignee": cast.bob.pk, "next": "/inbox/?view=open"},
+    )
+
+    assert response.status_code == 302 and response["Location"] == "/inbox/?view=open"
+    assert (
+        list(Ticket.objects.filter(assignee=cast.bob).values_list("pk", flat=True).order_by("pk"))
+        == ticked
+    )
+    assert Ticket.objects.get(pk=tickets[3].pk).assignee_id is None
+
+
+def test_bulk_bar_all_that_match_the_filter_queues_a_job_with_progress(alice_client, cast):
+    matching = factories.TicketFactory.create_batch(3, status="pending")
+    other = factories.TicketFactory(status="new")
+
+    response = alice_client.post(
+        "/inbox/bulk",
+        {
+            "scope": "filter",
+            "f_view": "pending",
+            "action": "status",
+            "status_value": "solved",
+            "next": "/inbox/?view=pending",
+        },
+    )
+
+    job = BulkJob.objects.get()
+    assert sorted(job.ids) == sorted(t.pk for t in matching)
+    assert response["Location"] == f"/inbox/?view=pending&job={job.pk}"
+    progress = alice_client.get(f"/inbox/bulk/{job.pk}").content.decode()
+    assert "0 of 3" in progress or "done" in progress
+    assert Ticket.objects.get(pk=other.pk).status == Status.NEW
+
+
+def test_merge_button_sends_the_agent_to_the_survivor(alice_client):
+    survivor = factories.TicketFactory(status="open")
+    duplicate = factories.TicketFactory(status="open", customer=survivor.customer)
+
+    response = alice_client.post(f"/tickets/{duplicate.pk}/merge", {"into": f"#{survivor.pk}"})
+
+    assert response["Location"] == f"/tickets/{survivor.pk}/"
+    pointer = alice_client.get(f"/tickets/{duplicate.pk}/").content.decode()
+    assert f'Merged into <a href="/tickets/{survivor.pk}/">#{survivor.pk}</a>' in pointer
+
+
+def test_merge_into_itself_shows_the_reason(alice_client):
+    ticket = factories.TicketFactory(status="open")
+
+    response = alice_client.post(f"/tickets/{ticket.pk}/merge", {"into": ticket.pk}, follow=True)
+
+    assert "cannot be merged into itself" in response.content.decode()
+
+
+def test_spam_button_and_block_domain_for_admins(cast):
+    from django.test import Client
+
+    from tickets.models import BlockedSender
+
+    admin = Client()
+    admin.force_login(cast.dave)
+    ticket = factories.TicketFactory(
+        status="new", customer=factories.CustomerFactory(email="x@junk.example")
+    )
+
+    admin.post(f"/tickets/{ticket.pk}/spam", {"spam": "1", "block": "domain"})
+
+    assert Ticket.objects.get(pk=ticket.pk).status == Status.SPAM
+    assert list(BlockedSender.objects.values_list("pattern", flat=True)) == ["junk.example"]
+    admin.post(f"/tickets/{ticket.pk}/spam", {"spam": "0"})
+    assert Ticket.objects.get(pk=ticket.pk).status == Status.NEW
+
+
+def test_contact_merge_from_the_ticket_sidebar(alice_client):
+    source = factories.CustomerFactory(email="pat@old.example")
+    into = factories.CustomerFactory(email="pat@new.example")
+    ticket = factories.TicketFactory(customer=source)
+
+    alice_client.post(f"/tickets/{ticket.pk}/merge-contact", {"into": "Pat@New.example"})
+
+    assert Customer.objects.get(pk=source.pk).merged_into_id == into.pk
+    assert Ticket.objects.get(pk=ticket.pk).customer_id == into.pk

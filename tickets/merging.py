@@ -1,0 +1,140 @@
+"""Merging duplicate tickets: everything moves to the survivor, the merged ticket stays a pointer.
+
+Messages (with their attachments), follow-ups, grants, chats and the CSAT survey move to the
+survivor; its thread stays in time order because messages are ordered by when they were written.
+The merged ticket is closed with `merged_into` set, keeps its reference and a system note, and mail
+that threads onto it (its reference token, or a Message-ID now on the survivor) lands in the
+survivor (`tickets.inbound.find_ticket` follows the pointer).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from audit.services import record
+from core.realtime import send_event_on_commit
+from tickets import events
+from tickets import hooks as ticket_hooks
+from tickets.models import AuthorType, Channel, Message, Status, Ticket, TicketView
+from tickets.services import (
+    SEARCH_DOCUMENT_LIMIT,
+    TicketError,
+    _add_message,
+)
+
+# How far a chain of merged pointers is followed (a chain is one hop deep by construction).
+MAX_CHAIN = 20
+
+
+def survivor_of(ticket: Ticket) -> Ticket:
+    """The ticket that `ticket` was merged into, following pointers (itself if not merged)."""
+    seen = {ticket.pk}
+    while ticket.merged_into_id is not None and len(seen) < MAX_CHAIN:
+        if ticket.merged_into_id in seen:
+            break
+        seen.add(ticket.merged_into_id)
+        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
+    return ticket
+
+
+def merge_ticket(source: Ticket, *, into: Ticket, by: User | None) -> Ticket:
+    """Merge `source` into `into` and return the survivor.
+
+    Refused (TicketError, 422 in the API): into itself (`merge_into_self`), a ticket already merged
+    (`already_merged`), into a merged ticket (`target_merged`), or into a ticket whose pointers lead
+    back to `source` (`merge_cycle`). Locks both rows, lower id first, so two merges never deadlock.
+    """
+    if source.pk == into.pk:
+        raise TicketError("A ticket cannot be merged into itself", code="merge_into_self")
+    with transaction.atomic():
+        locked = {
+            t.pk: t
+            for t in Ticket.objects.select_for_update()
+            .filter(pk__in=[source.pk, into.pk])
+            .order_by("pk")
+        }
+        source, into = locked[source.pk], locked[into.pk]
+        if source.merged_into_id is not None:
+            raise TicketError(
+                f"Ticket #{source.pk} was already merged into #{source.merged_into_id}",
+                code="already_merged",
+            )
+        if into.merged_into_id is not None:
+            if survivor_of(into).pk == source.pk or into.merged_into_id == source.pk:
+                raise TicketError("That merge would make a cycle", code="merge_cycle")
+            raise TicketError(
+                f"Ticket #{into.pk} was merged into #{into.merged_into_id}; merge into that one",
+                code="target_merged",
+            )
+        _move_everything(source, into)
+        now = timezone.now()
+        _add_message(
+            into,
+            author_type=AuthorType.SYSTEM,
+            body_text=f"Ticket #{source.pk} ({source.subject}) was merged into this one"
+            + (f" by {by.display_name}." if by else "."),
+            internal=True,
+            channel=Channel.API,
+        )
+        into.refresh_from_db(fields=["updated_at", "last_message_at", "search_document"])
+        # The survivor reads everything the merged ticket said (search), and gets its tags.
+        extra = "\n" + source.search_document
+        into.search_document = (into.search_document + extra)[:SEARCH_DOCUMENT_LIMIT]
+        into.tags.add(*source.tags.all())
+        if into.status in (Status.SOLVED, Status.CLOSED) and source.status in (
+            Status.NEW,
+            Status.OPEN,
+        ):
+            into.status, into.solved_at = Status.OPEN, None
+        if into.assignee_id is None and source.assignee_id is not None:
+            into.assignee_id = source.assignee_id
+        into.save(update_fields=["search_document", "status", "solved_at", "assignee"])
+
+        record(
+            "ticket.merged",
+            obj=source,
+            actor=by,
+            changes={"merged_into": (None, into.pk), "status": (source.status, Status.CLOSED)},
+            detail={"into": into.pk},
+        )
+        source.merged_into = into
+        if source.status != Status.SPAM:
+            source.status = Status.CLOSED
+            source.solved_at = source.solved_at or now
+        source.updated_at = now
+        source.save(update_fields=["merged_into", "status", "solved_at", "updated_at"])
+        Message.objects.create(
+            ticket=source,
+            author_type=AuthorType.SYSTEM,
+            internal=True,
+            channel=Channel.API,
+            body_text=f"Merged into #{into.pk}" + (f" by {by.display_name}." if by else "."),
+        )
+        for ticket in (source, into):
+            send_event_on_commit(events.INBOX_GROUP, events.ticket_changed(ticket, "merged"))
+            send_event_on_commit(
+                events.ticket_group(ticket.pk), events.ticket_updated(ticket, by=by)
+            )
+            ticket_hooks.ticket_updated.send(sender=Ticket, ticket=ticket, change="merged", by=by)
+    return into
+
+
+def _move_everything(source: Ticket, into: Ticket) -> None:
+    """Re-point every row that refers to `source` (messages, follow-ups, and the rows of apps
+    above this one: grants, chats, CSAT, care tasks, emails) at `into`, through the model's
+    relations, so this app imports none of them. A one-to-one (CSAT survey, care task) moves
+    only when the survivor has none of its own. Who is viewing the merged ticket is dropped."""
+    TicketView.objects.filter(ticket=source).delete()
+    for relation in Ticket._meta.related_objects:
+        if relation.related_model is Ticket or relation.many_to_many:
+            continue  # merged_from pointers; tags are handled by the caller
+        field = relation.field.name
+        rows = relation.related_model._base_manager.filter(**{field: source})
+        if (
+            relation.one_to_one
+            and relation.related_model._base_manager.filter(**{field: into}).exists()
+        ):
+            continue
+        rows.update(**{field: into})
