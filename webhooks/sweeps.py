@@ -6,4 +6,6 @@ from webhooks import services
 
 @register("webhooks")
 def deliver_webhooks() -> int:
-    return services.deliver_due()
+    delivered = services.deliver_due()
+    services.arm_retry()  # one timer for the earliest retry due soon (deduplicated)
+    return delivered
