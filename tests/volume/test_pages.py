@@ -108,3 +108,17 @@ def test_contact_merge_from_the_ticket_sidebar(alice_client):
 
     assert Customer.objects.get(pk=source.pk).merged_into_id == into.pk
     assert Ticket.objects.get(pk=ticket.pk).customer_id == into.pk
+
+
+def test_managers_get_csv_download_links_with_the_inbox_filters(cast, alice_client):
+    from django.test import Client
+
+    manager = Client()
+    manager.force_login(cast.carol)
+
+    inbox = manager.get("/inbox/?view=pending&channel=web").content.decode()
+    reports = manager.get("/reports/").content.decode()
+
+    assert 'href="/api/v1/exports/tickets.csv?view=pending&amp;channel=web"' in inbox
+    assert 'href="/api/v1/exports/grants.csv"' in reports and "/api/v1/exports/hours.csv" in reports
+    assert "/api/v1/exports/" not in alice_client.get("/inbox/").content.decode()
