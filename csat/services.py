@@ -26,12 +26,12 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, Exists, OuterRef, QuerySet
 from django.db.models.functions import TruncWeek
-from django.template.loader import render_to_string
 from django.utils import timezone
 
+from core.emails import render_email
 from csat import hooks
 from csat.models import COMMENT_MAX, Survey, new_nonce
-from mailer.services import build_email, queue_email, single_line
+from mailer.services import build_email, queue_email
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -109,8 +109,8 @@ def changeable_until(survey: Survey) -> datetime:
 # --- asking ----------------------------------------------------------------------------------
 
 
-def _render_email(survey: Survey, *, about: str) -> tuple[str, str, str]:
-    context = {
+def _email_context(survey: Survey, *, about: str) -> dict[str, Any]:
+    return {
         "survey": survey,
         "about": about,
         "company": settings.SUPPORTDESK_COMPANY_NAME,
@@ -118,10 +118,6 @@ def _render_email(survey: Survey, *, about: str) -> tuple[str, str, str]:
         "rating_urls": [(n, survey_url(survey, rating=n)) for n in reversed(RATINGS)],
         "days": CHANGE_WINDOW.days,
     }
-    subject = render_to_string("csat/emails/survey-subject.txt", context)
-    text = render_to_string("csat/emails/survey-body.txt", context)
-    html = render_to_string("csat/emails/survey-body.html", context)
-    return single_line(subject), text, html
 
 
 def _create_survey(**fields: Any) -> Survey | None:
@@ -135,7 +131,7 @@ def _create_survey(**fields: Any) -> Survey | None:
 
 def _queue_survey_email(survey: Survey) -> None:
     """Queue the survey email; threaded with the ticket (the chat's ticket once escalated)."""
-    from tickets.services import reply_address, thread_headers
+    from tickets.services import thread_email
 
     if not survey.email:
         return
@@ -143,28 +139,27 @@ def _queue_survey_email(survey: Survey) -> None:
     if ticket is None and survey.conversation_id:
         ticket = survey.conversation.ticket  # type: ignore[union-attr]
     about = survey.ticket.subject if survey.ticket_id else "your chat with us"  # type: ignore[union-attr]
-    subject, text, html = _render_email(survey, about=about)
+    email = render_email("csat-survey", _email_context(survey, about=about))
     # RFC 3834: an automatic message, so autoresponders do not answer it.
     headers = {"Auto-Submitted": "auto-generated"}
-    in_reply_to = references = reply_to = ""
     if ticket is not None:
-        in_reply_to, references = thread_headers(ticket)
-        reply_to = reply_address(ticket)
-        subject = f"{subject} [#{ticket.reference}]"
-        headers["X-Supportdesk-Ticket"] = ticket.reference
-    queue_email(
-        build_email(
-            to=[survey.email],
-            subject=subject,
-            body_text=text,
-            body_html=html,
-            reply_to=reply_to,
-            in_reply_to=in_reply_to,
-            references=references,
+        row = thread_email(
+            ticket,
+            to=survey.email,
+            subject=email.subject,
+            body_text=email.body_text,
+            body_html=email.body_html,
             extra_headers=headers,
-            ticket_id=ticket.pk if ticket is not None else None,
         )
-    )
+    else:
+        row = build_email(
+            to=[survey.email],
+            subject=email.subject,
+            body_text=email.body_text,
+            body_html=email.body_html,
+            extra_headers=headers,
+        )
+    queue_email(row)
 
 
 def request_for_ticket(ticket: Ticket, *, send_email: bool = True) -> Survey | None:

@@ -34,6 +34,7 @@ from accounts.models import User
 from attachments import services as attachment_services
 from audit.services import record
 from core import hooks
+from core.emails import render_email
 from core.realtime import asend_event, send_event_on_commit
 from customers.services import customer_for_email
 from livechat import events
@@ -1063,14 +1064,20 @@ def notify_unanswered_chats(*, limit: int = 100) -> int:
                 continue
             if conversation.assignee is None:
                 continue
+            email = render_email(
+                "chat-waiting",
+                {
+                    "visitor": conversation.visitor_display_name,
+                    "chat_id": conversation.pk,
+                    "line": last.body,
+                    "site_url": settings.SITE_URL,
+                },
+            )
             queue_email(
                 build_email(
                     to=[conversation.assignee.email],
-                    subject=f"{conversation.visitor_display_name} is waiting in chat {conversation.pk}",
-                    body_text=(
-                        f"{conversation.visitor_display_name} wrote and no agent is online:\n\n"
-                        f"{last.body}\n\n{settings.SITE_URL}/chats/"
-                    ),
+                    subject=email.subject,
+                    body_text=email.body_text,
                 )
             )
             conversation.notified_seq = conversation.last_seq

@@ -12,6 +12,7 @@ from django.db import connection as db
 from django.db import transaction
 from django.utils import timezone
 
+from core.emails import single_line
 from mailer.delivery import KICK_KEY, KICK_TTL
 from mailer.models import OutboundEmail, OutboundStatus
 from mailer.rendering import render
@@ -24,11 +25,6 @@ def make_message_id() -> str:
     return (
         f"<{timezone.now():%Y%m%d%H%M%S}.{secrets.token_hex(8)}@{settings.SUPPORTDESK_MAIL_DOMAIN}>"
     )
-
-
-def single_line(value: str) -> str:
-    """Header injection: a CR or LF in a subject or a name must never start a new header."""
-    return " ".join(value.splitlines()).strip()
 
 
 def build_email(

@@ -32,9 +32,9 @@ from django.db.models import F, Q
 
 from attachments.models import Source
 from attachments.services import AttachmentError, clean_filename, create_attachment
+from core.emails import single_line
 from customers.models import Customer
 from customers.services import customer_for_email
-from mailer.services import single_line
 from tickets import services, spam
 from tickets.merging import survivor_of
 from tickets.models import (

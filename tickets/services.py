@@ -25,10 +25,12 @@ from attachments import services as attachment_services
 from attachments.models import Attachment
 from audit.services import diff, record
 from core import hooks
+from core.emails import single_line
+from core.emails import thread_headers as email_thread
 from core.realtime import asend_event, send_event_on_commit
 from customers.models import Customer
 from mailer.models import OutboundEmail
-from mailer.services import build_email, make_message_id, queue_emails, single_line
+from mailer.services import build_email, make_message_id, queue_emails
 from tickets import events
 from tickets import hooks as ticket_hooks
 from tickets.models import (
@@ -215,12 +217,49 @@ def reply_address(ticket: Ticket) -> str:
 
 def thread_headers(ticket: Ticket) -> tuple[str, str]:
     """In-Reply-To and References for the next outgoing email on `ticket`."""
-    ids = [m for m in ticket.messages.exclude(message_id="").values_list("message_id", flat=True)]
-    if not ids:
-        return "", ""
-    # References: the first message and the latest ones, bounded so headers stay small.
-    chain = [ids[0], *ids[-9:]] if len(ids) > 10 else ids
-    return ids[-1], " ".join(dict.fromkeys(chain))
+    return email_thread(
+        list(ticket.messages.exclude(message_id="").values_list("message_id", flat=True))
+    )
+
+
+def thread_email(
+    ticket: Ticket,
+    *,
+    to: str,
+    subject: str,
+    body_text: str,
+    body_html: str = "",
+    from_email: str | None = None,
+    reply_to: str | None = None,
+    transport: str = "",
+    message_id: str | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+    ticket_message_id: int | None = None,
+    attachments: list[dict[str, str]] | None = None,
+    thread: tuple[str, str] | None = None,
+) -> OutboundEmail:
+    """The one way to build an email in a ticket's thread (replies, follow-ups, CSAT surveys,
+    grant confirmations): `[#reference]` after the subject, the reply address that routes back
+    to the ticket, In-Reply-To and References continuing the thread (`thread` when the caller
+    read them already, else read here) and X-Supportdesk-Ticket. `reply_to`: the ticket's reply
+    address unless the caller names another (a shop mailbox's). An unsaved row to queue."""
+    in_reply_to, references = thread if thread is not None else thread_headers(ticket)
+    return build_email(
+        to=[to],
+        subject=f"{subject} [#{ticket.reference}]",
+        body_text=body_text,
+        body_html=body_html,
+        from_email=from_email,
+        reply_to=reply_address(ticket) if reply_to is None else reply_to,
+        transport=transport,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=references,
+        extra_headers={**(extra_headers or {}), "X-Supportdesk-Ticket": ticket.reference},
+        ticket_id=ticket.pk,
+        ticket_message_id=ticket_message_id,
+        attachments=attachments,
+    )
 
 
 def add_agent_reply(
@@ -351,20 +390,19 @@ def _reply_email(
     if files:
         links = "\n".join(f"- {a.filename}: {attachment_services.signed_url(a)}" for a in files)
         body_text = f"{body_text}\n\nAttached files (also online):\n{links}"
-    return build_email(
-        to=[to],
-        subject=f"{subject} [#{ticket.reference}]",
+    return thread_email(
+        ticket,
+        to=to,
+        subject=subject,
         body_text=body_text,
         from_email=f'"{sender.replace(chr(34), "")}" <{from_address}>',
         reply_to=reply_to,
         transport=transport,
         message_id=message.message_id,
-        in_reply_to=in_reply_to,
-        references=references,
-        extra_headers={"Auto-Submitted": "no", "X-Supportdesk-Ticket": ticket.reference},
-        ticket_id=ticket.pk,
+        extra_headers={"Auto-Submitted": "no"},
         ticket_message_id=message.pk,
         attachments=attachment_services.mail_files(files or []),
+        thread=(in_reply_to, references),
     )
 
 
@@ -685,8 +723,7 @@ def _send_follow_up_batch(size: int) -> int:
                 log.warning("Follow-up %s has no agent to send as; left scheduled", follow_up_id)
                 continue
             ids = threads[ticket.pk]
-            chain = [ids[0], *ids[-9:]] if len(ids) > 10 else ids
-            in_reply_to, references = (ids[-1], " ".join(dict.fromkeys(chain))) if ids else ("", "")
+            in_reply_to, references = email_thread(ids)
             message = Message(
                 ticket=ticket,
                 author_type=AuthorType.AGENT,

@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from customers.models import Order, Shipment, ShipmentStatus, Tier
+from wow_credits import wording
 from wow_credits.ledger import refunded_executed
 from wow_credits.models import DiscountCode, Grant, GrantKind, LocalEffect
 
@@ -47,18 +48,6 @@ class CommerceBackend(Protocol):
 
 def idempotency_key(grant: Grant) -> str:
     return f"grant-{grant.pk}"
-
-
-def describe(grant: Grant) -> str:
-    amount = f"{grant.amount} {grant.currency}" if grant.amount is not None else ""
-    order = f" on order {grant.order.external_id}" if grant.order_id else ""
-    return {
-        GrantKind.REFUND: f"We refunded {amount}{order}.",
-        GrantKind.REBATE: f"We sent you a rebate of {amount}{order}.",
-        GrantKind.GIFT: f"We are sending you a gift{order}, shipped free.",
-        GrantKind.VIP_UPGRADE: "You are now a VIP customer: free overnight shipping on future orders.",
-        GrantKind.COWORKER_BONUS: f"A coworker bonus of {amount}.",
-    }.get(GrantKind(grant.kind), f"{grant.get_kind_display()}{order}.")
 
 
 class LocalBackend:
@@ -86,13 +75,13 @@ class LocalBackend:
             else:
                 order.status = "partially_refunded"
             order.save(update_fields=["status", "updated_at"])
-            return None, describe(grant)
+            return None, wording.done(grant)
         if kind == GrantKind.VIP_UPGRADE:
             customer = grant.customer
             assert customer is not None
             customer.tier = Tier.VIP
             customer.save(update_fields=["tier"])
-            return None, describe(grant)
+            return None, wording.done(grant)
         if kind == GrantKind.DISCOUNT_CODE:
             code = self._discount_code(grant)
             value = f"{code.percent}%" if code.percent else f"{code.amount} {code.currency}"
@@ -113,7 +102,7 @@ class LocalBackend:
                 f"Your shipment now travels overnight to {shipment.address or 'your address'}"
                 f" with {shipment.carrier or 'the carrier'}, tracking {shipment.tracking}."
             )
-        return None, describe(grant)
+        return None, wording.done(grant)
 
     def _discount_code(self, grant: Grant) -> DiscountCode:
         existing = DiscountCode.objects.filter(grant=grant).first()
@@ -226,7 +215,7 @@ class WebhookBackend:
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             return ExecutionResult(ok=False, error=f"Shop unreachable: {exc}")
         reference = ""
-        summary = describe(grant)
+        summary = wording.done(grant)
         try:
             data = json.loads(raw or b"{}")
             if isinstance(data, dict):
@@ -239,20 +228,16 @@ class WebhookBackend:
         )
 
 
-def setting(name: str, default: str = "") -> str:
-    """A commerce setting (supportdesk/settings.py reads them from the environment)."""
-    return str(getattr(settings, name, default))
-
-
 def get_backend() -> CommerceBackend:
-    name = setting("SUPPORTDESK_COMMERCE_BACKEND", "local")
+    """The commerce backend the settings name (supportdesk/settings.py holds every default)."""
+    name = settings.SUPPORTDESK_COMMERCE_BACKEND
     if name == "local":
         return LocalBackend()
     if name == "webhook":
         return WebhookBackend(
-            setting("SUPPORTDESK_COMMERCE_WEBHOOK_URL"),
-            setting("SUPPORTDESK_COMMERCE_WEBHOOK_SECRET"),
-            timeout=float(setting("SUPPORTDESK_COMMERCE_WEBHOOK_TIMEOUT", "10")),
+            str(settings.SUPPORTDESK_COMMERCE_WEBHOOK_URL),
+            str(settings.SUPPORTDESK_COMMERCE_WEBHOOK_SECRET),
+            timeout=float(settings.SUPPORTDESK_COMMERCE_WEBHOOK_TIMEOUT),
         )
     raise ImproperlyConfigured(
         f"SUPPORTDESK_COMMERCE_BACKEND must be local or webhook, got {name!r}"

@@ -27,9 +27,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.services import record
+from core.emails import render_email
 from customers.models import Customer, Order
 from mailer.services import build_email, queue_email
-from wow_credits import hooks, limits
+from wow_credits import hooks, limits, wording
 from wow_credits.backends import ExecutionResult, get_backend
 from wow_credits.errors import Conflict, GrantError
 from wow_credits.ledger import bonuses_given_this_month, refundable, refunded_total
@@ -53,23 +54,23 @@ LEASE = timedelta(minutes=5)
 BATCH_SIZE = 20
 
 
-# --- settings (read at call time so tests and deployments can change them) ------------------------
+# --- settings (defaults in supportdesk/settings.py; read at call time so tests can change them) ---
 
 
 def undo_seconds() -> int:
-    return int(getattr(settings, "SUPPORTDESK_UNDO_SECONDS", 600))
+    return int(settings.SUPPORTDESK_UNDO_SECONDS)
 
 
 def bonus_allowance() -> Decimal:
-    return Decimal(str(getattr(settings, "SUPPORTDESK_BONUS_ALLOWANCE", 50)))
+    return Decimal(str(settings.SUPPORTDESK_BONUS_ALLOWANCE))
 
 
 def max_attempts() -> int:
-    return int(getattr(settings, "SUPPORTDESK_GRANT_MAX_ATTEMPTS", 6))
+    return int(settings.SUPPORTDESK_GRANT_MAX_ATTEMPTS)
 
 
 def retry_base_seconds() -> float:
-    return float(getattr(settings, "SUPPORTDESK_GRANT_RETRY_SECONDS", 30))
+    return float(settings.SUPPORTDESK_GRANT_RETRY_SECONDS)
 
 
 # --- ledger ------------------------------------------------------------------------------------
@@ -485,22 +486,6 @@ def _bonus_story(row: Grant) -> None:
     story.grants.add(row)
 
 
-def _plan(row: Grant) -> str:
-    """What a pending grant will do, in the customer's words."""
-    amount = f" of {row.amount} {row.currency}" if row.amount is not None else ""
-    order = f" for order {row.order.external_id}" if row.order_id else ""
-    kind = GrantKind(row.kind)
-    if kind == GrantKind.OVERNIGHT_RESHIP:
-        return f"a new shipment{order} by overnight shipping"
-    if kind == GrantKind.REROUTE_OVERNIGHT:
-        return f"overnight shipping{order}"
-    if kind == GrantKind.VIP_UPGRADE:
-        return "a VIP upgrade: free overnight shipping on future orders"
-    if kind == GrantKind.DISCOUNT_CODE and row.details.get("percent"):
-        amount = f" of {row.details['percent']}%"
-    return f"a {row.get_kind_display().lower()}{amount}{order}"
-
-
 def _tell_chat(row: Grant, event: str) -> None:
     """Show the customer in their chat what was made right: when a grant is made, executed (with
     the concrete facts: tracking, amount, VIP, code) or undone. One line per grant and event (the
@@ -527,11 +512,11 @@ def _tell_chat(row: Grant, event: str) -> None:
             log.warning("Grant %s names chat %s, which does not exist", row.pk, row.chat_id)
         return
     if event == "created":
-        body = f"{row.agent.display_name} arranged {_plan(row)}. We confirm here once it is done."
+        body = f"{row.agent.display_name} arranged {wording.plan(row)}. We confirm here once it is done."
     elif event == "executed":
         body = f"Done: {row.outcome}"
     else:
-        body = f"{_plan(row)[0].upper()}{_plan(row)[1:]} was cancelled."
+        body = f"{wording.plan(row)[0].upper()}{wording.plan(row)[1:]} was cancelled."
     try:
         post_system_message(row.chat_id, body, key=f"wow-{row.pk}-{event}")
     except ChatError:
@@ -556,43 +541,44 @@ def _queue_confirmation(row: Grant) -> None:
     to = row.customer.primary_email
     if not to:
         return
-    from tickets.services import reply_address, thread_headers
+    from tickets.services import thread_email
 
-    company = settings.SUPPORTDESK_COMPANY_NAME
-    subject = f"We made it right: {row.get_kind_display().lower()}"
-    in_reply_to = references = reply_to = ""
-    extra = {"Auto-Submitted": "auto-generated", "X-Supportdesk-Grant": str(row.pk)}
     # The ticket's thread; for a chat, the thread of the ticket it was escalated to.
     ticket = row.ticket or _chat_ticket(row)
-    if ticket is not None:
-        in_reply_to, references = thread_headers(ticket)
-        reply_to = reply_address(ticket)
-        subject = f"Re: {ticket.subject} [#{ticket.reference}]"
-        extra["X-Supportdesk-Ticket"] = ticket.reference
-    elif row.chat_id is not None:
-        # A chat that stayed a chat: every confirmation of it shares one subject and one thread
-        # root, so mail clients show them as one conversation.
-        root = f"<chat-{row.chat_id}@{settings.SUPPORTDESK_MAIL_DOMAIN}>"
-        in_reply_to = references = root
-        subject = f"Your chat with {company}: we made it right"
+    email = render_email(
+        "grant-confirmation",
+        {
+            "ticket": ticket,
+            "chat_id": row.chat_id,
+            "kind": row.get_kind_display().lower(),
+            "customer": row.customer.display_name,
+            "outcome": row.outcome,
+            "agent": row.agent.display_name,
+            "reason": row.reason,
+            "company": settings.SUPPORTDESK_COMPANY_NAME,
+        },
+    )
+    extra = {"Auto-Submitted": "auto-generated", "X-Supportdesk-Grant": str(row.pk)}
     if row.chat_id is not None:
         extra["X-Supportdesk-Chat"] = str(row.chat_id)
-    body = (
-        f"Hello {row.customer.display_name},\n\n"
-        f"{row.outcome}\n\n"
-        f"{row.agent.display_name} did this because: {row.reason}\n\n"
-        f"— {row.agent.display_name}, {company}\n"
-    )
+    if ticket is not None:
+        queue_email(
+            thread_email(
+                ticket, to=to, subject=email.subject, body_text=email.body_text, extra_headers=extra
+            )
+        )
+        return
+    # A chat that stayed a chat: every confirmation of it shares one subject and one thread
+    # root, so mail clients show them as one conversation.
+    root = f"<chat-{row.chat_id}@{settings.SUPPORTDESK_MAIL_DOMAIN}>" if row.chat_id else ""
     queue_email(
         build_email(
             to=[to],
-            subject=subject,
-            body_text=body,
-            reply_to=reply_to,
-            in_reply_to=in_reply_to,
-            references=references,
+            subject=email.subject,
+            body_text=email.body_text,
+            in_reply_to=root,
+            references=root,
             extra_headers=extra,
-            ticket_id=ticket.pk if ticket is not None else None,
         )
     )
 
@@ -667,23 +653,29 @@ def send_monthly_digest(*, now: datetime | None = None, top: int = 5) -> int:
         )
         if not stories:
             return 0
-        lines = [f"The WOW stories of {last_month:%B %Y}:", ""]
-        for story in stories:
-            who = (story.subject_user or story.author).display_name
-            lines += [
-                f"* {story.title} ({who}, {story.n} celebrations)",
-                f"  {story.story[:300]}",
-                "",
-            ]
-        lines.append(f"Read and celebrate them all at {settings.SITE_URL}/wall/")
-        body = "\n".join(lines)
+        email = render_email(
+            "wow-digest",
+            {
+                "month": f"{last_month:%B %Y}",
+                "stories": [
+                    {
+                        "title": story.title,
+                        "who": (story.subject_user or story.author).display_name,
+                        "celebrations": story.n,  # type: ignore[attr-defined]
+                        "text": story.story[:300],
+                    }
+                    for story in stories
+                ],
+                "site_url": settings.SITE_URL,
+            },
+        )
         sent = 0
         for address in User.objects.filter(is_active=True).values_list("email", flat=True):
             queue_email(
                 build_email(
                     to=[address],
-                    subject=f"WOW digest: {last_month:%B %Y}",
-                    body_text=body,
+                    subject=email.subject,
+                    body_text=email.body_text,
                     extra_headers={"Auto-Submitted": "auto-generated"},
                 )
             )
