@@ -52,9 +52,24 @@
       list.forEach(function (row, i) { row.classList.toggle("selected", i === selected); });
       list[selected].scrollIntoView({ block: "nearest" });
     };
+    // Rows that arrive live are highlighted for a moment, so the agent sees what is new.
+    var known = null;
+    var idsNow = function () {
+      var ids = {};
+      rows().forEach(function (row) { ids[row.getAttribute("data-ticket-id")] = true; });
+      return ids;
+    };
+    document.body.addEventListener("htmx:afterSwap", function (e) {
+      if (!known || !e.detail.target || e.detail.target.id !== "ticket-table") return;
+      rows().forEach(function (row) {
+        if (!known[row.getAttribute("data-ticket-id")]) row.classList.add("arrived");
+      });
+      known = null;
+    });
     var refresh = function () {
       var table = document.getElementById("ticket-table");
       if (!table || !window.htmx) return;
+      known = idsNow();
       window.htmx.ajax("GET", table.getAttribute("data-refresh-url"), { target: "#ticket-table", swap: "outerHTML" });
     };
     document.body.addEventListener("htmx:afterSwap", function () { if (selected >= 0) select(selected); });

@@ -120,3 +120,31 @@ def test_the_keyboard_writes_a_note_assigns_to_me_and_sends_with_ctrl_enter(
     wrong_address_ticket.refresh_from_db()
     assert wrong_address_ticket.assignee == cast.alice
     assert wrong_address_ticket.messages.get(internal=True).body_text.startswith("Called UPS")
+
+
+def test_the_inbox_is_dense_and_a_ticket_that_arrives_live_is_highlighted(
+    cast, live_server, page
+) -> None:
+    from email.message import EmailMessage
+
+    from tests.conftest import post_inbound_email
+
+    factories.TicketFactory(subject="Older question")
+    login(page, live_server, cast.alice.email, cast.password)
+    page.goto(f"{live_server.url}/inbox/?view=all")
+    row = page.locator("#ticket-table tr[data-href]", has_text="Older question")
+    assert re.fullmatch(r"now|\d+[mhd]", row.locator("td.age").inner_text().strip())
+    assert row.bounding_box()["height"] < 40  # one line
+
+    mail = EmailMessage()
+    mail["From"] = "Priya <priya@shop.example>"
+    mail["To"] = "support@example.com"
+    mail["Subject"] = "Parcel never arrived"
+    mail["Message-ID"] = "<live-1@shop.example>"
+    mail.set_content("Tracking has not moved in a week.")
+    post_inbound_email(live_server, mail.as_bytes())
+
+    page.locator("#ticket-table tr.arrived", has_text="Parcel never arrived").wait_for()
+    page.goto(f"{live_server.url}/inbox/?view=all&q=nothing-matches-this")
+    page.get_by_role("link", name="Clear filters").click()
+    page.wait_for_url(lambda url: "q=" not in url)

@@ -19,9 +19,9 @@ from tickets import inbox_table, selectors, services
 from tickets.models import Priority, Status, Ticket, TicketType
 
 TEMPLATE_PARTIAL = """\
-<div id="ticket-table" class="ticket-table" data-refresh-url="{% url 'tickets:inbox' %}{% if current_query %}?{{ current_query }}{% endif %}">
+{% load inbox %}<div id="ticket-table" class="ticket-table" data-refresh-url="{% url 'tickets:inbox' %}{% if current_query %}?{{ current_query }}{% endif %}">
   <table class="grid tickets">
-    <thead><tr><th class="pick"><input type="checkbox" data-select-page aria-label="Select every ticket on this page"></th><th>Subject</th><th>Customer</th><th>Status</th><th>Priority</th><th>Assignee</th><th>Tags</th><th>Updated</th></tr></thead>
+    <thead><tr><th class="pick"><input type="checkbox" data-select-page aria-label="Select every ticket on this page"></th><th>Subject</th><th>Customer</th><th>Status</th><th>Priority</th><th>Assignee</th><th>Tags</th><th class="age">Updated</th></tr></thead>
     <tbody>
     {% for t in tickets %}
       <tr data-href="{% url 'tickets:ticket' t.pk %}" data-ticket-id="{{ t.pk }}" class="status-{{ t.status }}">
@@ -32,10 +32,10 @@ TEMPLATE_PARTIAL = """\
         <td class="prio {{ t.priority }}">{{ t.get_priority_display }}</td>
         <td>{% if t.assignee %}{{ t.assignee.display_name }}{% else %}<span class="muted">—</span>{% endif %}</td>
         <td>{% for tag in t.tags.all %}<span class="badge">{{ tag.name }}</span> {% endfor %}</td>
-        <td><time datetime="{{ t.updated_at|date:'c' }}" title="{{ t.updated_at }}">{{ t.updated_at|timesince }} ago</time></td>
+        <td class="age"><time datetime="{{ t.updated_at|date:'c' }}" title="{{ t.updated_at }}">{{ t.updated_at|compact_age }}</time></td>
       </tr>
     {% empty %}
-      <tr><td colspan="8" class="muted">No tickets here.</td></tr>
+      <tr><td colspan="8"><div class="empty-state">No tickets here.{% if current_query %} <a class="button" href="{% url 'tickets:inbox' %}">Clear filters</a>{% endif %}</div></td></tr>
     {% endfor %}
     </tbody>
   </table>
