@@ -12,6 +12,12 @@ COPY livechat ./livechat
 COPY wow_credits ./wow_credits
 RUN pip install .
 COPY . .
+# Spanish and German: compile the committed .po catalogues (msgfmt from gettext, build time only).
+RUN apt-get update && apt-get install -y --no-install-recommends gettext \
+    && SECRET_KEY=build REDIS_URL=redis://unused DATABASE_URL=postgres://unused/unused \
+       SUPPORTDESK_INBOUND_SECRET=build SUPPORTDESK_WIDGET_SECRET=build \
+       python manage.py compilemessages \
+    && apt-get purge -y gettext && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
 RUN SECRET_KEY=build REDIS_URL=redis://unused DATABASE_URL=postgres://unused/unused \
     SUPPORTDESK_INBOUND_SECRET=build SUPPORTDESK_WIDGET_SECRET=build \
     python manage.py collectstatic --noinput

@@ -1,0 +1,91 @@
+"""Customer-facing pages speak the customer's language (English, Spanish, German), and a test
+fails when one of their templates holds text that is not marked for translation."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+ROOT = Path(__file__).resolve().parents[2]
+# The customer-facing templates translated so far (issue 15 lists the widget, the CSAT page and
+# the emails too: not done yet, see README).
+CUSTOMER_TEMPLATES = [
+    "templates/helpcenter/base.html",
+    "templates/helpcenter/home.html",
+    "templates/helpcenter/category.html",
+    "templates/helpcenter/search.html",
+    "templates/helpcenter/article.html",
+    "templates/tickets/web_form.html",
+    "templates/tickets/web_form_thanks.html",
+]
+_TAG = re.compile(r"{%.*?%}|{{.*?}}|{#.*?#}", re.S)
+_BLOCKTRANS = re.compile(r"{%\s*blocktranslate.*?%}.*?{%\s*endblocktranslate\s*%}", re.S)
+_HTML = re.compile(r"<(script|style)\b.*?</\1>|<!--.*?-->|<[^>]*>", re.S | re.I)
+_ATTR = re.compile(r'\b(?:placeholder|aria-label|title|alt)="([^"{]*[A-Za-z][^"]*)"')
+
+
+def unmarked_text(source: str) -> list[str]:
+    """Words a reader sees that are not inside {% translate %}/{% blocktranslate %} or a variable."""
+    found = [m for m in _ATTR.findall(source) if not m.strip().startswith("{%")]
+    text = _BLOCKTRANS.sub(" ", source)
+    text = _HTML.sub(" ", text)
+    text = _TAG.sub(" ", text)
+    found += [w for w in re.findall(r"[^\W\d_]{2,}(?:[^\S\n]+[^\W\d_]+)*", text)]
+    return found
+
+
+@pytest.mark.parametrize("path", CUSTOMER_TEMPLATES)
+def test_customer_templates_mark_every_string(path: str) -> None:
+    assert unmarked_text((ROOT / path).read_text()) == [], path
+
+
+def test_the_check_finds_an_unmarked_string() -> None:
+    assert unmarked_text("<p>Hello there</p>") == ["Hello there"]
+    assert unmarked_text('<input placeholder="Your email">') == ["Your email"]
+    assert unmarked_text('<p>{% translate "Hello" %} {{ name }}</p>') == []
+
+
+@pytest.mark.parametrize(
+    ("accept", "lang", "heading", "button"),
+    [
+        ("es-ES,es;q=0.9", "es", "¿En qué podemos ayudarte?", "Buscar"),
+        ("de-DE,de;q=0.9", "de", "Wie können wir helfen?", "Suchen"),
+        ("fr-FR,fr;q=0.9", "en", "How can we help?", "Search"),  # unknown: English
+    ],
+)
+def test_help_center_speaks_the_browser_language(db, accept, lang, heading, button) -> None:
+    html = Client().get("/help/", HTTP_ACCEPT_LANGUAGE=accept).content.decode()
+    assert f'<html lang="{lang}">' in html
+    assert heading in html and f">{button}</button>" in html
+
+
+def test_help_article_in_spanish_has_spanish_feedback_buttons(cast) -> None:
+    from helpcenter import services
+
+    article = services.create_article(
+        title="¿Cómo devuelvo un artículo?",
+        body="En 60 días.",
+        category="Devoluciones",
+        lang="es",
+        status="published",
+        by=cast.alice,
+    )
+    html = Client().get(article.get_absolute_url()).content.decode()
+    assert "Esto respondió mi pregunta" in html and "Todavía necesito ayuda" in html
+
+
+@pytest.mark.parametrize(
+    ("accept", "lang", "title", "send"),
+    [
+        ("es", "es", "Contactar con soporte", "Enviar"),
+        ("de", "de", "Support kontaktieren", "Senden"),
+        ("xx", "en", "Contact support", "Send"),
+    ],
+)
+def test_contact_form_speaks_the_browser_language(db, accept, lang, title, send) -> None:
+    html = Client().get("/support/new", HTTP_ACCEPT_LANGUAGE=accept).content.decode()
+    assert f'<html lang="{lang}">' in html
+    assert f"<h1>{title}</h1>" in html and f">{send}</button>" in html
