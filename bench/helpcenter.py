@@ -38,7 +38,7 @@ vocab = {
           "Stiefel Leder Schnürsenkel Rechnung Zahlung Karte Gutschein Geschenk Adresse "
           "Kurier Sendungsverfolgung Lager Farbe Sohle Absatz Garantie Reparatur".split(),
 }
-cats = [Category.objects.get_or_create(slug=f"bench-{n}", defaults={"names": {"en": f"Bench {n}"})[0] for n in range(20)]
+cats = [Category.objects.get_or_create(slug=f"bench-{n}", defaults={"names": {"en": f"Bench {n}"}})[0] for n in range(20)]
 langs = ["en"] * 6 + ["es"] * 3 + ["de"]
 rows = []
 for i in range(__COUNT__):
