@@ -411,24 +411,22 @@ def get_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
 )
 def patch_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatch) -> Ticket:
     ticket = get_object_or_404(Ticket, pk=ticket_id)
-    assignee: User | bool | None = False
-    if payload.unassign:
-        assignee = None
-    elif payload.assignee_id is not None:
+    assignee: User | None = None
+    if payload.assignee_id is not None and not payload.unassign:
         assignee = User.objects.filter(pk=payload.assignee_id, is_active=True).first()
         if assignee is None:
             raise ApiError(422, "assignee_id: no active agent with this id", "invalid_assignee")
+    changes = services.TicketChanges(
+        status=payload.status,
+        priority=payload.priority,
+        type=payload.type,
+        subject=payload.subject,
+        tags=payload.tags,
+        reassign=payload.unassign or payload.assignee_id is not None,
+        assignee=assignee,
+    )
     try:
-        services.update_ticket(
-            ticket,
-            by=request.user,  # type: ignore[arg-type]
-            status=payload.status,
-            priority=payload.priority,
-            type=payload.type,
-            subject=payload.subject,
-            assignee=assignee,
-            tags=payload.tags,
-        )
+        services.change_ticket(ticket, by=request.user, changes=changes)  # type: ignore[arg-type]
     except services.TicketError as exc:
         _raise(exc)
     return _detail(ticket_id)

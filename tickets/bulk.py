@@ -113,11 +113,11 @@ def apply_one(ticket: Ticket, prepared: Prepared, *, by: User) -> str | None:
     try:
         match prepared.action:
             case "assign":
-                services.update_ticket(ticket, by=by, assignee=prepared.assignee)
+                services.assign_ticket(ticket, agent=prepared.assignee, by=by)
             case "unassign":
-                services.update_ticket(ticket, by=by, assignee=None)
+                services.assign_ticket(ticket, agent=None, by=by)
             case "status":
-                services.update_ticket(ticket, by=by, status=prepared.status)
+                services.set_status(ticket, status=prepared.status, by=by)
             case "tag":
                 services.add_tags(ticket, by=by, names=prepared.tags)
             case "untag":

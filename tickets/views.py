@@ -516,15 +516,15 @@ def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
         return _render_ticket(request, ticket, update_form=form, status=400)
     data = form.cleaned_data
     try:
-        services.update_ticket(
-            ticket,
-            by=request.user,  # type: ignore[arg-type]
+        changes = services.TicketChanges(
             status=data["status"],
             priority=data["priority"],
             type=data["type"],
-            assignee=data["assignee"],
             tags=form.tag_names(),
+            reassign=True,  # the form always says who has it (empty: nobody)
+            assignee=data["assignee"],
         )
+        services.change_ticket(ticket, by=request.user, changes=changes)  # type: ignore[arg-type]
     except services.TicketError as exc:
         if request.htmx:
             return _props_status(str(exc), ok=False)

@@ -51,7 +51,7 @@ def test_a_reply_is_an_event_without_its_body(cast):
 def test_an_entry_rolls_back_with_its_change(cast):
     ticket = factories.TicketFactory()
     with pytest.raises(RuntimeError), transaction.atomic():
-        ticket_services.update_ticket(ticket, by=cast.alice, status="solved")
+        ticket_services.set_status(ticket, status="solved", by=cast.alice)
         raise RuntimeError("the change fails after the audit row was written")
     assert not AuditEntry.objects.filter(action="ticket.updated").exists()
 

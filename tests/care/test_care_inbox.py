@@ -68,7 +68,7 @@ def test_the_care_views_list_care_tasks_and_mine(cast, care_tasks):
 
 @pytest.mark.django_db
 def test_a_solved_care_task_leaves_the_care_views(cast, care_tasks):
-    ticket_services.update_ticket(care_tasks["SHOP-1"], by=cast.alice, status=Status.SOLVED)
+    ticket_services.set_status(care_tasks["SHOP-1"], status=Status.SOLVED, by=cast.alice)
     client = Client()
     client.force_login(cast.alice)
 

@@ -151,7 +151,7 @@ def test_a_resolved_problem_never_reopens_a_closed_task(cast, api_client):
     shipment = _late_shipment()
     sweep_care()
     [ticket] = _care_tickets()
-    ticket_services.update_ticket(ticket, by=cast.alice, status=Status.CLOSED)
+    ticket_services.set_status(ticket, status=Status.CLOSED, by=cast.alice)
 
     shipment.status = ShipmentStatus.DELIVERED
     shipment.save()

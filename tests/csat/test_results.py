@@ -19,7 +19,11 @@ def _rated(agent, email: str, rating: int, comment: str = "") -> None:
     ticket, _ = tickets.create_ticket(
         customer=customer_for_email(email), subject="Help", body_text="Hello"
     )
-    tickets.update_ticket(ticket, by=agent, assignee=agent, status="solved")
+    tickets.change_ticket(
+        ticket,
+        by=agent,
+        changes=tickets.TicketChanges(status="solved", reassign=True, assignee=agent),
+    )
     survey = services.request_for_ticket(ticket)
     services.record_rating(services.issue_token(survey), rating, comment)
 

@@ -20,7 +20,7 @@ from tickets.models import Ticket
 
 def _solve(ticket: Ticket, by, capture) -> None:
     with capture(execute=True):
-        tickets.update_ticket(ticket, by=by, status="solved")
+        tickets.set_status(ticket, status="solved", by=by)
 
 
 def _survey_emails() -> list[OutboundEmail]:
@@ -68,7 +68,7 @@ def test_resolving_the_ticket_asks_nothing_more(
 ):
     _solve(customer_ticket, cast.alice, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        tickets.update_ticket(customer_ticket, by=cast.alice, status="open")
+        tickets.set_status(customer_ticket, status="open", by=cast.alice)
     _solve(customer_ticket, cast.alice, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         tickets.add_agent_reply(

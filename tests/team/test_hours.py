@@ -161,7 +161,7 @@ def test_ticket_handle_time_is_first_response_and_time_to_solve(cast):
         traveller.shift(timedelta(minutes=12))
         tickets.add_agent_reply(ticket, by=cast.alice, body_text="It runs small")
         traveller.shift(timedelta(hours=3))
-        tickets.update_ticket(ticket, by=cast.alice, status="solved")
+        tickets.set_status(ticket, status="solved", by=cast.alice)
     ticket.refresh_from_db()
     handle = services.ticket_handle_time(ticket)
     assert handle.first_response == timedelta(minutes=42)

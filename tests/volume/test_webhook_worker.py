@@ -64,7 +64,7 @@ def test_a_real_worker_retries_until_the_receiver_recovers(
         ticket, _ = tickets.create_ticket(
             customer=customer_for_email("pat@shop.example"), subject="Down", body_text="x"
         )
-        tickets.update_ticket(ticket, by=cast.alice, status="pending")
+        tickets.set_status(ticket, status="pending", by=cast.alice)
 
         deadline = time.monotonic() + 60
         while sum(1 for r in received if r[2] == 500) < 2 and time.monotonic() < deadline:

@@ -134,7 +134,7 @@ def test_a_receiver_that_fails_then_recovers_gets_every_event_once_in_order(rece
     webhook = _subscribe(receiver.url)
     customer = customer_for_email("pat@shop.example")
     ticket, _ = tickets.create_ticket(customer=customer, subject="Shoes", body_text="Help")
-    tickets.update_ticket(ticket, by=cast.alice, status="pending")
+    tickets.set_status(ticket, status="pending", by=cast.alice)
 
     receiver.status = 500
     assert services.deliver_due() == 0

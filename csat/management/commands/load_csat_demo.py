@@ -50,7 +50,11 @@ class Command(BaseCommand):
                 ticket, _ = tickets.create_ticket(
                     customer=customer, subject=rng.choice(SUBJECTS), body_text="Hello!"
                 )
-                tickets.update_ticket(ticket, by=agent, status="solved", assignee=agent)
+                tickets.change_ticket(
+                    ticket,
+                    by=agent,
+                    changes=tickets.TicketChanges(status="solved", reassign=True, assignee=agent),
+                )
                 survey = services.request_for_ticket(ticket, send_email=False)
                 if survey is None:
                     continue

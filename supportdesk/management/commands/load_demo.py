@@ -115,6 +115,8 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("Demo data loaded."))
         self._print_logins()
 
+    # Long: the demo's data as one script read top to bottom, one paragraph per kind of data,
+    # each through the apps' services; pieces of it would only be called from here, in order.
     def _load(self) -> None:
         rng = random.Random(42)
         now = timezone.now()
@@ -199,7 +201,11 @@ class Command(BaseCommand):
             if reply:
                 tickets.add_agent_reply(ticket, by=agent, body_text=reply)
             if status != "new":
-                tickets.update_ticket(ticket, by=agent, status=status, assignee=agent)
+                tickets.change_ticket(
+                    ticket,
+                    by=agent,
+                    changes=tickets.TicketChanges(status=status, reassign=True, assignee=agent),
+                )
             if index == 1:
                 tickets.schedule_follow_up(
                     ticket,
@@ -216,8 +222,12 @@ class Command(BaseCommand):
                 channel=rng.choice(["email", "web", "api"]),
             )
             if n % 3 == 0:
-                tickets.update_ticket(
-                    ticket, by=bob, status=rng.choice(["pending", "solved"]), assignee=bob
+                tickets.change_ticket(
+                    ticket,
+                    by=bob,
+                    changes=tickets.TicketChanges(
+                        status=rng.choice(["pending", "solved"]), reassign=True, assignee=bob
+                    ),
                 )
 
         # Grants, stories and celebrations, through the WOW credits services.
