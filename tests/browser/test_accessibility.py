@@ -12,7 +12,7 @@ from tickets import services
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 AGENT_PAGES = ["/inbox/", "/chats/", "/wall/", "/wall/new", "/team/", "/snippets/", "/wow/bonus",
-               "/password/"]  # fmt: skip
+               "/password/", "/audit/", "/help/manage/", "/tokens/"]  # fmt: skip
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_the_console_with_a_chat_open_and_the_widget_on_a_phone_pass(cast, live_
 def test_the_customer_pages_pass(live_server, context) -> None:
     page = context.new_page()
     found = {}
-    for path in ["/login/", "/support/new", "/demo/shop/"]:
+    for path in ["/login/", "/support/new", "/demo/shop/", "/help/"]:
         page.goto(f"{live_server.url}{path}")
         page.wait_for_load_state("networkidle")
         found[path] = axe_violations(page)
