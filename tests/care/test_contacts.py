@@ -11,7 +11,7 @@ from django.test import Client
 
 from customers.models import Customer, CustomerKind
 from customers.services import customer_for_email
-from livechat.services import start_session
+from livechat.services import expected_user_hash, start_session
 from tests import factories
 from tests.helpers.inbound import build_email, post_raw
 from tickets.models import Ticket
@@ -65,7 +65,10 @@ def test_an_existing_contact_keeps_the_kind_an_agent_gave_them(settings):
 def test_a_candidate_chats_like_a_customer(cast):
     candidate = customer_for_email("jordan@cv.example", kind=CustomerKind.CANDIDATE)
 
-    conversation, token = start_session(name="Jordan", email="jordan@cv.example")
+    # Signed in on the shop (a valid user_hash): only a verified claim links to the contact.
+    conversation, token = start_session(
+        name="Jordan", email="jordan@cv.example", user_hash=expected_user_hash("jordan@cv.example")
+    )
 
     assert token and conversation.customer_id == candidate.pk
 
