@@ -35,7 +35,10 @@ def test_the_console_shows_an_unverified_claim_and_hides_the_customer(cast, live
         agent.get_by_role("button", name="Join chat with Sam Best").click()
         pane = agent.locator(f".chat-pane[data-conversation='{conversation.pk}']")
         pane.get_by_text("Where are my wedding shoes?").wait_for()
-        pane.get_by_text("Unverified: says they are sam.best@example.com").wait_for()
+        pane.locator(
+            ".unverified-chat", has_text="Unverified: says they are sam.best@example.com"
+        ).wait_for()
+        assert "unverified" in pane.locator("header h2").inner_text()
         agent.wait_for_timeout(500)
         text = pane.inner_text()
         assert "WED-1" not in text and "1ZSAM0001" not in text and "Chapel" not in text
