@@ -35,7 +35,7 @@ class AdminSession(AgentSession):
         return _admin_only(super().authenticate(request, key))
 
 
-class HoursIn(Schema):
+class BusinessHoursIn(Schema):
     timezone: str = Field(..., max_length=64, examples=["Europe/Madrid"])
     week: dict[str, list[list[str]]] = Field(
         ..., examples=[{"mon": [["09:00", "13:00"], ["14:00", "18:00"]]}]
@@ -43,7 +43,7 @@ class HoursIn(Schema):
     holidays: list[str] = Field(default_factory=list, examples=[["2026-12-25"]])
 
 
-class HoursOut(Schema):
+class BusinessHoursOut(Schema):
     timezone: str
     week: dict[str, list[list[str]]]
     holidays: list[str]
@@ -61,13 +61,15 @@ def _out(hours: services.Hours) -> dict[str, Any]:
     }
 
 
-@router.get("/business-hours", auth=None, response=HoursOut, tags=["business hours", "widget"])
+@router.get(
+    "/business-hours", auth=None, response=BusinessHoursOut, tags=["business hours", "widget"]
+)
 def get_hours(request: HttpRequest) -> dict[str, Any]:
     return _out(services.current())
 
 
-@router.put("/business-hours", auth=[AdminBearer(), AdminSession()], response=HoursOut)
-def put_hours(request: HttpRequest, payload: HoursIn) -> dict[str, Any]:
+@router.put("/business-hours", auth=[AdminBearer(), AdminSession()], response=BusinessHoursOut)
+def put_hours(request: HttpRequest, payload: BusinessHoursIn) -> dict[str, Any]:
     """Admins only. 422 for an unknown timezone or day, a bad time, overlapping or inverted
     ranges, or a holiday that is not a date."""
     try:
