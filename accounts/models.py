@@ -45,6 +45,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
     team = models.CharField(max_length=80, blank=True)
     is_trainee = models.BooleanField(default=False)
+    # How many open chats automatic routing gives this person at once (livechat/routing.py);
+    # managers change it on the teams page or PATCH /api/v1/teams/agents/{id}.
+    max_chats = models.PositiveSmallIntegerField(default=3)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May use the Django admin.")
     date_joined = models.DateTimeField(default=timezone.now)

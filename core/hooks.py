@@ -141,10 +141,22 @@ def _agent_active(*, user_id: int, source: str, visible: bool, idle_seconds: int
     inline by livechat's presence heartbeat; team counts it toward support hours."""
 
 
+def _chat_waiting(*, conversation_id: int) -> None:
+    """A chat waits for an agent with nobody assigned (its visitor's first line, a transfer to a
+    team, a re-queue). Fired after commit by livechat.services; livechat's routing offers it."""
+
+
+def _chat_capacity_changed(*, user_id: int) -> None:
+    """An agent may take more chats than before (capacity raised, added to a team). Fired after
+    commit by teams.services; livechat's routing offers waiting chats."""
+
+
 ticket_solved = Hook("ticket_solved", _ticket_solved)
 chat_ended = Hook("chat_ended", _chat_ended)
 customer_merged = Hook("customer_merged", _customer_merged)
 agent_active = Hook("agent_active", _agent_active)
+chat_waiting = Hook("chat_waiting", _chat_waiting)
+chat_capacity_changed = Hook("chat_capacity_changed", _chat_capacity_changed)
 
 
 # The lookups. Models of the asking app are typed Any: core names no app.

@@ -39,11 +39,18 @@ class SessionIn(Schema):
     page_url: str = Field("", max_length=1000)
     user_hash: str = Field("", max_length=128)
     visitor_token: str = Field("", max_length=1000)
+    team: str = Field(
+        "",
+        max_length=50,
+        description="The team's slug (the widget's `team` option). Unknown or empty: the "
+        "page-prefix routing rule decides; `team` in the answer says which team it got.",
+    )
 
 
 class SessionOut(Schema):
     visitor_token: str
     conversation_id: int
+    team: str | None = Field(None, description="The slug of the chat's team, if any")
     websocket_url: str
     agents_online: bool
     verified: bool
@@ -66,6 +73,7 @@ def create_session(request: HttpRequest, payload: SessionIn) -> Status[dict[str,
             page_url=payload.page_url,
             user_hash=payload.user_hash,
             visitor_token=payload.visitor_token,
+            team=payload.team,
         )
     except services.ChatError as error:
         raise ApiError(403, str(error), error.code) from None
@@ -75,6 +83,7 @@ def create_session(request: HttpRequest, payload: SessionIn) -> Status[dict[str,
         {
             "visitor_token": token,
             "conversation_id": conversation.pk,
+            "team": conversation.team.slug if conversation.team_id else None,
             "websocket_url": _websocket_url(request, token),
             "agents_online": services.agents_available(),
             "verified": conversation.verified,
@@ -242,6 +251,8 @@ class ChatOut(Schema):
     page_url: str
     order_id: int | None = Field(None, description="The order asked about from the widget")
     created_at: datetime
+    team_id: int | None = Field(None, description="The team that answers the chat")
+    team: str | None = Field(None, description="The team's name")
 
 
 class ChatDetailOut(ChatOut):
@@ -265,7 +276,7 @@ def list_chats(
     customer: int | None = None,
     limit: int = 100,
 ) -> dict[str, Any]:
-    query = Conversation.objects.order_by("-created_at")
+    query = Conversation.objects.select_related("team").order_by("-created_at")
     if customer is not None:
         query = query.filter(customer_id=customer)
     if status is not None:
@@ -324,16 +335,28 @@ def post_chat_message(
 
 
 class TransferIn(Schema):
-    to_user_id: int
+    to_user_id: int | None = Field(None, description="Hand the chat to this agent")
+    to_team_id: int | None = Field(
+        None, description="Or hand it to a team: it waits in the queue for (auto: goes to) them"
+    )
 
 
 @router.post("/chats/{chat_id}/transfer", response=ChatOut)
 def transfer_chat(request: HttpRequest, chat_id: int, payload: TransferIn) -> dict[str, Any]:
     from accounts.models import User
+    from teams.models import Team
 
     get_object_or_404(Conversation, pk=chat_id)
-    to = get_object_or_404(User, pk=payload.to_user_id, is_active=True)
-    return _chat(services.transfer_conversation(chat_id, to=to, by=request.auth))
+    if (payload.to_user_id is None) == (payload.to_team_id is None):
+        raise ApiError(422, "Give to_user_id or to_team_id (one of them)", "invalid")
+    try:
+        if payload.to_team_id is not None:
+            team = get_object_or_404(Team, pk=payload.to_team_id)
+            return _chat(services.transfer_to_team(chat_id, team=team, by=request.auth))
+        to = get_object_or_404(User, pk=payload.to_user_id, is_active=True)
+        return _chat(services.transfer_conversation(chat_id, to=to, by=request.auth))
+    except services.ChatError as error:
+        raise ApiError(409, str(error), error.code) from None
 
 
 @router.post("/chats/{chat_id}/end", response=ChatOut)

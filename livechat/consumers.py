@@ -481,9 +481,13 @@ class AgentConsumer(RevocableSocket, ChatSocket):
     async def on_transfer(self, frame: dict[str, Any]) -> None:
         conversation_id = await self._joined(frame)
         to_id = _int(frame.get("to_user_id"))
-        if conversation_id is None or to_id is None:
+        team_id = _int(frame.get("to_team_id"))
+        if conversation_id is None or (to_id is None and team_id is None):
             return
         try:
+            if team_id is not None:
+                await database_sync_to_async(_transfer_to_team)(conversation_id, team_id, self.user)
+                return
             await database_sync_to_async(_transfer)(conversation_id, to_id, self.user)
         except services.ChatError as error:
             await self.send_error(error.code, str(error))
@@ -506,9 +510,11 @@ class AgentConsumer(RevocableSocket, ChatSocket):
 
 
 def _waiting_summaries() -> list[events.ConversationSummary]:
-    waiting = Conversation.objects.filter(
-        status=ConversationStatus.WAITING, last_seq__gt=0
-    ).order_by("created_at")[:100]
+    waiting = (
+        Conversation.objects.filter(status=ConversationStatus.WAITING, last_seq__gt=0)
+        .select_related("team")
+        .order_by("created_at")[:100]
+    )
     return [events.conversation_summary(c) for c in waiting]
 
 
@@ -519,3 +525,12 @@ def _transfer(conversation_id: int, to_id: int, by: Any) -> None:
     if to is None:
         raise services.ChatError("No such agent", code="not_found")
     services.transfer_conversation(conversation_id, to=to, by=by)
+
+
+def _transfer_to_team(conversation_id: int, team_id: int, by: Any) -> None:
+    from teams.models import Team
+
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        raise services.ChatError("No such team", code="not_found")
+    services.transfer_to_team(conversation_id, team=team, by=by)

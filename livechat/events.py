@@ -94,11 +94,15 @@ class ConversationSummary(TypedDict):
     ticket_id: int | None
     page_url: str
     created_at: str
+    team_id: int | None
+    team: str | None  # the team's name
 
 
 class QueueFrame(TypedDict):
     type: Literal["queue"]
-    action: str  # "waiting" | "joined" | "transferred" | "ended" | "escalated"
+    # "waiting" | "joined" | "transferred" | "ended" | "escalated" | "verified" | "assigned" |
+    # "requeued"
+    action: str
     conversation: ConversationSummary
 
 
@@ -214,6 +218,9 @@ def conversation_summary(conversation: Any) -> ConversationSummary:
         "ticket_id": conversation.ticket_id,
         "page_url": conversation.page_url,
         "created_at": conversation.created_at.isoformat(),
+        "team_id": conversation.team_id,
+        # Callers off the ORM thread set `team` on the row first (livechat.services._stored).
+        "team": conversation.team.name if conversation.team_id is not None else None,
     }
 
 

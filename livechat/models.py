@@ -52,6 +52,11 @@ class Conversation(models.Model):
         help_text="Set when the chat was escalated to email.",
     )
     page_url = models.URLField(max_length=1000, blank=True)
+    # The team that answers it (the widget's `team` option or a page-prefix rule; a transfer to a
+    # team changes it). With automatic routing only its members are offered the chat.
+    team = models.ForeignKey(
+        "teams.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="chats"
+    )
     # The order a verified visitor asked about ("Ask about this order" in the widget): the agent's
     # sidebar opens on it.
     order = models.ForeignKey(
@@ -67,7 +72,11 @@ class Conversation(models.Model):
     notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["status", "-created_at"], name="livechat_conv_status")]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="livechat_conv_status"),
+            # Routing counts each agent's open chats under lock (livechat/routing.py).
+            models.Index(fields=["assignee", "status"], name="livechat_conv_assignee"),
+        ]
 
     def __str__(self) -> str:
         return f"Chat {self.pk} with {self.visitor_display_name}"
@@ -159,6 +168,11 @@ class AgentPresence(models.Model):
     )
     sockets = models.IntegerField(default=0)
     last_seen = models.DateTimeField(default=timezone.now)
+    # Routing (livechat/routing.py): ties between equally busy agents go to the one assigned
+    # longest ago (round-robin); `away_since` starts the grace period before their unanswered
+    # chats are re-queued (set when the agent goes away or their last socket closes).
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
+    away_since = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.user} {self.status}"

@@ -46,6 +46,8 @@ from livechat.models import (
     ConversationStatus,
     PresenceStatus,
 )
+from teams.models import Team
+from teams.services import team_for_chat
 from tickets import services as ticket_services
 from tickets.models import AuthorType, Channel, Ticket
 
@@ -148,10 +150,13 @@ def start_session(
     page_url: str = "",
     user_hash: str = "",
     visitor_token: str = "",
+    team: str = "",
 ) -> tuple[Conversation, str]:
     """Continue the conversation of `visitor_token` when it is still open, else start one.
 
     A `user_hash` proves the email (HMAC with the site's widget secret); a wrong one is refused.
+    A new chat's team is the one `team` names (a slug), else the page-prefix rule
+    (teams.services.team_for_chat).
     """
     email = email.strip().lower()
     verified = False
@@ -180,6 +185,7 @@ def start_session(
         verified=verified,
         customer=customer,
         page_url=page_url[:1000],
+        team=team_for_chat(slug=team, page_url=page_url),
     )
     return conversation, issue_visitor_token(conversation)
 
@@ -421,6 +427,7 @@ _CONVERSATION_COLUMNS = (
     "ticket_id",
     "page_url",
     "created_at",
+    "team_id",
 )
 # Postgres: one statement, one round trip. `any_status` false limits it to waiting and active
 # chats (the sockets' path); the visitor's name is Conversation.visitor_display_name.
@@ -429,7 +436,7 @@ WITH conv AS (
     UPDATE livechat_conversation SET last_seq = last_seq + 1, last_message_at = %(now)s
     WHERE id = %(conversation_id)s AND (%(any_status)s OR status IN (%(waiting)s, %(active)s))
     RETURNING id, last_seq, status, visitor_name, visitor_email, verified, customer_id,
-        assignee_id, ticket_id, page_url, created_at
+        assignee_id, ticket_id, page_url, created_at, team_id
 ), line AS (
     INSERT INTO livechat_chatmessage (conversation_id, seq, client_id, author_type,
         author_user_id, author_name, author_trainee, body, sent_at)
@@ -442,7 +449,8 @@ WITH conv AS (
 )
 SELECT line.id, line.author_name, conv.last_seq, conv.status, conv.visitor_name,
     conv.visitor_email, conv.verified, conv.customer_id, conv.assignee_id, conv.ticket_id,
-    conv.page_url, conv.created_at
+    conv.page_url, conv.created_at, conv.team_id,
+    (SELECT name FROM teams_team WHERE teams_team.id = conv.team_id)
 FROM line, conv
 """
 # SQLite (the embedded profile) has no UPDATE inside WITH: the same two steps in one transaction.
@@ -450,7 +458,7 @@ _TAKE_SEQ = """
 UPDATE livechat_conversation SET last_seq = last_seq + 1, last_message_at = %(now)s
 WHERE id = %(conversation_id)s AND (%(any_status)s OR status IN (%(waiting)s, %(active)s))
 RETURNING id, last_seq, status, visitor_name, visitor_email, verified, customer_id,
-    assignee_id, ticket_id, page_url, created_at
+    assignee_id, ticket_id, page_url, created_at, team_id
 """
 _INSERT_LINE = """
 INSERT INTO livechat_chatmessage (conversation_id, seq, client_id, author_type, author_user_id,
@@ -496,11 +504,16 @@ def _stored(
     line: ChatLine, now: datetime, message_id: int, author_name: str, row: Any
 ) -> StoredLine:
     seq = row[0]
+    columns = len(_CONVERSATION_COLUMNS) + 1
     conversation = Conversation(
         id=line.conversation_id,
         last_seq=seq,
-        **dict(zip(_CONVERSATION_COLUMNS, row[1:], strict=True)),
+        **dict(zip(_CONVERSATION_COLUMNS, row[1:columns], strict=True)),
     )
+    if conversation.team_id is not None and len(row) > columns:
+        # The team's name came with the row (Postgres statement): the queue event shows it
+        # without a query, which a socket's event loop could not make.
+        conversation.team = Team(id=conversation.team_id, name=row[columns])
     message = ChatMessage(
         id=message_id,
         conversation_id=line.conversation_id,
@@ -828,6 +841,38 @@ def transfer_conversation(conversation_id: int, *, to: User, by: User) -> Conver
             events.QUEUE_GROUP,
             events.group_event(events.queue_frame(conversation, "transferred")),
         )
+    return conversation
+
+
+def transfer_to_team(conversation_id: int, *, team: Team, by: User) -> Conversation:
+    """Hand the chat to a team: it goes back to the queue as the team's, unassigned (automatic
+    routing offers it to a free member at once). An ended chat cannot be handed on."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        if conversation.status == ConversationStatus.ENDED:
+            raise ChatError("This chat has ended", code="chat_ended")
+        before = {"team": conversation.team_id, "assignee": conversation.assignee_id}
+        conversation.team = team
+        conversation.assignee = None
+        conversation.status = ConversationStatus.WAITING
+        conversation.save(update_fields=["team", "assignee", "status"])
+        record(
+            "chat.transferred",
+            obj=conversation,
+            object_type="chat",
+            actor=by,
+            changes={"team": (before["team"], team.pk), "assignee": (before["assignee"], None)},
+        )
+        post_message(
+            conversation.pk,
+            author_type=ChatAuthorType.SYSTEM,
+            body=f"{by.display_name} handed the chat to the {team.name} team.",
+        )
+        conversation.refresh_from_db()
+        send_event_on_commit(
+            events.QUEUE_GROUP, events.group_event(events.queue_frame(conversation, "waiting"))
+        )
+        hooks.chat_waiting.fire_on_commit(conversation_id=conversation.pk)
     return conversation
 
 

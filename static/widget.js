@@ -4,6 +4,7 @@
  * with user_hash = hex HMAC-SHA256(email, SUPPORTDESK_WIDGET_SECRET) computed by the shop server,
  * or, to make a leaked one stop working, "<unix expiry>." + hex HMAC-SHA256(email + ":" + expiry).
  * Without a valid user_hash the email is only a claim until the visitor confirms an emailed code.
+ * Routing: {team: "returns"} (or data-team="returns" on the tag) sends the chat to that team.
  * Protocol: every message carries a client_id and is resent until acked (the server stores it
  * once); messages are kept by server seq, and a gap or a reconnect sends {type:"resume"}. */
 (function () {
@@ -15,6 +16,8 @@
   var base = new URL(script ? script.src : "/widget.js", location.href).origin;
   var wsBase = base.replace(/^http/, "ws");
   var cfg = window.SupportdeskChat || {};
+  // Which team answers (its slug): SupportdeskChat.team or <script data-team="returns">.
+  var team = cfg.team || (script && script.getAttribute("data-team")) || "";
   var KEY = "supportdesk.chat:" + base;
 
   function load() {
@@ -451,6 +454,7 @@
       page_url: location.href,
       user_hash: cfg.user_hash || "",
       visitor_token: state.token || "",
+      team: team,
     };
     api("widget/sessions", body).then(function (data) {
       state = { token: data.visitor_token, conversation_id: data.conversation_id, name: body.name, email: body.email, verified: data.verified, usual_wait: data.usual_wait_seconds };

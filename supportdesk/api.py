@@ -128,6 +128,7 @@ def _register_routers() -> None:
     api.add_router("/", "accounts.agents_api.router")
     api.add_router("/", "livechat.account_api.router")
     api.add_router("/", "hours.api.router")
+    api.add_router("/", "teams.api.router")
     api.add_router("/", "accounts.tokens_api.router")
     api.add_router("/", "privacy.api.router")
     api.add_router("/", "webhooks.api.router")

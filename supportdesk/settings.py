@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "attachments",
     "audit",
     "hours",
+    "teams",
     "privacy",
     "reports",
     "webhooks",
@@ -353,6 +354,14 @@ SUPPORTDESK_AGENT_FD_RESERVE = envint("SUPPORTDESK_AGENT_FD_RESERVE", 256)
 SUPPORTDESK_FD_MIN_FREE = envint("SUPPORTDESK_FD_MIN_FREE", 32)
 # Refuse user_hash values without an expiry ("<unix expiry>.<hex HMAC of email:expiry>").
 SUPPORTDESK_WIDGET_HASH_REQUIRE_EXPIRY = envbool("SUPPORTDESK_WIDGET_HASH_REQUIRE_EXPIRY", False)
+# Chat routing (livechat/routing.py): "manual" (agents pick chats from the queue) or "auto" (a new
+# chat goes to an online agent of its team with room under User.max_chats, fewest open chats
+# first). Default: auto in the embedded (demo) profile, manual in production.
+SUPPORTDESK_CHAT_ROUTING = env("SUPPORTDESK_CHAT_ROUTING", "auto" if EMBEDDED else "manual").lower()
+if SUPPORTDESK_CHAT_ROUTING not in ("manual", "auto"):
+    raise ImproperlyConfigured("SUPPORTDESK_CHAT_ROUTING must be manual or auto")
+# An agent away or disconnected this long loses their assigned, not yet answered chats (re-queued).
+SUPPORTDESK_CHAT_ROUTING_GRACE_SECONDS = envint("SUPPORTDESK_CHAT_ROUTING_GRACE_SECONDS", 120)
 # /demo/shop/?login=EMAIL signs that address as a logged-in shopper: a demo only (never production).
 SUPPORTDESK_DEMO_SHOP_LOGIN = envbool("SUPPORTDESK_DEMO_SHOP_LOGIN", EMBEDDED)
 SUPPORTDESK_UNDO_SECONDS = envint("SUPPORTDESK_UNDO_SECONDS", 600)

@@ -48,6 +48,7 @@ urlpatterns = [
     path("", include("attachments.urls")),
     path("", include("audit.urls")),
     path("", include("hours.urls")),
+    path("", include("teams.urls")),
     path("", include("reports.urls")),
 ]
 

@@ -22,6 +22,8 @@ SUMMARY_FIELDS = {
     "ticket_id",
     "page_url",
     "created_at",
+    "team_id",
+    "team",
 }
 
 

@@ -189,6 +189,7 @@ PAGES: dict[str, Rule] = {
         lambda w: f"/help/manage/{w.article.pk}/history", {"GET": AGENTS}
     ),
     "hours/": Rule(fixed("/hours/"), {"GET": ADMINS}),
+    "teams/": Rule(fixed("/teams/"), {"GET": MANAGERS, "POST": MANAGERS}),
     "team/": Rule(fixed("/team/"), {"GET": AGENTS}),
     "team/heartbeat": Rule(fixed("/team/heartbeat"), {"POST": AGENTS}),
     # One's own page, or anyone's for managers.
@@ -396,6 +397,15 @@ API: dict[str, Rule] = {
     ),
     "POST /api/v1/agents/{user_id}/reset-factors": Rule(
         lambda w: f"/api/v1/agents/{w.users['agent'].pk}/reset-factors", {"POST": ADMINS}
+    ),
+    # teams/: everyone reads teams, managers change them and agents' chat capacity.
+    "GET /api/v1/teams": Rule(fixed("/api/v1/teams"), {"GET": AGENTS}),
+    "POST /api/v1/teams": Rule(fixed("/api/v1/teams"), {"POST": MANAGERS}),
+    "GET /api/v1/teams/{team_id}": Rule(fixed("/api/v1/teams/999999"), {"GET": AGENTS}),
+    "PATCH /api/v1/teams/{team_id}": Rule(fixed("/api/v1/teams/999999"), {"PATCH": MANAGERS}),
+    "DELETE /api/v1/teams/{team_id}": Rule(fixed("/api/v1/teams/999999"), {"DELETE": MANAGERS}),
+    "PATCH /api/v1/teams/agents/{user_id}": Rule(
+        lambda w: f"/api/v1/teams/agents/{w.users['agent'].pk}", {"PATCH": MANAGERS}
     ),
     # privacy/: export (manager), erasure (admin).
     "GET /api/v1/customers/{customer_id}/export": Rule(
