@@ -151,12 +151,20 @@ def _chat_capacity_changed(*, user_id: int) -> None:
     commit by teams.services; livechat's routing offers waiting chats."""
 
 
+def _customer_wrote_in(*, ticket_id: int, message_id: int, no_auto_answer: str) -> None:
+    """A customer opened a ticket by writing in (email, IMAP mailbox, /support/new, the widget's
+    offline form). `no_auto_answer`: why nothing automatic may answer the sender ("" when an
+    acknowledgement may go out), e.g. "Precedence: bulk". Fired after commit by
+    tickets.services.create_ticket; hours acknowledges out-of-hours mail."""
+
+
 ticket_solved = Hook("ticket_solved", _ticket_solved)
 chat_ended = Hook("chat_ended", _chat_ended)
 customer_merged = Hook("customer_merged", _customer_merged)
 agent_active = Hook("agent_active", _agent_active)
 chat_waiting = Hook("chat_waiting", _chat_waiting)
 chat_capacity_changed = Hook("chat_capacity_changed", _chat_capacity_changed)
+customer_wrote_in = Hook("customer_wrote_in", _customer_wrote_in)
 
 
 # The lookups. Models of the asking app are typed Any: core names no app.
@@ -174,6 +182,12 @@ def _ticket_care(*, ticket: Any) -> dict[str, Any] | None:
     """The problem behind a care ticket, as the ticket JSON's `care` (care answers)."""
 
 
+def _next_business_morning(*, team_id: int | None = None) -> Any:
+    """The aware datetime of the first opening after today (follow-ups and care outreach set to
+    "next business morning"); hours answers, with the team's hours when it has its own."""
+
+
 ticket_csat = Lookup("ticket_csat", _ticket_csat)
 chat_csat = Lookup("chat_csat", _chat_csat)
 ticket_care = Lookup("ticket_care", _ticket_care)
+next_business_morning = Lookup("next_business_morning", _next_business_morning)

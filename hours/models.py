@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class BusinessHours(models.Model):
@@ -23,3 +24,22 @@ class BusinessHours(models.Model):
 
     def __str__(self) -> str:
         return f"Business hours ({self.timezone})"
+
+
+class Acknowledgement(models.Model):
+    """One out-of-hours acknowledgement email: at most one per customer per local day (the
+    shop's timezone), decided by the unique constraint, so two mails racing in send one."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
+    opens_at = models.DateTimeField(null=True, blank=True)  # what the email promised
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "day"], name="hours_one_ack_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"Out-of-hours acknowledgement for ticket {self.ticket_id} on {self.day}"

@@ -184,3 +184,8 @@ def next_business_morning(hours: Hours | None = None, *, at: datetime | None = N
     if hours.always_open:
         return tomorrow.replace(hour=9)
     return next_open_at(hours, at=tomorrow) or tomorrow.replace(hour=9)
+
+
+def business_morning(*, team_id: int | None = None) -> datetime:
+    """The `next_business_morning` lookup's answer (tickets' follow-ups and care ask it)."""
+    return next_business_morning(current())

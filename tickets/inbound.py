@@ -96,6 +96,9 @@ class ParsedEmail:
     reply_tokens: list[str]
     attachments: list[ParsedAttachment] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    # Why nothing automatic (an out-of-hours acknowledgement) may answer this mail: the
+    # auto_reason, or a sender that asks for no automatic answers (a list, a no-reply address).
+    no_auto_answer: str = ""
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -251,6 +254,7 @@ def _file(parsed: ParsedEmail, *, mailbox_id: int | None = None) -> tuple[Ticket
             subject=parsed.subject,
             mailbox_id=mailbox_id,
             spam=blocked,
+            no_auto_answer=parsed.no_auto_answer,
             **common,
         )
         created = True
@@ -394,6 +398,32 @@ def _auto_reason(msg: MimeMessage, from_address: str) -> str:
         return f"sent by {local}"
     if msg.get_content_type() == "multipart/report":
         return "delivery report"
+    return ""
+
+
+# Senders nobody reads: an automatic answer to them is wasted or bounces (RFC 3834 section 2).
+NO_REPLY_LOCAL = re.compile(
+    r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|dont[-_.]?reply|mailer[-_.]?daemon|postmaster|"
+    r"bounces?|notifications?)([-+_.].*)?$",
+    re.IGNORECASE,
+)
+
+
+def is_no_reply_address(address: str) -> bool:
+    """Whether `address` is a sender nobody reads (noreply@, mailer-daemon@, bounce+x@, ...)."""
+    return bool(NO_REPLY_LOCAL.match(address.rpartition("@")[0]))
+
+
+def _no_auto_answer(msg: MimeMessage, from_address: str) -> str:
+    """Beyond `_auto_reason` (mail that is automatic itself): mail a person may have sent but
+    that asks for no automatic answers (Outlook's X-Auto-Response-Suppress, mailing lists) or
+    comes from an address nobody reads. Such mail is filed and reopens tickets as usual."""
+    if _raw_header(msg, "X-Auto-Response-Suppress"):
+        return "X-Auto-Response-Suppress header"
+    if _raw_header(msg, "List-Unsubscribe"):
+        return "List-Unsubscribe header (a mailing list)"
+    if is_no_reply_address(from_address):
+        return "a no-reply sender"
     return ""
 
 
@@ -559,6 +589,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
         auto_reason=_auto_reason(msg, from_address),
         reply_tokens=_reply_tokens(msg),
     )
+    parsed.no_auto_answer = parsed.auto_reason or _no_auto_answer(msg, from_address)
     texts: list[str] = []
     htmls: list[str] = []
     _walk(msg, parsed, texts, htmls)

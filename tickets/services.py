@@ -86,10 +86,15 @@ def create_ticket(
     author_type: AuthorType | str = AuthorType.CUSTOMER,
     mailbox_id: int | None = None,
     spam: bool = False,
+    no_auto_answer: str = "",
 ) -> tuple[Ticket, Message]:
     """Open a ticket with the customer's first message (`mailbox_id`: the shop mailbox it came
     in through; replies go out from that address; `spam`: straight into the Spam view, as mail
-    from a blocked sender; "not spam" makes it new)."""
+    from a blocked sender; "not spam" makes it new).
+
+    A ticket the customer opened by writing in (email or web: the form, the widget's offline
+    form) fires `hooks.customer_wrote_in` after commit; `no_auto_answer` says why nothing
+    automatic may answer the sender (an auto-reply counts without saying)."""
     subject = single_line(subject)[:255] or "(no subject)"
     now = timezone.now()
     with transaction.atomic():
@@ -125,6 +130,12 @@ def create_ticket(
             is_auto_reply=is_auto_reply,
         )
         send_event_on_commit(events.INBOX_GROUP, events.ticket_changed(ticket, "created"))
+        if author_type == AuthorType.CUSTOMER and channel in (Channel.EMAIL, Channel.WEB):
+            hooks.customer_wrote_in.fire_on_commit(
+                ticket_id=ticket.pk,
+                message_id=message.pk,
+                no_auto_answer=no_auto_answer or ("an automatic reply" if is_auto_reply else ""),
+            )
         record(
             "ticket.created",
             obj=ticket,
@@ -380,13 +391,7 @@ def _reply_email(
         ticket.subject if ticket.subject.lower().startswith("re:") else f"Re: {ticket.subject}"
     )
     sender = f"{single_line(by.display_name)} at {settings.SUPPORTDESK_COMPANY_NAME}"
-    from_address, reply_to, transport = settings.DEFAULT_FROM_EMAIL, reply_address(ticket), ""
-    if ticket.mailbox_id is not None:
-        if mailbox_address is None:
-            mailbox_address = _mailbox_addresses([ticket.mailbox_id]).get(ticket.mailbox_id, "")
-        if mailbox_address:
-            from_address = reply_to = mailbox_address
-            transport = f"mailbox:{ticket.mailbox_id}"
+    from_address, reply_to, transport = ticket_sender(ticket, mailbox_address=mailbox_address)
     body_text = message.body_text
     if files:
         links = "\n".join(f"- {a.filename}: {attachment_services.signed_url(a)}" for a in files)
@@ -405,6 +410,20 @@ def _reply_email(
         attachments=attachment_services.mail_files(files or []),
         thread=(in_reply_to, references),
     )
+
+
+def ticket_sender(ticket: Ticket, *, mailbox_address: str | None = None) -> tuple[str, str, str]:
+    """(from address, Reply-To, transport) for mail on `ticket`: the desk's, or the shop
+    mailbox's the ticket came in through (its address and SMTP server). `mailbox_address`: that
+    address, when the caller already looked it up."""
+    from_address, reply_to, transport = settings.DEFAULT_FROM_EMAIL, reply_address(ticket), ""
+    if ticket.mailbox_id is not None:
+        if mailbox_address is None:
+            mailbox_address = _mailbox_addresses([ticket.mailbox_id]).get(ticket.mailbox_id, "")
+        if mailbox_address:
+            from_address = reply_to = mailbox_address
+            transport = f"mailbox:{ticket.mailbox_id}"
+    return from_address, reply_to, transport
 
 
 def _mailbox_addresses(mailbox_ids: Iterable[int]) -> dict[int, str]:

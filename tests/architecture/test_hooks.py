@@ -93,6 +93,7 @@ def test_the_apps_register_for_the_product_hooks():
             hooks.chat_ended,
             hooks.customer_merged,
             hooks.agent_active,
+            hooks.customer_wrote_in,
         )
     }
     assert names == {
@@ -104,6 +105,12 @@ def test_the_apps_register_for_the_product_hooks():
             "wow_credits.services.move_customer_grants",
         },
         "agent_active": {"team.services.count_agent_activity"},
+        "customer_wrote_in": {"hours.acknowledgements.customer_wrote_in"},
     }
-    for lookup in (hooks.ticket_csat, hooks.chat_csat, hooks.ticket_care):
+    for lookup in (
+        hooks.ticket_csat,
+        hooks.chat_csat,
+        hooks.ticket_care,
+        hooks.next_business_morning,
+    ):
         assert "unanswered" not in repr(lookup)

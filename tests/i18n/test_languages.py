@@ -20,6 +20,9 @@ CUSTOMER_TEMPLATES = [
     "templates/helpcenter/article.html",
     "templates/tickets/web_form.html",
     "templates/tickets/web_form_thanks.html",
+    "templates/emails/out-of-hours-ack-subject.txt",
+    "templates/emails/out-of-hours-ack-body.txt",
+    "templates/emails/out-of-hours-ack-body.html",
 ]
 _TAG = re.compile(r"{%.*?%}|{{.*?}}|{#.*?#}", re.S)
 _BLOCKTRANS = re.compile(r"{%\s*blocktranslate.*?%}.*?{%\s*endblocktranslate\s*%}", re.S)
