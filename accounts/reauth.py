@@ -7,7 +7,15 @@ password, creating API tokens, webhooks or mailboxes).
   with SUPPORTDESK_REQUIRE_2FA off) is asked for their password instead.
 - API handlers: call `ensure_second_factor_again(request)`; it raises a 403
   `reauthentication_required` unless the session recently passed it. A bearer token never
-  passes: tokens cannot make tokens, webhooks or mailboxes.
+  passes it: tokens cannot make tokens.
+- Webhooks and mailboxes (`ensure_second_factor_again(request, admin_token_passes=True)`): a
+  session must have passed the factor recently, like the pages; a bearer token with the `admin`
+  scope passes. Why a token is enough there: the token itself could only be made by a session
+  that had just passed the second factor (`POST /api/v1/tokens`, `/tokens/new/`) or by an operator
+  on the server (`manage.py issue_api_token`), its `admin` scope had to be asked for explicitly,
+  and it can expire and be revoked; asking it for a factor it cannot give would only push
+  integrations (provisioning scripts) back to sessions. A token without `admin` acts as a manager
+  and is refused by the admin-only routers before this runs.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from allauth.account.internal.flows.login import get_authentication_records
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
+from accounts.models import Scope
 from accounts.services import has_second_factor
 
 
@@ -57,8 +66,11 @@ def second_factor_again(view: Callable[..., HttpResponse]) -> Callable[..., Http
     return wrapped
 
 
-def ensure_second_factor_again(request: HttpRequest) -> None:
+def ensure_second_factor_again(request: HttpRequest, *, admin_token_passes: bool = False) -> None:
     if recently_verified(request):
+        return
+    token = getattr(request, "api_token", None)
+    if admin_token_passes and token is not None and Scope.ADMIN.value in (token.scopes or []):
         return
     from core.api import ApiError
 

@@ -12,6 +12,7 @@ from ninja import Status as WithStatus
 
 from accounts.api_auth import AgentSession, BearerToken
 from accounts.models import Role
+from accounts.reauth import ensure_second_factor_again
 from core.api import ApiError
 from mailboxes import services
 from mailboxes.models import Mailbox, OAuthProvider, Security
@@ -153,7 +154,10 @@ def _smtp(payload: SmtpIn | None) -> services.SmtpSettings | None:
 
 @router.post("/mailboxes", response={201: MailboxDetail}, summary="Add a mailbox (admin)")
 def create_mailbox(request: HttpRequest, payload: MailboxIn) -> WithStatus[Mailbox]:
+    """With a session, the second factor must have been given in the last minutes (else 403
+    `reauthentication_required`); a bearer token needs the `admin` scope (accounts/reauth.py)."""
     _admin(request)
+    ensure_second_factor_again(request, admin_token_passes=True)
     try:
         mailbox = services.create_mailbox(
             address=payload.address,

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Role
+from accounts.reauth import second_factor_again
 from mailboxes import services
 from mailboxes.forms import MailboxForm
 from mailboxes.models import Mailbox
@@ -47,6 +48,7 @@ def mailbox_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @admin_required
 @require_http_methods(["POST"])
+@second_factor_again
 def mailbox_new(request: HttpRequest) -> HttpResponse:
     form = MailboxForm(request.POST)
     if not form.is_valid():

@@ -47,7 +47,9 @@ from daphne.ws_protocol import WebSocketFactory as DaphneWebSocketFactory  # noq
 from daphne.ws_protocol import WebSocketProtocol as DaphneWebSocketProtocol  # noqa: E402
 from twisted.internet import reactor  # noqa: E402
 from twisted.internet.endpoints import serverFromString  # noqa: E402
+from twisted.internet.interfaces import IDelayedCall  # noqa: E402
 from twisted.logger import STDLibLogObserver, globalLogBeginner  # noqa: E402
+from twisted.web import http  # noqa: E402
 
 from core.realtime import Mailbox  # noqa: E402
 
@@ -74,7 +76,94 @@ class WebRequest(DaphneWebRequest):
         return result
 
 
+# A request body may arrive no slower than this on average (after the headers' deadline): an
+# upload of SUPPORTDESK_MAX_UPLOAD_MB (20) has ~42 minutes even so, while a "slow POST" that
+# promises a huge body and trickles it cannot hold a connection for longer than that.
+MIN_BODY_BYTES_PER_SECOND = 8 * 1024
+
+
+class HTTPChannel(http.HTTPChannel):
+    """Twisted's HTTP channel with a deadline for each request to arrive in full (finding 3).
+
+    Twisted's own timeout (`timeOut`) is an idle timeout, reset by every byte received: a client
+    that sends part of a request and then one byte every few seconds (slowloris) keeps the
+    connection, and its descriptor, for ever. Here the request line and headers must all arrive
+    within `request_timeout` seconds of the connection opening (or of the previous response on a
+    kept-alive connection, which also bounds an idle keep-alive connection), and the body within
+    `request_timeout` more plus its length at MIN_BODY_BYTES_PER_SECOND. Past the deadline the
+    client gets a 408 and the connection is closed (aborted 15 s later if it does not go). Once a
+    request has arrived in full, the deadline is off: the answer may take as long as it takes (a
+    websocket upgrade belongs to the websocket protocol from there, with its own handshake
+    timeout).
+    """
+
+    request_timeout: float = 10.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    _deadline: IDelayedCall | None = None
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        self._arm(self.request_timeout)
+
+    def allHeadersReceived(self) -> None:
+        super().allHeadersReceived()
+        # A chunked body (length None) or a declared length past what is accepted anyway is
+        # given the time of the largest accepted body.
+        length = min(self.max_body_bytes, self.length if self.length is not None else 1 << 62)
+        if length:
+            self._arm(self.request_timeout + length / MIN_BODY_BYTES_PER_SECOND)
+
+    def allContentReceived(self) -> None:
+        self._disarm()
+        super().allContentReceived()
+
+    def requestDone(self, request: Any) -> None:
+        super().requestDone(request)
+        if self.persistent and self.transport is not None and self.transport.connected:
+            self._arm(self.request_timeout)
+
+    def connectionLost(self, reason: Any) -> None:
+        self._disarm()
+        super().connectionLost(reason)
+
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        self._deadline = self.callLater(seconds, self._request_too_slow)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None and self._deadline.active():
+            self._deadline.cancel()
+        self._deadline = None
+
+    def _request_too_slow(self) -> None:
+        self._deadline = None
+        if not self._handlingRequest and self.transport is not None:
+            self.timeoutConnection()
+
+    def timeoutConnection(self) -> None:
+        # Also Twisted's idle timeout (nothing received for `timeOut` seconds) ends here.
+        self._disarm()
+        if not self._handlingRequest and self.transport is not None:
+            self.transport.write(
+                b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+            )
+        super().timeoutConnection()  # close, and abort 15 s later if the client does not let go
+
+
 class HTTPFactory(DaphneHTTPFactory):
+    def __init__(self, server: Any, *, request_timeout: float, max_body_bytes: int) -> None:
+        super().__init__(server)
+        self.request_timeout = request_timeout
+        self.max_body_bytes = max_body_bytes
+        # Twisted's idle timeout (between bytes, and on a kept-alive connection between requests).
+        self.timeOut = request_timeout
+
+    def protocol(self) -> Any:  # type: ignore[override]  (Twisted's factory is a function too)
+        channel = HTTPChannel()
+        channel.request_timeout = self.request_timeout
+        channel.max_body_bytes = self.max_body_bytes
+        return http._GenericHTTPChannelProtocol(channel)
+
     def buildProtocol(self, addr: Any) -> Any:
         protocol = super().buildProtocol(addr)
         protocol.requestFactory = WebRequest
@@ -166,8 +255,19 @@ class Server(DaphneServer):
 
     def run(self) -> None:
         # daphne's run(), with our factories.
+        from django.conf import settings  # the application (and so Django) is loaded by now
+
+        request_timeout = float(settings.SUPPORTDESK_REQUEST_TIMEOUT_SECONDS)
+        # A websocket upgrade must be answered (the consumer accepts or refuses) in as long.
+        self.websocket_handshake_timeout = min(self.websocket_handshake_timeout, request_timeout)
+        self.websocket_connect_timeout = min(self.websocket_connect_timeout, request_timeout)
         self.connections = {}
-        self.http_factory = HTTPFactory(self)
+        self.http_factory = HTTPFactory(
+            self,
+            request_timeout=request_timeout,
+            max_body_bytes=(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
+            + settings.SUPPORTDESK_MAX_UPLOAD_MB * 1024 * 1024,
+        )
         self.ws_factory = WebSocketFactory(self, server=self.server_name)
         self.ws_factory.setProtocolOptions(
             autoPingTimeout=self.ping_timeout,

@@ -352,6 +352,10 @@ SUPPORTDESK_MAX_SOCKETS_PER_VISITOR = envint("SUPPORTDESK_MAX_SOCKETS_PER_VISITO
 SUPPORTDESK_MAX_SOCKETS_PER_IP = envint("SUPPORTDESK_MAX_SOCKETS_PER_IP", 200)
 SUPPORTDESK_AGENT_FD_RESERVE = envint("SUPPORTDESK_AGENT_FD_RESERVE", 256)
 SUPPORTDESK_FD_MIN_FREE = envint("SUPPORTDESK_FD_MIN_FREE", 32)
+# A request's line and headers must arrive within this many seconds of the connection (or of the
+# previous answer on a kept-alive one), and a websocket upgrade be answered in as long; a body gets
+# as long again plus 1 s per 8 KiB (supportdesk/server.py). Slow or half-sent requests get 408.
+SUPPORTDESK_REQUEST_TIMEOUT_SECONDS = envint("SUPPORTDESK_REQUEST_TIMEOUT_SECONDS", 10)
 # Refuse user_hash values without an expiry ("<unix expiry>.<hex HMAC of email:expiry>").
 SUPPORTDESK_WIDGET_HASH_REQUIRE_EXPIRY = envbool("SUPPORTDESK_WIDGET_HASH_REQUIRE_EXPIRY", False)
 # Chat routing (livechat/routing.py): "manual" (agents pick chats from the queue) or "auto" (a new

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
+from accounts.reauth import second_factor_again
 from webhooks import services
 from webhooks.models import Attempt, Delivery, Webhook
 
@@ -17,6 +20,10 @@ class WebhookAdmin(admin.ModelAdmin):
     exclude = ("secret",)
     readonly_fields = ("failing_since", "disabled_at", "created_by", "created_at")
     actions = ["enable_again"]
+
+    def add_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # A new webhook sends every event (customers' data) to a URL: the second factor again.
+        return second_factor_again(super().add_view)(request, *args, **kwargs)
 
     @admin.action(description="Enable again (and deliver what waited)")
     def enable_again(self, request: HttpRequest, queryset: QuerySet[Webhook]) -> None:

@@ -11,6 +11,7 @@ from ninja import Field, Query, Router, Schema
 from ninja import Status as WithStatus
 
 from accounts.api_auth import role_auth
+from accounts.reauth import ensure_second_factor_again
 from core.api import ApiError
 from webhooks import services
 from webhooks.models import Delivery, Kind, Webhook
@@ -96,7 +97,10 @@ class DeliveryFilters(Schema):
 
 @router.post("/webhooks", response={201: WebhookOut}, summary="Subscribe a URL to events (admin)")
 def create_webhook(request: HttpRequest, payload: WebhookIn) -> WithStatus[Webhook]:
+    """With a session, the second factor must have been given in the last minutes (else 403
+    `reauthentication_required`); a bearer token needs the `admin` scope (accounts/reauth.py)."""
     _require_admin(request)
+    ensure_second_factor_again(request, admin_token_passes=True)
     try:
         webhook = services.create_webhook(
             url=payload.url,
