@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from ninja import Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from accounts.models import Role, User
 from core.api import ApiError
@@ -24,6 +24,7 @@ router = Router(tags=["privacy"])
 class ExportStarted(Schema):
     job_id: int
     status: str
+    attachments: bool = Field(..., description="A zip with the attachment files (else JSON)")
     status_url: str
     download_url: str
     expires_at: datetime
@@ -32,6 +33,7 @@ class ExportStarted(Schema):
 class ExportJobOut(Schema):
     job_id: int
     status: str
+    attachments: bool
     items: int
     expires_at: datetime
     ready_at: datetime | None
@@ -59,23 +61,35 @@ def _require(request: HttpRequest, role: Role) -> User:
         "Profile, emails, tickets and messages, chats, orders, grants, CSAT and the attachment "
         "list as one JSON document. Histories over SUPPORTDESK_EXPORT_INLINE_MAX_ITEMS items (or "
         "`background=true`) are built in the background: the 202 carries a download link that "
-        "works once and expires after SUPPORTDESK_EXPORT_LINK_HOURS."
+        "works once and expires after SUPPORTDESK_EXPORT_LINK_HOURS. `attachments=true` always "
+        "answers 202: the link then gives a zip (`application/zip`) holding "
+        "`person-export.json` (each attachment entry with its `zip_path`, or `missing: true` if "
+        "its file is gone) and the files under `attachments/<id>-<name>`."
     ),
 )
-def export_customer(request: HttpRequest, customer_id: int, background: bool = False) -> Any:
+def export_customer(
+    request: HttpRequest,
+    customer_id: int,
+    background: bool = False,
+    attachments: bool = Query(False, description="A zip with the attachment files"),
+) -> Any:
     manager = _require(request, Role.MANAGER)
     customer = get_object_or_404(Customer, pk=customer_id)
     if (
         not background
+        and not attachments
         and services.count_items(customer) <= settings.SUPPORTDESK_EXPORT_INLINE_MAX_ITEMS
     ):
         return services.export_inline(customer, by=manager, request=request)
-    job, secret = services.start_export(customer, by=manager, request=request)
+    job, secret = services.start_export(
+        customer, by=manager, request=request, with_attachments=attachments
+    )
     return Status(
         202,
         {
             "job_id": job.pk,
             "status": job.status,
+            "attachments": job.with_attachments,
             "status_url": f"/api/v1/privacy/exports/{job.pk}",
             "download_url": request.build_absolute_uri(reverse("privacy:download", args=[secret])),
             "expires_at": job.expires_at,
@@ -92,6 +106,7 @@ def export_status(request: HttpRequest, job_id: int) -> dict[str, Any]:
     return {
         "job_id": job.pk,
         "status": job.status,
+        "attachments": job.with_attachments,
         "items": job.items,
         "expires_at": job.expires_at,
         "ready_at": job.ready_at,

@@ -29,6 +29,8 @@ class ExportJob(models.Model):
     link_digest = models.CharField(max_length=64, unique=True)
     file = models.FileField(upload_to="privacy-exports/", blank=True, max_length=255)
     items = models.PositiveIntegerField(default=0)
+    # A zip of the JSON document and the person's attachment files, instead of the JSON alone.
+    with_attachments = models.BooleanField(default=False)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     ready_at = models.DateTimeField(null=True, blank=True)

@@ -8,14 +8,19 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import secrets
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 from celery import shared_task
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
@@ -303,14 +308,18 @@ def export_inline(customer: Customer, *, by: Any, request: Any = None) -> dict[s
     return document
 
 
-def start_export(customer: Customer, *, by: Any, request: Any = None) -> tuple[ExportJob, str]:
-    """A background export; returns the job and the download link's secret (shown once)."""
+def start_export(
+    customer: Customer, *, by: Any, request: Any = None, with_attachments: bool = False
+) -> tuple[ExportJob, str]:
+    """A background export (a zip with the attachment files if `with_attachments`); returns the
+    job and the download link's secret (shown once)."""
     secret = secrets.token_urlsafe(32)
     with transaction.atomic():
         job = ExportJob.objects.create(
             customer=customer,
             requested_by=by,
             link_digest=_digest(secret),
+            with_attachments=with_attachments,
             expires_at=timezone.now() + timedelta(hours=settings.SUPPORTDESK_EXPORT_LINK_HOURS),
         )
         auditing.record(
@@ -318,7 +327,7 @@ def start_export(customer: Customer, *, by: Any, request: Any = None) -> tuple[E
             actor=by,
             object_type="customer",
             object_id=customer.pk,
-            detail={"delivery": "link", "job": job.pk},
+            detail={"delivery": "link", "job": job.pk, "attachments": with_attachments},
             **_origin(request),
         )
         transaction.on_commit(lambda: build_export_file.delay(job.pk))
@@ -336,7 +345,14 @@ def build_export_job(job_id: int) -> ExportJob:
         ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.FAILED, error=str(error))
         job.refresh_from_db()
         return job
-    job.file.save(f"export-{secrets.token_hex(8)}.json", ContentFile(export_json(document)), False)
+    if job.with_attachments:
+        with tempfile.TemporaryFile() as archive:
+            write_export_zip(document, archive)
+            archive.seek(0)
+            job.file.save(f"export-{secrets.token_hex(8)}.zip", File(archive), False)
+    else:
+        name = f"export-{secrets.token_hex(8)}.json"
+        job.file.save(name, ContentFile(export_json(document)), False)
     job.items = len(document["tickets"]) + len(document["chats"]) + len(document["orders"])
     job.status = ExportStatus.READY
     job.ready_at = timezone.now()
@@ -351,7 +367,68 @@ def build_export_file(job_id: int) -> None:
     build_export_job(job_id)
 
 
-def take_download(secret: str) -> bytes:
+ZIP_DOCUMENT = "person-export.json"
+
+
+def _zip_name(attachment: dict[str, Any]) -> str:
+    """`attachments/<id>-<name>`: the stored name is for display only (it may hold `../`, bidi or
+    control characters), so only safe characters of it are kept."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", attachment["filename"] or "").strip("._")[:100]
+    return f"attachments/{attachment['id']}-{safe or 'file'}"
+
+
+def write_export_zip(document: dict[str, Any], archive: IO[bytes]) -> None:
+    """The export as a zip: the JSON document (each attachment entry names its file in the zip,
+    `zip_path`, or says `missing`) and every attachment's stored bytes (EXIF already stripped at
+    upload), copied in chunks so large files never sit in memory whole."""
+    files = {
+        a.pk: a
+        for a in Attachment.objects.filter(pk__in=[a["id"] for a in document["attachments"]])
+    }
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        for entry in document["attachments"]:
+            attachment = files.get(entry["id"])
+            try:
+                if attachment is None or not attachment.file:
+                    raise FileNotFoundError(entry["id"])
+                with (
+                    attachment.file.open("rb") as source,
+                    bundle.open(_zip_name(entry), "w") as out,
+                ):
+                    shutil.copyfileobj(source, out, 1 << 20)
+            except (FileNotFoundError, OSError):
+                log.warning("Export: attachment %s has no file", entry["id"])
+                entry["missing"] = True
+                continue
+            entry["zip_path"] = _zip_name(entry)
+        bundle.writestr(ZIP_DOCUMENT, export_json(document))
+
+
+class _DeleteOnClose:
+    """A downloaded export's file handle: the stored file is deleted once the response has sent
+    it (or failed to), as the link works once."""
+
+    def __init__(self, handle: IO[bytes], storage: Any, name: str) -> None:
+        self._handle, self._storage, self._name = handle, storage, name
+
+    def read(self, size: int = -1) -> bytes:
+        return self._handle.read(size)
+
+    def close(self) -> None:
+        try:
+            self._handle.close()
+        finally:
+            self._storage.delete(self._name)
+
+
+@dataclass(frozen=True)
+class Download:
+    file: Any  # read() in chunks, close() deletes the stored file
+    filename: str
+    content_type: str
+
+
+def take_download(secret: str) -> Download:
     """The export behind a link, once: the file is deleted as it is handed out."""
     with transaction.atomic():
         job = (
@@ -365,15 +442,18 @@ def take_download(secret: str) -> bytes:
             raise PrivacyError("This link has expired", "gone")
         if job.status != ExportStatus.READY:
             raise PrivacyError("The export is not ready yet", "not_ready")
-        with job.file.open("rb") as handle:
-            data = handle.read()
-        name = job.file.name
+        name, storage = job.file.name, job.file.storage
+        handle = storage.open(name, "rb")
         job.status = ExportStatus.DOWNLOADED
         job.downloaded_at = timezone.now()
         job.file = ""
         job.save(update_fields=["status", "downloaded_at", "file"])
-        transaction.on_commit(lambda: job.file.storage.delete(name))
-    return data
+    zipped = name.endswith(".zip")
+    return Download(
+        file=_DeleteOnClose(handle, storage, name),
+        filename="person-export.zip" if zipped else "person-export.json",
+        content_type="application/zip" if zipped else "application/json",
+    )
 
 
 # --- erasure ------------------------------------------------------------------------------------

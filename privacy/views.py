@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 
 from privacy import services
 
@@ -10,10 +10,15 @@ STATUS = {"not_found": 404, "gone": 410, "not_ready": 409}
 def download(request: HttpRequest, secret: str) -> HttpResponse:
     """The export behind a one-time link: the link is the credential, it works once and expires."""
     try:
-        data = services.take_download(secret)
+        download = services.take_download(secret)
     except services.PrivacyError as error:
         return JsonResponse({"detail": str(error), "code": error.code}, status=STATUS[error.code])
-    response = HttpResponse(data, content_type="application/json")
-    response["Content-Disposition"] = 'attachment; filename="person-export.json"'
+    # Streamed in chunks (a zip with attachments may be large); the file is deleted on close.
+    response = FileResponse(
+        download.file,
+        as_attachment=True,
+        filename=download.filename,
+        content_type=download.content_type,
+    )
     response["Cache-Control"] = "no-store"
     return response
