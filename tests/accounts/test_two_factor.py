@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import ApiToken
 from accounts.services import issue_api_token
+from audit.models import AuditEntry
 from tests import factories
 
 PASSWORD = "correct-horse-battery"
@@ -114,6 +115,42 @@ def test_the_next_login_asks_for_the_code_and_wrong_codes_are_throttled_per_acco
         assert "_auth_user_id" not in other.session
 
 
+def test_wrong_codes_from_one_address_are_throttled_across_accounts(db, require_2fa, settings):
+    settings.ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key", "login": "30/m/ip"}
+    people = []
+    for _ in range(3):
+        person = factories.AgentFactory(
+            email=f"{uuid.uuid4().hex[:8]}@example.com", password=PASSWORD
+        )
+        setup = Client(REMOTE_ADDR=_ip())
+        _login(setup, person.email)
+        people.append((person, _set_up_totp(setup)))
+    address = _ip()
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=60), tick=True):
+        clients = []
+        for person, _secret in people:
+            client = Client(REMOTE_ADDR=address)
+            client.post("/login/", {"username": person.email, "password": PASSWORD})
+            clients.append(client)
+        # 4 + 4 + 2 wrong codes from one address: under each account's 5, at the address's 10.
+        for client, (_, secret), tries in zip(clients, people, (4, 4, 2), strict=True):
+            good = pyotp.TOTP(secret).now()
+            for _ in range(tries):
+                page = client.post(
+                    "/accounts/2fa/authenticate/", {"code": f"{(int(good) + 1) % 1_000_000:06d}"}
+                )
+                assert b"Incorrect code" in page.content
+        last, (person, secret) = clients[2], people[2]
+        refused = last.post("/accounts/2fa/authenticate/", {"code": pyotp.TOTP(secret).now()})
+        assert refused.status_code == 200 and b"Too many" in refused.content
+        # The same person from another address is not locked out by it.
+        elsewhere = Client(REMOTE_ADDR=_ip())
+        elsewhere.post("/login/", {"username": person.email, "password": PASSWORD})
+        done = elsewhere.post("/accounts/2fa/authenticate/", {"code": pyotp.TOTP(secret).now()})
+        assert done.status_code == 302 and elsewhere.get("/inbox/").status_code == 200
+
+
 def test_the_right_code_signs_in_and_a_recovery_code_works_once(db, require_2fa):
     person = factories.AgentFactory(email="coder@example.com", password=PASSWORD)
     setup = Client()
@@ -173,11 +210,14 @@ def test_sensitive_changes_ask_for_the_second_factor_again(db, require_2fa):
         assert made.status_code == 201 and made.json()["token"].startswith("sd_")
 
 
-def test_an_admin_resets_a_persons_factors_and_they_set_up_again(db, require_2fa, cast):
+def test_an_admin_resets_a_persons_factors_and_they_set_up_again(
+    db, require_2fa, cast, django_capture_on_commit_callbacks
+):
     person = factories.AgentFactory(email="lost-phone@example.com", password=PASSWORD)
     client = Client()
     _login(client, person.email)
-    _set_up_totp(client)
+    with django_capture_on_commit_callbacks(execute=True):  # allauth signals after commit
+        _set_up_totp(client)
     assert client.get("/inbox/").status_code == 200
 
     agent = Client(HTTP_AUTHORIZATION=f"Bearer {issue_api_token(cast.alice)}")
@@ -187,6 +227,11 @@ def test_an_admin_resets_a_persons_factors_and_they_set_up_again(db, require_2fa
 
     assert response.status_code == 200 and response.json()["removed"] >= 2  # TOTP + codes
     assert not Authenticator.objects.filter(user=person).exists()
+    # Both the factor's set-up and the reset are in the audit log, with who did it.
+    added = AuditEntry.objects.filter(action="mfa.added", object_id=str(person.pk))
+    assert added.exists() and {e.actor_id for e in added} == {person.pk}
+    reset = AuditEntry.objects.get(action="mfa.reset", object_id=str(person.pk))
+    assert reset.actor_id == cast.dave.pk and reset.detail["removed"] == ["recovery_codes", "totp"]
     assert client.get("/inbox/")["Location"].startswith("/accounts/2fa/")
 
 
