@@ -169,13 +169,6 @@ def _cursor(value: str | None) -> int | None:
     return int(value)
 
 
-def _request_hash(payload: GrantIn) -> str:
-    body = payload.dict()
-    if payload.amount is not None:
-        body["amount"] = str(payload.amount.quantize(Decimal("0.01")))
-    return services.request_hash_for(body)
-
-
 @router.post("/wow/grants", response={200: GrantOut, 201: GrantOut})
 def create_grant(request: HttpRequest, payload: GrantIn) -> Status[Grant]:
     key = request.headers.get("Idempotency-Key", "").strip()
@@ -216,7 +209,6 @@ def create_grant(request: HttpRequest, payload: GrantIn) -> Status[Grant]:
             amount=payload.amount,
             reason=payload.reason,
             idempotency_key=key,
-            request_hash=_request_hash(payload),
             ticket_id=payload.ticket_id,
             chat_id=payload.chat_id,
             recipient=recipient,

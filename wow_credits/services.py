@@ -1,7 +1,12 @@
 """The rules of granting, in one place.
 
+One action per kind of grant (`refund`, `upgrade_to_vip`, ..., `give_coworker_bonus`, each taking
+a `GrantRequest`) over one core (`_make`: idempotency, the shared checks, company limits, the
+grant and its ledger row, the undo window); `grant(kind, ...)` picks the action for a kind named
+at run time.
+
 Locking contracts:
-- `grant`: a refund locks the Order row (SELECT ... FOR UPDATE) before summing what was already
+- granting: a refund locks the Order row (SELECT ... FOR UPDATE) before summing what was already
   refunded, so concurrent refunds on one order serialise and never exceed what was paid. A coworker
   bonus locks the giver's User row before summing the month's bonuses.
 - `undo_grant` locks the grant; the sweep claims grants with SKIP LOCKED only once their undo window
@@ -16,9 +21,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -49,7 +56,6 @@ log = logging.getLogger(__name__)
 
 MONEY_KINDS = {GrantKind.REFUND, GrantKind.REBATE, GrantKind.COWORKER_BONUS}
 CUSTOMER_KINDS = set(GrantKind) - {GrantKind.COWORKER_BONUS}
-ORDER_KINDS = {GrantKind.REFUND, GrantKind.OVERNIGHT_RESHIP, GrantKind.REROUTE_OVERNIGHT}
 LEASE = timedelta(minutes=5)
 BATCH_SIZE = 20
 
@@ -95,16 +101,71 @@ def _transition(
         hooks.grant_changed.send(sender=Grant, grant=grant, change="executed")
 
 
-# --- granting ------------------------------------------------------------------------------------
+# --- granting: one action per kind over one core --------------------------------------------------
+
+Amount = Decimal | str | int | float | None
 
 
-def request_hash_for(payload: dict[str, Any]) -> str:
-    """A stable hash of a grant request, to tell a retry from a different request with one key."""
+@dataclass(frozen=True, kw_only=True)
+class GrantRequest:
+    """What an agent asks for. The same agent and idempotency key with the same request (its
+    `request_hash_for`) return the grant made the first time; with another request, Conflict."""
+
+    by: User
+    reason: str
+    idempotency_key: str
+    customer: Customer | None = None
+    order: Order | None = None
+    amount: Amount = None
+    ticket_id: int | None = None
+    chat_id: int | None = None
+    recipient: User | None = None
+    details: dict[str, Any] | None = None
+
+
+class GrantAbout(TypedDict, total=False):
+    """The optional fields of a GrantRequest, as keyword arguments of `grant()`."""
+
+    customer: Customer | None
+    order: Order | None
+    amount: Amount
+    ticket_id: int | None
+    chat_id: int | None
+    recipient: User | None
+    details: dict[str, Any] | None
+
+
+def request_hash_for(kind: GrantKind, request: GrantRequest) -> str:
+    """The one fingerprint of a grant request (pages, API, commands alike): what was asked, as
+    resolved, with the amount in cents, so `10`, `"10"` and `10.00` are one request."""
+    payload = {
+        "kind": kind.value,
+        "customer": request.customer.pk if request.customer else None,
+        "order": request.order.pk if request.order else None,
+        "amount": _canonical_amount(request.amount),
+        "reason": (request.reason or "").strip(),
+        "ticket_id": request.ticket_id,
+        "chat_id": request.chat_id,
+        "recipient": request.recipient.pk if request.recipient else None,
+        "details": request.details or {},
+    }
     canonical = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _parse_amount(amount: Decimal | str | int | float | None) -> Decimal | None:
+def _canonical_amount(amount: Amount) -> str | None:
+    if amount is None or amount == "":
+        return None
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        return str(amount)  # refused later; its fingerprint only has to differ from valid ones
+    if value.is_finite() and value == value.quantize(Decimal("0.01")):
+        return str(value.quantize(Decimal("0.01")))
+    return str(value)
+
+
+def _parse_amount(amount: Amount) -> Decimal | None:
     if amount is None or amount == "":
         return None
     try:
@@ -120,61 +181,52 @@ def _parse_amount(amount: Decimal | str | int | float | None) -> Decimal | None:
     return value
 
 
-def grant(
-    kind: GrantKind | str,
-    *,
-    by: User,
-    reason: str,
-    idempotency_key: str,
-    customer: Customer | None = None,
-    order: Order | None = None,
-    amount: Decimal | str | int | float | None = None,
-    request_hash: str | None = None,
-    ticket_id: int | None = None,
-    chat_id: int | None = None,
-    recipient: User | None = None,
-    details: dict[str, Any] | None = None,
-) -> tuple[Grant, bool]:
-    """Record a grant to execute after the undo window. Returns (grant, created).
+@dataclass(kw_only=True)
+class _Draft:
+    """A grant being made: the request as checked and completed by the core and the kind's rules
+    (a refund without an amount gets what is left)."""
 
-    The same agent and idempotency key with the same request return the existing grant; with a
-    different request they raise Conflict. All invariants are checked here and nowhere else.
-    """
-    try:
-        kind = GrantKind(kind)
-    except ValueError:
-        raise GrantError(f"Unknown grant kind {kind!r}", code="invalid_kind") from None
-    reason = (reason or "").strip()
-    idempotency_key = (idempotency_key or "").strip()
-    if not idempotency_key:
+    kind: GrantKind
+    request: GrantRequest
+    key: str
+    request_hash: str
+    reason: str
+    customer: Customer | None
+    order: Order | None
+    amount: Decimal | None
+    details: dict[str, Any]
+
+    @property
+    def by(self) -> User:
+        return self.request.by
+
+    @property
+    def currency(self) -> str:
+        return self.order.currency if self.order is not None else "USD"
+
+
+Check = Callable[[_Draft], None]
+
+
+def _idempotency_key(raw: str) -> str:
+    key = (raw or "").strip()
+    if not key:
         raise GrantError(
             "An idempotency key is required", code="idempotency_key_required", status=400
         )
-    if len(idempotency_key) > 200:
+    if len(key) > 200:
         raise GrantError("The idempotency key is too long", code="invalid_idempotency_key")
-    details = dict(details or {})
-    if request_hash is None:
-        request_hash = request_hash_for(
-            {
-                "kind": kind,
-                "customer": customer.pk if customer else None,
-                "order": order.pk if order else None,
-                "amount": str(amount) if amount is not None else None,
-                "reason": reason,
-                "ticket_id": ticket_id,
-                "chat_id": chat_id,
-                "recipient": recipient.pk if recipient else None,
-                "details": details,
-            }
-        )
+    return key
 
-    existing = _replay(by, idempotency_key, request_hash)
-    if existing is not None:
-        return existing, False
 
+def _draft(kind: GrantKind, request: GrantRequest, *, key: str, request_hash: str) -> _Draft:
+    """What every kind checks: a reason, a well-formed amount, an order of the customer named (or
+    the customer of the order), details that can execute."""
+    reason = (request.reason or "").strip()
     if not reason:
         raise GrantError("A reason is required", code="reason_required")
-    value = _parse_amount(amount)
+    amount = _parse_amount(request.amount)
+    customer, order = request.customer, request.order
     if order is not None:
         if customer is None:
             customer = order.customer
@@ -182,112 +234,52 @@ def grant(
             raise GrantError(
                 "The order belongs to another customer", code="order_customer_mismatch"
             )
-    if kind in ORDER_KINDS and order is None:
-        raise GrantError(f"A {kind.label.lower()} needs an order", code="order_required")
-    if kind in CUSTOMER_KINDS and customer is None:
-        raise GrantError("A grant needs a customer", code="customer_required")
-    if kind == GrantKind.COWORKER_BONUS:
-        if recipient is None:
-            raise GrantError("A coworker bonus needs a coworker", code="recipient_required")
-        if recipient.pk == by.pk:
-            raise GrantError("A bonus goes to a coworker, not yourself", code="self_bonus")
-    if kind in (GrantKind.REBATE, GrantKind.COWORKER_BONUS) and value is None:
-        raise GrantError("This grant needs an amount", code="amount_required")
-    details = limits.clean_details(kind, details)
-    if kind == GrantKind.DISCOUNT_CODE and value is None and not details.get("percent"):
-        raise GrantError("A discount code needs an amount or a percent", code="amount_required")
+    details = limits.clean_details(kind, request.details if request.details is not None else {})
+    return _Draft(
+        kind=kind,
+        request=request,
+        key=key,
+        request_hash=request_hash,
+        reason=reason,
+        customer=customer,
+        order=order,
+        amount=amount,
+        details=details,
+    )
 
-    unverified_chat = chat_is_unverified(chat_id)
-    now = timezone.now()
-    undo_until = now + timedelta(seconds=undo_seconds())
+
+def _make(
+    kind: GrantKind,
+    request: GrantRequest,
+    *,
+    checks: tuple[Check, ...],
+    locked: Check | None = None,
+) -> tuple[Grant, bool]:
+    """The core every kind goes through: idempotency, the shared and the kind's checks (`checks`
+    before the transaction, `locked` inside it, under the rows it locks), the company limits per
+    customer, the grant row and its first ledger row, with the undo window open."""
+    key = _idempotency_key(request.idempotency_key)
+    request_hash = request_hash_for(kind, request)
+    existing = _replay(request.by, key, request_hash)
+    if existing is not None:
+        return existing, False
+    draft = _draft(kind, request, key=key, request_hash=request_hash)
+    for check in checks:
+        check(draft)
     try:
         with transaction.atomic():
-            if kind == GrantKind.REFUND:
-                assert order is not None
-                locked = Order.objects.select_for_update().get(pk=order.pk)
-                left = locked.paid_amount - refunded_total(locked)
-                if value is None:
-                    value = left  # a full refund of what is left
-                if value <= 0 or value > left:
-                    raise GrantError(
-                        f"At most {left} {locked.currency} is refundable on {locked}",
-                        code="amount_exceeds_refundable",
-                    )
-            if customer is not None and kind in CUSTOMER_KINDS:
-                # The company's limits per grant and per customer per period; the customer's row
-                # lock serialises concurrent grants to one customer.
-                Customer.objects.select_for_update().filter(pk=customer.pk).first()
-                limits.check(
-                    kind,
-                    customer_id=customer.pk,
-                    amount=value,
-                    currency=order.currency if order is not None else "USD",
-                )
-            if kind == GrantKind.COWORKER_BONUS:
-                assert value is not None
-                User.objects.select_for_update().filter(pk=by.pk).first()
-                left = bonus_allowance() - bonuses_given_this_month(by)
-                if value > left:
-                    raise GrantError(
-                        f"Your bonus allowance left this month is {left}",
-                        code="allowance_exceeded",
-                    )
-            created = Grant.objects.create(
-                kind=kind,
-                agent=by,
-                customer=customer,
-                order=order,
-                recipient_user=recipient,
-                ticket_id=ticket_id,
-                chat_id=chat_id,
-                unverified_chat=unverified_chat,
-                amount=value,
-                currency=order.currency if order is not None else "USD",
-                reason=reason,
-                details=details,
-                idempotency_key=idempotency_key,
-                request_hash=request_hash,
-                undo_until=undo_until,
-                execute_after=undo_until,
-                created_at=now,
-            )
-            GrantEvent.objects.create(
-                grant=created, from_status="", to_status=GrantStatus.PENDING, actor=by, note=reason
-            )
-            record(
-                "grant.created",
-                obj=created,
-                actor=by,
-                detail={
-                    "kind": kind.value,
-                    "amount": f"{value:.2f}" if value is not None else None,
-                    "currency": created.currency,
-                    "customer": customer.pk if customer else None,
-                    "order": order.pk if order else None,
-                    "chat": chat_id,
-                    "ticket": ticket_id,
-                    "unverified_chat": unverified_chat,
-                },
-            )
-            _tell_chat(created, "created")
-            hooks.grant_changed.send(sender=Grant, grant=created, change="created")
+            if locked is not None:
+                locked(draft)
+            if draft.customer is not None and kind in CUSTOMER_KINDS:
+                _within_customer_limits(draft)
+            created = _record_grant(draft)
     except IntegrityError:
         # Two requests with one key raced; the loser answers with the winner's grant.
-        existing = _replay(by, idempotency_key, request_hash)
+        existing = _replay(request.by, key, request_hash)
         if existing is None:
             raise
         return existing, False
     return created, True
-
-
-def chat_is_unverified(chat_id: int | None) -> bool:
-    """True when `chat_id` names a chat whose visitor has not proven their email address."""
-    if chat_id is None:
-        return False
-    from livechat.models import Conversation
-
-    verified = Conversation.objects.filter(pk=chat_id).values_list("verified", flat=True).first()
-    return verified is False
 
 
 def _replay(by: User, key: str, request_hash: str) -> Grant | None:
@@ -300,6 +292,219 @@ def _replay(by: User, key: str, request_hash: str) -> Grant | None:
             code="idempotency_key_reused",
         )
     return existing
+
+
+def _within_customer_limits(draft: _Draft) -> None:
+    """The company's limits per grant and per customer per period; the customer's row lock
+    serialises concurrent grants to one customer."""
+    assert draft.customer is not None
+    Customer.objects.select_for_update().filter(pk=draft.customer.pk).first()
+    limits.check(
+        draft.kind, customer_id=draft.customer.pk, amount=draft.amount, currency=draft.currency
+    )
+
+
+def _record_grant(draft: _Draft) -> Grant:
+    """The grant row (executed once its undo window closes), its ledger row, the audit record, the
+    line in the chat and the `grant_changed` hook, in the caller's transaction."""
+    now = timezone.now()
+    undo_until = now + timedelta(seconds=undo_seconds())
+    request = draft.request
+    unverified_chat = chat_is_unverified(request.chat_id)
+    created = Grant.objects.create(
+        kind=draft.kind,
+        agent=draft.by,
+        customer=draft.customer,
+        order=draft.order,
+        recipient_user=request.recipient,
+        ticket_id=request.ticket_id,
+        chat_id=request.chat_id,
+        unverified_chat=unverified_chat,
+        amount=draft.amount,
+        currency=draft.currency,
+        reason=draft.reason,
+        details=draft.details,
+        idempotency_key=draft.key,
+        request_hash=draft.request_hash,
+        undo_until=undo_until,
+        execute_after=undo_until,
+        created_at=now,
+    )
+    GrantEvent.objects.create(
+        grant=created,
+        from_status="",
+        to_status=GrantStatus.PENDING,
+        actor=draft.by,
+        note=draft.reason,
+    )
+    record(
+        "grant.created",
+        obj=created,
+        actor=draft.by,
+        detail={
+            "kind": draft.kind.value,
+            "amount": f"{draft.amount:.2f}" if draft.amount is not None else None,
+            "currency": created.currency,
+            "customer": draft.customer.pk if draft.customer else None,
+            "order": draft.order.pk if draft.order else None,
+            "chat": request.chat_id,
+            "ticket": request.ticket_id,
+            "unverified_chat": unverified_chat,
+        },
+    )
+    _tell_chat(created, "created")
+    hooks.grant_changed.send(sender=Grant, grant=created, change="created")
+    return created
+
+
+def chat_is_unverified(chat_id: int | None) -> bool:
+    """True when `chat_id` names a chat whose visitor has not proven their email address."""
+    if chat_id is None:
+        return False
+    from livechat.models import Conversation
+
+    verified = Conversation.objects.filter(pk=chat_id).values_list("verified", flat=True).first()
+    return verified is False
+
+
+# The kinds' own rules.
+
+
+def _needs_order(draft: _Draft) -> None:
+    if draft.order is None:
+        raise GrantError(f"A {draft.kind.label.lower()} needs an order", code="order_required")
+
+
+def _needs_customer(draft: _Draft) -> None:
+    if draft.customer is None:
+        raise GrantError("A grant needs a customer", code="customer_required")
+
+
+def _needs_amount(draft: _Draft) -> None:
+    if draft.amount is None:
+        raise GrantError("This grant needs an amount", code="amount_required")
+
+
+def _needs_amount_or_percent(draft: _Draft) -> None:
+    if draft.amount is None and not draft.details.get("percent"):
+        raise GrantError("A discount code needs an amount or a percent", code="amount_required")
+
+
+def _needs_coworker(draft: _Draft) -> None:
+    recipient = draft.request.recipient
+    if recipient is None:
+        raise GrantError("A coworker bonus needs a coworker", code="recipient_required")
+    if recipient.pk == draft.by.pk:
+        raise GrantError("A bonus goes to a coworker, not yourself", code="self_bonus")
+
+
+def _within_refundable(draft: _Draft) -> None:
+    """Under the Order row's lock, so concurrent refunds on one order never exceed what was paid;
+    no amount refunds all that is left."""
+    assert draft.order is not None
+    locked = Order.objects.select_for_update().get(pk=draft.order.pk)
+    left = locked.paid_amount - refunded_total(locked)
+    if draft.amount is None:
+        draft.amount = left
+    if draft.amount <= 0 or draft.amount > left:
+        raise GrantError(
+            f"At most {left} {locked.currency} is refundable on {locked}",
+            code="amount_exceeds_refundable",
+        )
+
+
+def _within_allowance(draft: _Draft) -> None:
+    """Under the giver's User row lock, so concurrent bonuses never pass the month's allowance."""
+    assert draft.amount is not None
+    User.objects.select_for_update().filter(pk=draft.by.pk).first()
+    left = bonus_allowance() - bonuses_given_this_month(draft.by)
+    if draft.amount > left:
+        raise GrantError(
+            f"Your bonus allowance left this month is {left}", code="allowance_exceeded"
+        )
+
+
+# The actions, one per kind. Each returns (grant, created).
+
+
+def refund(request: GrantRequest) -> tuple[Grant, bool]:
+    """Money back on an order: at most what is still refundable; no amount refunds what is left."""
+    return _make(GrantKind.REFUND, request, checks=(_needs_order,), locked=_within_refundable)
+
+
+def upgrade_to_vip(request: GrantRequest) -> tuple[Grant, bool]:
+    """The customer becomes VIP at the shop."""
+    return _make(GrantKind.VIP_UPGRADE, request, checks=(_needs_customer,))
+
+
+def send_gift(request: GrantRequest) -> tuple[Grant, bool]:
+    """A gift shipped to the customer."""
+    return _make(GrantKind.GIFT, request, checks=(_needs_customer,))
+
+
+def give_discount_code(request: GrantRequest) -> tuple[Grant, bool]:
+    """A discount code worth an amount or a percent (details `percent`, `expires_in_days`)."""
+    return _make(
+        GrantKind.DISCOUNT_CODE, request, checks=(_needs_customer, _needs_amount_or_percent)
+    )
+
+
+def give_rebate(request: GrantRequest) -> tuple[Grant, bool]:
+    """Money back that is not tied to an order's refundable amount."""
+    return _make(GrantKind.REBATE, request, checks=(_needs_customer, _needs_amount))
+
+
+def reship_overnight(request: GrantRequest) -> tuple[Grant, bool]:
+    """The order shipped again, overnight."""
+    return _make(GrantKind.OVERNIGHT_RESHIP, request, checks=(_needs_order,))
+
+
+def reroute_overnight(request: GrantRequest) -> tuple[Grant, bool]:
+    """The order's shipment rerouted and upgraded to overnight (details `address`)."""
+    return _make(GrantKind.REROUTE_OVERNIGHT, request, checks=(_needs_order,))
+
+
+def give_coworker_bonus(request: GrantRequest) -> tuple[Grant, bool]:
+    """A bonus to a coworker (`recipient`), within the giver's monthly allowance."""
+    return _make(
+        GrantKind.COWORKER_BONUS,
+        request,
+        checks=(_needs_coworker, _needs_amount),
+        locked=_within_allowance,
+    )
+
+
+ACTIONS: dict[GrantKind, Callable[[GrantRequest], tuple[Grant, bool]]] = {
+    GrantKind.REFUND: refund,
+    GrantKind.VIP_UPGRADE: upgrade_to_vip,
+    GrantKind.GIFT: send_gift,
+    GrantKind.DISCOUNT_CODE: give_discount_code,
+    GrantKind.REBATE: give_rebate,
+    GrantKind.OVERNIGHT_RESHIP: reship_overnight,
+    GrantKind.REROUTE_OVERNIGHT: reroute_overnight,
+    GrantKind.COWORKER_BONUS: give_coworker_bonus,
+}
+
+
+def grant(
+    kind: GrantKind | str,
+    *,
+    by: User,
+    reason: str,
+    idempotency_key: str,
+    **about: Unpack[GrantAbout],
+) -> tuple[Grant, bool]:
+    """Make a grant of a kind named at run time (the API, the dialog, commands): its action.
+
+    Records it to execute after the undo window; returns (grant, created). The same agent and
+    idempotency key with the same request return the existing grant; with a different request
+    they raise Conflict. Every invariant is checked by the actions and nowhere else.
+    """
+    try:
+        action = ACTIONS[GrantKind(kind)]
+    except ValueError:
+        raise GrantError(f"Unknown grant kind {kind!r}", code="invalid_kind") from None
+    return action(GrantRequest(by=by, reason=reason, idempotency_key=idempotency_key, **about))
 
 
 def undo_grant(target: Grant, *, by: User) -> Grant:
