@@ -22,6 +22,8 @@ receiver are checked against one signature. Two ways to fire:
 - `fire_on_commit(...)`: after the transaction commits, each receiver on its own and robust (a
   failing receiver is logged and neither undoes the change nor stops the other receivers).
 
+This is the one mechanism for domain events: no Django signals between apps.
+
 Receivers run in registration order (INSTALLED_APPS order); registering the same function twice
 registers it once.
 
@@ -158,6 +160,29 @@ def _customer_wrote_in(*, ticket_id: int, message_id: int, no_auto_answer: str) 
     tickets.services.create_ticket; hours acknowledges out-of-hours mail."""
 
 
+def _ticket_created(*, ticket: Any) -> None:
+    """A ticket was opened. Fired inside the creating transaction by tickets.services, so a
+    receiver's rows (webhooks' outbox) commit or roll back with the ticket."""
+
+
+def _ticket_updated(*, ticket: Any, change: str, by: Any) -> None:
+    """A ticket changed (`change`: "updated", "tags", "spam", "not_spam", "merged", ...; `by`: the
+    User or None). Fired inside the change's transaction by tickets."""
+
+
+def _message_created(*, message: Any) -> None:
+    """A message was added to a ticket. Fired inside its transaction by tickets.services."""
+
+
+def _grant_changed(*, grant: Any, change: str) -> None:
+    """A WOW grant was made (`change="created"`) or executed (`"executed"`). Fired inside the
+    change's transaction by wow_credits.services."""
+
+
+def _survey_rated(*, survey: Any) -> None:
+    """A CSAT survey was rated or re-rated. Fired inside the rating's transaction by csat."""
+
+
 ticket_solved = Hook("ticket_solved", _ticket_solved)
 chat_ended = Hook("chat_ended", _chat_ended)
 customer_merged = Hook("customer_merged", _customer_merged)
@@ -165,6 +190,11 @@ agent_active = Hook("agent_active", _agent_active)
 chat_waiting = Hook("chat_waiting", _chat_waiting)
 chat_capacity_changed = Hook("chat_capacity_changed", _chat_capacity_changed)
 customer_wrote_in = Hook("customer_wrote_in", _customer_wrote_in)
+ticket_created = Hook("ticket_created", _ticket_created)
+ticket_updated = Hook("ticket_updated", _ticket_updated)
+message_created = Hook("message_created", _message_created)
+grant_changed = Hook("grant_changed", _grant_changed)
+survey_rated = Hook("survey_rated", _survey_rated)
 
 
 # The lookups. Models of the asking app are typed Any: core names no app.

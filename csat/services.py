@@ -28,8 +28,8 @@ from django.db.models import Avg, Count, Exists, OuterRef, QuerySet
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
+from core import hooks
 from core.emails import render_email
-from csat import hooks
 from csat.models import COMMENT_MAX, Survey, new_nonce
 from mailer.services import build_email, queue_email
 
@@ -278,7 +278,7 @@ def _rate(survey_id: int, *, rating: object, comment: object) -> Survey:
             survey.changed_at = now
         survey.rating, survey.comment = value, text
         survey.save(update_fields=["rating", "comment", "rated_at", "changed_at"])
-        hooks.survey_rated.send(sender=Survey, survey=survey)
+        hooks.survey_rated.fire(survey=survey)
     return survey
 
 

@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.services import record
+from core import hooks
 from core.realtime import send_event_on_commit
 from tickets import events
-from tickets import hooks as ticket_hooks
 from tickets.models import AuthorType, Channel, Message, Status, Ticket, TicketView
 from tickets.services import (
     SEARCH_DOCUMENT_LIMIT,
@@ -117,7 +117,7 @@ def merge_ticket(source: Ticket, *, into: Ticket, by: User | None) -> Ticket:
             send_event_on_commit(
                 events.ticket_group(ticket.pk), events.ticket_updated(ticket, by=by)
             )
-            ticket_hooks.ticket_updated.send(sender=Ticket, ticket=ticket, change="merged", by=by)
+            hooks.ticket_updated.fire(ticket=ticket, change="merged", by=by)
     return into
 
 

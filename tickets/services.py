@@ -33,7 +33,6 @@ from customers.models import Customer
 from mailer.models import OutboundEmail
 from mailer.services import build_email, make_message_id, queue_emails
 from tickets import events
-from tickets import hooks as ticket_hooks
 from tickets.models import (
     AuthorType,
     Channel,
@@ -116,7 +115,7 @@ def create_ticket(
         )
         _append_search_text(ticket, f"{subject}\n{customer.display_name} {customer.primary_email}")
         ticket.save()
-        ticket_hooks.ticket_created.send(sender=Ticket, ticket=ticket)
+        hooks.ticket_created.fire(ticket=ticket)
         message = _add_message(
             ticket,
             author_type=author_type,
@@ -182,7 +181,7 @@ def _add_message(
         _append_search_text(ticket, text)
         Ticket.objects.filter(pk=ticket.pk).update(search_document=ticket.search_document)
     send_event_on_commit(events.ticket_group(ticket.pk), events.message_added(message))
-    ticket_hooks.message_created.send(sender=Message, message=message)
+    hooks.message_created.fire(message=message)
     return message
 
 
@@ -486,7 +485,7 @@ def change_ticket(ticket: Ticket, *, by: User, changes: TicketChanges) -> Ticket
             record("ticket.updated", obj=ticket, actor=by, changes=changed)
         send_event_on_commit(events.INBOX_GROUP, events.ticket_changed(ticket, "updated"))
         send_event_on_commit(events.ticket_group(ticket.pk), events.ticket_updated(ticket, by=by))
-        ticket_hooks.ticket_updated.send(sender=Ticket, ticket=ticket, change="updated", by=by)
+        hooks.ticket_updated.fire(ticket=ticket, change="updated", by=by)
     return ticket
 
 
@@ -552,7 +551,7 @@ def _change_tags(
             send_event_on_commit(
                 events.ticket_group(ticket.pk), events.ticket_updated(ticket, by=by)
             )
-            ticket_hooks.ticket_updated.send(sender=Ticket, ticket=ticket, change="tags", by=by)
+            hooks.ticket_updated.fire(ticket=ticket, change="tags", by=by)
     return ticket
 
 

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.services import record
+from core import hooks
 from core.realtime import send_event_on_commit
 from tickets import events
-from tickets import hooks as ticket_hooks
 from tickets.models import BlockedSender, Status, Ticket
 from tickets.services import TicketError
 
@@ -57,7 +57,7 @@ def _publish(ticket: Ticket, *, by: User | None, change: str) -> None:
     record(f"ticket.{change}", obj=ticket, actor=by, changes={"status": _statuses(ticket, change)})
     send_event_on_commit(events.INBOX_GROUP, events.ticket_changed(ticket, change))
     send_event_on_commit(events.ticket_group(ticket.pk), events.ticket_updated(ticket, by=by))
-    ticket_hooks.ticket_updated.send(sender=Ticket, ticket=ticket, change=change, by=by)
+    hooks.ticket_updated.fire(ticket=ticket, change=change, by=by)
 
 
 def _statuses(ticket: Ticket, change: str) -> tuple[str, str]:

@@ -6,5 +6,7 @@ class WebhooksConfig(AppConfig):
     verbose_name = "Outgoing webhooks"
 
     def ready(self) -> None:
-        # Subscribe to the domain hooks of the apps below (tickets' named signals).
-        from webhooks import subscriptions  # noqa: F401
+        # Subscribe to the domain hooks of the apps below (core.hooks).
+        from webhooks import subscriptions
+
+        subscriptions.register()

@@ -1,14 +1,12 @@
-"""The domain hooks webhooks listen to (connected when the app is ready). Each receiver runs in
-the transaction of the change and writes the outbox rows there."""
+"""The domain hooks webhooks listen to (core.hooks, registered when the app is ready). Each
+receiver runs in the transaction of the change and writes the outbox rows there."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from csat import hooks as csat_hooks
-from tickets import hooks as ticket_hooks
+from core import hooks
 from webhooks.services import record_event
-from wow_credits import hooks as grant_hooks
 
 
 def _ticket_data(ticket: Any) -> dict[str, Any]:
@@ -26,11 +24,11 @@ def _ticket_data(ticket: Any) -> dict[str, Any]:
     }
 
 
-def on_ticket_created(sender: object, *, ticket: Any, **_: object) -> None:
+def on_ticket_created(*, ticket: Any) -> None:
     record_event(type="ticket.created", object_key=f"ticket:{ticket.pk}", data=_ticket_data(ticket))
 
 
-def on_ticket_updated(sender: object, *, ticket: Any, change: str, **_: object) -> None:
+def on_ticket_updated(*, ticket: Any, change: str, by: Any) -> None:
     record_event(
         type="ticket.updated",
         object_key=f"ticket:{ticket.pk}",
@@ -38,7 +36,7 @@ def on_ticket_updated(sender: object, *, ticket: Any, change: str, **_: object) 
     )
 
 
-def on_message_created(sender: object, *, message: Any, **_: object) -> None:
+def on_message_created(*, message: Any) -> None:
     record_event(
         type="message.created",
         # The ticket's key: a message is never delivered before the ticket it belongs to.
@@ -55,7 +53,7 @@ def on_message_created(sender: object, *, message: Any, **_: object) -> None:
     )
 
 
-def on_grant_changed(sender: object, *, grant: Any, change: str, **_: object) -> None:
+def on_grant_changed(*, grant: Any, change: str) -> None:
     record_event(
         type=f"grant.{change}",
         object_key=f"grant:{grant.pk}",
@@ -74,7 +72,7 @@ def on_grant_changed(sender: object, *, grant: Any, change: str, **_: object) ->
     )
 
 
-def on_survey_rated(sender: object, *, survey: Any, **_: object) -> None:
+def on_survey_rated(*, survey: Any) -> None:
     record_event(
         type="csat.rated",
         object_key=f"csat:{survey.pk}",
@@ -90,8 +88,9 @@ def on_survey_rated(sender: object, *, survey: Any, **_: object) -> None:
     )
 
 
-ticket_hooks.ticket_created.connect(on_ticket_created, dispatch_uid="webhooks.ticket_created")
-ticket_hooks.ticket_updated.connect(on_ticket_updated, dispatch_uid="webhooks.ticket_updated")
-ticket_hooks.message_created.connect(on_message_created, dispatch_uid="webhooks.message_created")
-grant_hooks.grant_changed.connect(on_grant_changed, dispatch_uid="webhooks.grant_changed")
-csat_hooks.survey_rated.connect(on_survey_rated, dispatch_uid="webhooks.survey_rated")
+def register() -> None:
+    hooks.ticket_created.register(on_ticket_created)
+    hooks.ticket_updated.register(on_ticket_updated)
+    hooks.message_created.register(on_message_created)
+    hooks.grant_changed.register(on_grant_changed)
+    hooks.survey_rated.register(on_survey_rated)

@@ -34,10 +34,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.services import record
+from core import hooks
 from core.emails import render_email
 from customers.models import Customer, Order
 from mailer.services import build_email, queue_email
-from wow_credits import hooks, limits, wording
+from wow_credits import limits, wording
 from wow_credits.backends import ExecutionResult, get_backend
 from wow_credits.errors import Conflict, GrantError
 from wow_credits.ledger import bonuses_given_this_month, refundable, refunded_total
@@ -98,7 +99,7 @@ def _transition(
         grant=grant, from_status=before, to_status=to, actor=actor, note=note[:2000]
     )
     if to == GrantStatus.EXECUTED:
-        hooks.grant_changed.send(sender=Grant, grant=grant, change="executed")
+        hooks.grant_changed.fire(grant=grant, change="executed")
 
 
 # --- granting: one action per kind over one core --------------------------------------------------
@@ -353,7 +354,7 @@ def _record_grant(draft: _Draft) -> Grant:
         },
     )
     _tell_chat(created, "created")
-    hooks.grant_changed.send(sender=Grant, grant=created, change="created")
+    hooks.grant_changed.fire(grant=created, change="created")
     return created
 
 

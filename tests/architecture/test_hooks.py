@@ -94,6 +94,11 @@ def test_the_apps_register_for_the_product_hooks():
             hooks.customer_merged,
             hooks.agent_active,
             hooks.customer_wrote_in,
+            hooks.ticket_created,
+            hooks.ticket_updated,
+            hooks.message_created,
+            hooks.grant_changed,
+            hooks.survey_rated,
         )
     }
     assert names == {
@@ -106,6 +111,11 @@ def test_the_apps_register_for_the_product_hooks():
         },
         "agent_active": {"team.services.count_agent_activity"},
         "customer_wrote_in": {"hours.acknowledgements.customer_wrote_in"},
+        "ticket_created": {"webhooks.subscriptions.on_ticket_created"},
+        "ticket_updated": {"webhooks.subscriptions.on_ticket_updated"},
+        "message_created": {"webhooks.subscriptions.on_message_created"},
+        "grant_changed": {"webhooks.subscriptions.on_grant_changed"},
+        "survey_rated": {"webhooks.subscriptions.on_survey_rated"},
     }
     for lookup in (
         hooks.ticket_csat,
@@ -114,3 +124,26 @@ def test_the_apps_register_for_the_product_hooks():
         hooks.next_business_morning,
     ):
         assert "unanswered" not in repr(lookup)
+
+
+def test_domain_events_go_through_core_hooks_not_django_signals():
+    """One mechanism for cross-app reactions: no app declares its own Django Signal."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    packages = [
+        p
+        for p in root.iterdir()
+        if (p / "__init__.py").exists() and p.name not in {"tests", "bench"}
+    ]
+    declared = []
+    for path in (path for package in packages for path in package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name | ast.Attribute)
+                and (getattr(node.func, "id", None) or getattr(node.func, "attr", None)) == "Signal"
+            ):
+                declared.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert declared == [], "declare a core.hooks.Hook instead of a Signal"
