@@ -428,17 +428,30 @@ def arm_retry() -> bool:
 
 
 def redeliver(delivery: Delivery) -> Delivery:
-    """Send an event again on demand (delivered or not), same event id."""
-    Delivery.objects.filter(pk=delivery.pk).update(
-        status=DeliveryStatus.PENDING, next_attempt_at=timezone.now()
-    )
-    transaction.on_commit(_kick, robust=True)
+    """Send an event again on demand (delivered or not), same event id; audited (who asked)."""
+    with transaction.atomic():
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=DeliveryStatus.PENDING, next_attempt_at=timezone.now()
+        )
+        record(
+            "webhook.redelivered",
+            object_type="webhook",
+            object_id=delivery.webhook_id,
+            detail={"delivery": delivery.pk, "event": str(delivery.event_id)},
+        )
+        transaction.on_commit(_kick, robust=True)
     delivery.refresh_from_db()
     return delivery
 
 
 def enable(webhook: Webhook) -> Webhook:
-    Webhook.objects.filter(pk=webhook.pk).update(active=True, disabled_at=None, failing_since=None)
+    """Turn a webhook on again (it was disabled after failing for days); audited."""
+    with transaction.atomic():
+        was_active = Webhook.objects.filter(pk=webhook.pk).values_list("active", flat=True).first()
+        Webhook.objects.filter(pk=webhook.pk).update(
+            active=True, disabled_at=None, failing_since=None
+        )
+        record("webhook.enabled", obj=webhook, changes={"active": (was_active, True)})
+        transaction.on_commit(_kick, robust=True)
     webhook.refresh_from_db()
-    transaction.on_commit(_kick, robust=True)
     return webhook

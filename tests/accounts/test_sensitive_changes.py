@@ -1,5 +1,5 @@
-"""With SUPPORTDESK_REQUIRE_2FA on, adding a webhook or a mailbox from a session asks for the
-second factor again (pages and API calls made with the session); a bearer token with the admin
+"""With SUPPORTDESK_REQUIRE_2FA on, adding a webhook, a mailbox or a factor from a session asks
+for the second factor again (pages and API calls made with the session); a bearer token with the admin
 scope may (making it needed the factor), one without it may not (accounts/reauth.py)."""
 
 from __future__ import annotations
@@ -87,6 +87,13 @@ def test_webhooks_and_mailboxes_ask_a_session_for_the_second_factor_again(db, re
         assert admin_add.status_code == 302
         assert admin_add["Location"].startswith("/accounts/2fa/reauthenticate/")
         assert not Webhook.objects.exists() and not Mailbox.objects.exists()
+        # Adding a factor (a passkey) is held the same way, and the password page forwards to
+        # the factor: for a person with one, the password does not count.
+        add_key = client.get("/accounts/2fa/webauthn/add/")
+        assert add_key.status_code == 302
+        assert add_key["Location"].startswith(("/accounts/reauthenticate/", "/accounts/2fa/"))
+        forwarded = client.get(add_key["Location"], follow=True)
+        assert forwarded.redirect_chain[-1][0].startswith("/accounts/2fa/reauthenticate/")
 
         # The code again: the held page POST is replayed and the mailbox exists.
         confirmed = client.post(
@@ -103,6 +110,7 @@ def test_webhooks_and_mailboxes_ask_a_session_for_the_second_factor_again(db, re
         )
         assert boxed.status_code == 201, boxed.content
         assert client.get("/admin/webhooks/webhook/add/").status_code == 200
+        assert client.get("/accounts/2fa/webauthn/add/").status_code == 200
 
 
 def test_a_token_with_the_admin_scope_adds_them_and_one_without_it_cannot(db, require_2fa):

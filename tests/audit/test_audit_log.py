@@ -175,6 +175,7 @@ def test_token_creation_and_admin_powers_are_audited(cast):
             "name": "Bob Renamed",
             "role": "agent",
             "team": "",
+            "max_chats": 3,
             "is_active": "on",
             "date_joined_0": "2026-01-01",
             "date_joined_1": "00:00:00",
@@ -184,3 +185,28 @@ def test_token_creation_and_admin_powers_are_audited(cast):
     assert response.status_code == 302, response.content[:2000]
     entry = AuditEntry.objects.get(action="admin.changed")
     assert entry.actor_id == cast.dave.pk and entry.object_id == str(cast.bob.pk)
+
+
+def test_webhook_enable_and_redelivery_are_audited(cast, settings):
+    from webhooks import services as webhooks
+    from webhooks.models import Delivery, Webhook
+
+    settings.SUPPORTDESK_WEBHOOK_ALLOW_PRIVATE = True
+    hook = webhooks.create_webhook(
+        url="http://127.0.0.1:9/hook", events=[], secret="s3cret-s3cret-s3cret", by=cast.dave
+    )
+    webhooks.record_event(type="ticket.created", object_key="ticket:1", data={"id": 1})
+    Webhook.objects.filter(pk=hook.pk).update(active=False)
+    delivery = Delivery.objects.get(webhook=hook)
+    admin = bearer(cast.dave)
+
+    assert admin.post(f"/api/v1/webhooks/{hook.pk}/enable").status_code == 200
+    assert (
+        admin.post(f"/api/v1/webhooks/{hook.pk}/deliveries/{delivery.pk}/redeliver").status_code
+        == 200
+    )
+
+    enabled = AuditEntry.objects.get(action="webhook.enabled", object_id=str(hook.pk))
+    assert enabled.actor_id == cast.dave.pk and enabled.detail["changes"]["active"] == [False, True]
+    again = AuditEntry.objects.get(action="webhook.redelivered", object_id=str(hook.pk))
+    assert again.actor_id == cast.dave.pk and again.detail["delivery"] == delivery.pk
