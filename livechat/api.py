@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -368,7 +368,11 @@ def end_chat(request: HttpRequest, chat_id: int) -> dict[str, Any]:
 class EscalateIn(Schema):
     email: str = Field("", max_length=254)
     note: str = Field("", max_length=100_000)
-    follow_up_at: datetime | None = None
+    follow_up_at: datetime | Literal["next_business_morning"] | None = Field(
+        None,
+        description="When the follow-up email goes: an ISO 8601 time with its offset, or "
+        '"next_business_morning" (the first opening after today under the business hours)',
+    )
 
 
 class EscalateOut(Schema):
@@ -383,7 +387,10 @@ def escalate_chat(
     get_object_or_404(Conversation, pk=chat_id)
     if payload.email and "@" not in payload.email:
         raise ApiError(422, "email: not an email address", "invalid")
-    if payload.follow_up_at is not None and payload.follow_up_at.tzinfo is None:
+    follow_up_at = payload.follow_up_at
+    if follow_up_at == "next_business_morning":
+        follow_up_at = business_hours.next_business_morning()
+    if isinstance(follow_up_at, datetime) and follow_up_at.tzinfo is None:
         raise ApiError(422, "follow_up_at must include a timezone", "naive_datetime")
     try:
         ticket = services.escalate_to_email(
@@ -391,7 +398,7 @@ def escalate_chat(
             by=request.auth,
             email=payload.email,
             note=payload.note,
-            follow_up_at=payload.follow_up_at,
+            follow_up_at=follow_up_at,  # type: ignore[arg-type]
         )
     except services.ChatError as error:
         raise ApiError(422, str(error), error.code) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
@@ -68,7 +69,12 @@ class ReplyIn(Schema):
 
 
 class FollowUpIn(Schema):
-    send_at: datetime
+    send_at: datetime | Literal["next_business_morning"] = Field(
+        ...,
+        description='An ISO 8601 time with its offset, or "next_business_morning": the first '
+        "opening after today under the business hours (GET /api/v1/business-hours)",
+        examples=["2026-12-07T09:00:00+01:00", "next_business_morning"],
+    )
     body: str = Field(..., min_length=1, max_length=100_000)
 
 
@@ -460,10 +466,15 @@ def reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> WithStatus[
 def follow_up(request: HttpRequest, ticket_id: int, payload: FollowUpIn) -> WithStatus[FollowUp]:
     ticket = get_object_or_404(Ticket, pk=ticket_id)
     try:
+        send_at = (
+            services.next_business_morning()
+            if payload.send_at == services.NEXT_BUSINESS_MORNING
+            else payload.send_at
+        )
         item = services.schedule_follow_up(
             ticket,
             by=request.user,
-            send_at=payload.send_at,
+            send_at=send_at,  # type: ignore[arg-type]
             body=payload.body,  # type: ignore[arg-type]
         )
     except services.TicketError as exc:

@@ -56,15 +56,38 @@ class TicketUpdateForm(forms.Form):
 
 
 class FollowUpForm(forms.Form):
+    AT = "at"
+    NEXT_BUSINESS_MORNING = "next_business_morning"
+    when = forms.ChoiceField(
+        choices=[(AT, "At"), (NEXT_BUSINESS_MORNING, "Next business morning")],
+        initial=AT,
+        required=False,
+        widget=forms.RadioSelect,
+    )
     # datetime-local carries no offset; Django reads it in the current (server) timezone.
-    send_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    send_at = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=100_000)
 
-    def clean_send_at(self) -> datetime:
-        send_at: datetime = self.cleaned_data["send_at"]
-        if send_at <= timezone.now():
+    def clean_send_at(self) -> datetime | None:
+        send_at: datetime | None = self.cleaned_data.get("send_at")
+        if send_at is not None and send_at <= timezone.now():
             raise forms.ValidationError("Pick a time in the future.")
         return send_at
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("when") != self.NEXT_BUSINESS_MORNING:
+            data["when"] = self.AT
+            if data.get("send_at") is None and "send_at" not in self.errors:
+                self.add_error("send_at", "Pick a time, or the next business morning.")
+        return data
+
+    @property
+    def next_business_morning(self) -> bool:
+        """Send at the next business morning (the view asks business hours when that is)."""
+        return self.cleaned_data.get("when") == self.NEXT_BUSINESS_MORNING
 
 
 class WebTicketForm(forms.Form):

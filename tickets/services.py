@@ -579,6 +579,18 @@ def set_tags(ticket: Ticket, names: Iterable[str]) -> None:
     ticket.tags.set([existing[s] for s in slugs])
 
 
+NEXT_BUSINESS_MORNING = "next_business_morning"
+
+
+def next_business_morning() -> datetime:
+    """The first opening after today under business hours (a follow-up or a care outreach set
+    to "next business morning"): the `next_business_morning` lookup, which hours answers."""
+    answer = hooks.next_business_morning.ask()
+    if answer is None:
+        raise TicketError("Business hours are not available", code="no_business_hours")
+    return answer
+
+
 def schedule_follow_up(
     ticket: Ticket, *, by: User | None, send_at: datetime, body: str
 ) -> FollowUp:

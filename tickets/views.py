@@ -7,6 +7,7 @@ Thin views: they parse input with `tickets.forms` and call `tickets.services`; r
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -392,6 +393,7 @@ def _render_ticket(
         ),
         "collision": collision or [],
         "server_timezone": timezone.get_current_timezone_name(),
+        "next_business_morning": _next_business_morning(),
         "statuses": Status.choices,
         "priorities": Priority.choices,
         "contact_kinds": _customer_kinds(),
@@ -612,6 +614,13 @@ def ticket_merge_contact(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("tickets:ticket", pk=ticket.pk)
 
 
+def _next_business_morning() -> datetime | None:
+    try:
+        return services.next_business_morning()
+    except services.TicketError:
+        return None
+
+
 @login_required
 @require_POST
 def follow_up_create(request: HttpRequest, pk: int) -> HttpResponse:
@@ -620,10 +629,15 @@ def follow_up_create(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _render_ticket(request, ticket, follow_up_form=form, status=400)
     try:
+        send_at = (
+            services.next_business_morning()
+            if form.next_business_morning
+            else form.cleaned_data["send_at"]
+        )
         services.schedule_follow_up(
             ticket,
             by=request.user,  # type: ignore[arg-type]
-            send_at=form.cleaned_data["send_at"],
+            send_at=send_at,
             body=form.cleaned_data["body"],
         )
     except services.TicketError as exc:
