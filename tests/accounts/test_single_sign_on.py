@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.test import Client
 
 from accounts.models import User
-from tests.conftest import ROOT, free_port, wait_for_port
+from tests.conftest import ROOT, free_port, start_daphne, wait_for_port
 
 CLIENT_ID = "supportdesk-test"
 CLIENT_SECRET = "provider-client-secret-for-tests"
@@ -33,7 +33,9 @@ PEOPLE = [
 
 
 class Provider:
-    def __init__(self, tmp_path: Path, name: str) -> None:
+    def __init__(
+        self, tmp_path: Path, name: str, *, port: int | None = None, desk: str = "http://testserver"
+    ) -> None:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         key_file = tmp_path / f"{name}.pem"
         key_file.write_bytes(
@@ -43,7 +45,7 @@ class Provider:
                 serialization.NoEncryption(),
             )
         )
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.issuer = f"{self.url}/o"
         env = {
@@ -52,8 +54,8 @@ class Provider:
             "OIDC_PROVIDER_KEY": str(key_file),
             "OIDC_CLIENT_ID": CLIENT_ID,
             "OIDC_CLIENT_SECRET": CLIENT_SECRET,
-            "OIDC_REDIRECT_URIS": CALLBACK,
-            "OIDC_POST_LOGOUT_URIS": "http://testserver/login/",
+            "OIDC_REDIRECT_URIS": CALLBACK.replace("http://testserver", desk),
+            "OIDC_POST_LOGOUT_URIS": f"{desk}/login/",
             "OIDC_PROVIDER_PEOPLE": json.dumps(PEOPLE),
             "OIDC_PROVIDER_ROLES": json.dumps({"pat": "manager"}),
         }
@@ -228,3 +230,76 @@ def test_sso_users_also_need_a_second_factor_when_required(db, sso):
     client = Client()
     _sign_in_at_provider(client, "sam", "sam-password-1")
     assert client.get("/inbox/")["Location"].startswith("/accounts/2fa/")
+
+
+def _csrf(page: requests.Response) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+
+
+def test_sso_on_a_live_daphne_from_the_login_page_to_logout(
+    transactional_db, tmp_path, live_server_env
+):
+    """The same flow with the desk on daphne and one browser-like session for both sites: the
+    desk at localhost, the provider at 127.0.0.1 (cookies are per host, not per port)."""
+    provider_port = free_port()
+    desk = start_daphne(
+        tmp_path,
+        {
+            **live_server_env,
+            "SUPPORTDESK_OIDC_ISSUER": f"http://127.0.0.1:{provider_port}/o",
+            "SUPPORTDESK_OIDC_CLIENT_ID": CLIENT_ID,
+            "SUPPORTDESK_OIDC_CLIENT_SECRET": CLIENT_SECRET,
+            "SUPPORTDESK_OIDC_NAME": "Corp SSO",
+            "SESSION_COOKIE_SECURE": "false",  # plain http on loopback
+        },
+        name="daphne-sso",
+    )
+    site = desk.url.replace("127.0.0.1", "localhost")
+    provider = Provider(tmp_path, "provider-live", port=provider_port, desk=site)
+    try:
+        browser = requests.Session()
+        login = browser.get(f"{site}/login/", timeout=10)
+        assert "Log in with Corp SSO" in login.text
+        start = browser.post(
+            f"{site}/accounts/oidc/sso/login/",
+            data={"csrfmiddlewaretoken": _csrf(login)},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert start.status_code == 302
+        query = parse_qs(urlparse(start.headers["Location"]).query)
+        assert query["code_challenge_method"] == ["S256"]
+        at_provider = browser.get(start.headers["Location"], timeout=10)
+        assert at_provider.url.startswith(provider.url) and "/login/" in at_provider.url
+        # Signing in at the provider brings the browser back through the desk's callback.
+        landed = browser.post(
+            at_provider.url,
+            data={
+                "csrfmiddlewaretoken": _csrf(at_provider),
+                "username": "pat",
+                "password": "pat-password-1",
+                "next": parse_qs(urlparse(at_provider.url).query)["next"][0],
+            },
+            headers={"Referer": at_provider.url},
+            timeout=20,
+        )
+        assert landed.status_code == 200 and landed.url == f"{site}/inbox/", landed.url
+        pat = User.objects.get(email="pat.manager@corp.example")
+        assert pat.role == "manager"
+
+        desk_csrf = next(
+            c.value for c in browser.cookies if c.name == "csrftoken" and "localhost" in c.domain
+        )
+        out = browser.post(
+            f"{site}/logout/",
+            data={"csrfmiddlewaretoken": desk_csrf},
+            headers={"Referer": f"{site}/inbox/"},
+            timeout=20,
+        )
+        # Through the provider's end-session endpoint and back to the desk's login page.
+        assert any(r.url.startswith(provider.issuer) for r in out.history), out.history
+        assert out.url == f"{site}/login/"
+        assert browser.get(f"{site}/inbox/", allow_redirects=False, timeout=10).status_code == 302
+    finally:
+        provider.stop()
+        desk.stop()
