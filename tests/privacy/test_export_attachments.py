@@ -1,11 +1,13 @@
 """A person's export with their attachments, end to end on a real daphne: a file mailed in and a
 photo uploaded in the widget come back in a zip next to the JSON document, built in the
-background and downloadable once by an expiring link."""
+background and downloadable once by an expiring link; erasure then removes the files and the
+photo's thumbnail."""
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import time
 import zipfile
 from email.message import EmailMessage
@@ -112,3 +114,19 @@ def test_export_with_attachments_is_a_zip_downloaded_once(cast, live_server):
     assert storage.listdir("privacy-exports")[1] == []
     entry = AuditEntry.objects.get(action="customer.exported", object_id=str(pat.pk))
     assert entry.detail["attachments"] is True and entry.actor_id == cast.carol.pk
+
+    # Erasure takes the files with it, the photo's thumbnail included.
+    photo_row = Attachment.objects.get(pk=photo["id"])
+    stored = [
+        photo_row.file.path,
+        photo_row.thumbnail.path,
+        *(Attachment.objects.get(pk=e["id"]).file.path for e in entries.values()),
+    ]
+    assert photo_row.thumbnail and all(os.path.exists(path) for path in stored)
+    admin = {"Authorization": f"Bearer {issue_api_token(cast.dave)}"}
+    erased = requests.post(
+        f"{live_server.url}/api/v1/customers/{pat.pk}/erase", headers=admin, timeout=20
+    )
+    assert erased.status_code == 200, erased.text
+    assert not Attachment.objects.exists()
+    assert not any(os.path.exists(path) for path in stored)
