@@ -16,7 +16,7 @@ import traceback
 
 from bench.common import Table, elapsed, stop_all, write_results
 
-BENCHMARKS = ("chat", "pages", "inbox", "followups", "helpcenter", "imap")
+BENCHMARKS = ("chat", "pages", "inbox", "followups", "helpcenter", "imap", "webhooks", "exports")
 
 
 def main(argv: list[str] | None = None) -> int:

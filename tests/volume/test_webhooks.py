@@ -7,6 +7,7 @@ import hmac
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -31,6 +32,9 @@ class Receiver:
         self.received: list[tuple[dict[str, str], bytes]] = []
         self.status = 200
         self.mode = "normal"
+        # Answer 500 to the bodies this says yes to (None: answer `status` to everything).
+        self.fails: Callable[[dict], bool] | None = None
+        self.lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -38,7 +42,13 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 if receiver.mode == "silent":
                     time.sleep(3)
-                receiver.received.append((dict(self.headers), body))
+                with receiver.lock:
+                    receiver.received.append((dict(self.headers), body))
+                if receiver.fails is not None and receiver.fails(json.loads(body)):
+                    self.send_response(500)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if receiver.mode == "redirect":
                     self.send_response(302)
                     self.send_header("Location", "/elsewhere")
@@ -160,6 +170,56 @@ def test_a_receiver_that_fails_then_recovers_gets_every_event_once_in_order(rece
         assert headers["X-Supportdesk-Signature"] == expected
     assert Delivery.objects.filter(webhook=webhook, status="delivered").count() == 3
     assert Webhook.objects.get(pk=webhook.pk).failing_since is None
+
+
+def test_many_objects_go_out_over_several_connections_each_in_order(receiver, cast):
+    webhook = _subscribe(receiver.url)
+    customer = customer_for_email("pat@shop.example")
+    made = []
+    for n in range(12):
+        ticket, _ = tickets.create_ticket(customer=customer, subject=f"Order {n}", body_text="x")
+        tickets.set_status(ticket, status="pending", by=cast.alice)
+        made.append(ticket.pk)
+    stuck = made[5]
+    # The receiver refuses one ticket's events: only that ticket waits, in its order.
+    receiver.fails = lambda p: (p["data"].get("ticket_id") or p["data"].get("id")) == stuck
+
+    assert services.deliver_due() == 33
+
+    by_ticket: dict[int, list[str]] = {}
+    for payload in receiver.payloads():
+        data = payload["data"]
+        by_ticket.setdefault(data.get("ticket_id") or data["id"], []).append(payload["type"])
+    for pk in made:
+        expected = ["ticket.created", "message.created", "ticket.updated"]
+        assert by_ticket[pk] == (expected if pk != stuck else ["ticket.created"])
+    ids = [h["X-Supportdesk-Event-Id"] for h, _ in receiver.received]
+    assert len(ids) == len(set(ids)) == 34  # each once, plus one refused attempt
+    # Every attempt is in the log; the stuck ticket's later events were never tried.
+    delivered = Delivery.objects.filter(webhook=webhook, status="delivered")
+    assert delivered.count() == 33
+    assert {(d.attempts, d.last_status_code) for d in delivered} == {(1, 200)}
+    waiting = Delivery.objects.filter(webhook=webhook, status="pending").order_by("id")
+    assert [(d.attempts, d.last_status_code) for d in waiting] == [(1, 500), (0, None), (0, None)]
+    assert webhook.deliveries.filter(log__status_code=200).count() == 33
+
+    receiver.fails = None
+    _due_now()
+    assert services.deliver_due() == 3
+    assert not Delivery.objects.filter(status="pending").exists()
+
+
+def test_a_backlog_beyond_one_call_queues_the_next_delivery_task(receiver):
+    _subscribe(receiver.url, events=["ticket.created"])
+    customer = customer_for_email("pat@shop.example")
+    for n in range(7):
+        tickets.create_ticket(customer=customer, subject=f"Backlog {n}", body_text="x")
+
+    # One call stops at its limit and queues the next (run in-process by the eager test profile).
+    assert services.deliver_due(limit=4) == 4
+
+    assert len(receiver.received) == 7
+    assert not Delivery.objects.filter(status="pending").exists()
 
 
 def test_delivery_log_and_redelivery_through_the_api(receiver, token_client, cast):
