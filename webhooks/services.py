@@ -7,8 +7,8 @@
   SKIP LOCKED and a lease, oldest first, never one whose object has an earlier delivery still
   pending for the same webhook (per-object order), and posts them over `LANES` kept-alive
   connections per webhook (an object's events always in one lane, in order), recording outcomes
-  in groups of `RECORD_EVERY` (one transaction each): `POST {id, type, created_at, data}`, signed `X-Supportdesk-Signature:
-  sha256=<hex HMAC of the body>`, `X-Supportdesk-Event-Id` the same on every retry. A non-2xx,
+  in groups of `RECORD_EVERY` (one transaction each): `POST {id, type, created_at, data}`,
+  signed `X-Supportdesk-Signature: sha256=<hex HMAC of the body>`, `X-Supportdesk-Event-Id` the same on every retry. A non-2xx,
   a timeout or a refused connection is retried with exponential backoff and jitter; after
   `SUPPORTDESK_WEBHOOK_DISABLE_DAYS` of nothing but failures the webhook is disabled and admins
   are emailed. Redirects are never followed; answers are read up to a size cap.
