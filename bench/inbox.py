@@ -191,7 +191,7 @@ class Loader:
             (
                 "id", "subject", "status", "priority", "type", "channel", "customer_id",
                 "assignee_id", "reference", "created_at", "updated_at", "last_message_at",
-                "solved_at", "search_document",
+                "solved_at", "search_document", "status_before_spam",
             ),
         )  # fmt: skip
         sd_message = Stream(
@@ -224,7 +224,7 @@ class Loader:
                 t.id, t.subject, t.status, t.priority, t.type, t.channel, t.customer_id,
                 None if t.assignee is None else self.sd_agents[t.assignee], f"b{t.id:09x}",
                 t.created_at, t.updated_at, t.updated_at, solved,
-                f"{t.subject}\n{t.customer_name} {t.customer_email}\n{t.body}",
+                f"{t.subject}\n{t.customer_name} {t.customer_email}\n{t.body}", "",
             )  # fmt: skip
             sd_message.add(
                 t.id, t.id, "customer", t.customer_id, False, t.channel, t.body, "",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, time
 
 from django.core.exceptions import PermissionDenied
+from django.core.handlers.asgi import ASGIRequest
 from django.db.models import Q
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
@@ -53,7 +55,9 @@ def _window(field: str, rng: Range) -> Q:
     return condition
 
 
-def _response(name: str, lines: object, filters: Schema | None = None) -> StreamingHttpResponse:
+def _response(
+    request: HttpRequest, name: str, lines: Iterator[str], filters: Schema | None = None
+) -> StreamingHttpResponse:
     from audit.services import record
 
     record(
@@ -66,7 +70,11 @@ def _response(name: str, lines: object, filters: Schema | None = None) -> Stream
             else {}
         },
     )
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    lines = services.in_one_transaction(lines)
+    content: Iterator[str] | AsyncIterator[str] = (
+        services.for_asgi(lines) if isinstance(request, ASGIRequest) else lines
+    )
+    response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
     response["X-Content-Type-Options"] = "nosniff"
@@ -95,6 +103,7 @@ def tickets_csv(request: HttpRequest, filters: Query[TicketExportFilters]) -> St
         mailbox_id=filters.mailbox,
     ).filter(_window("created_at", filters))
     return _response(
+        request,
         "tickets",
         services.csv_lines(services.TICKET_HEADER, services.ticket_rows(qs)),
         filters,
@@ -117,7 +126,10 @@ def grants_csv(request: HttpRequest, filters: Query[GrantExportFilters]) -> Stre
     )  # fmt: skip
     header = [f.replace("__", "_") for f in fields]
     return _response(
-        "grants", services.csv_lines(header, services.stream(qs.order_by("id"), fields)), filters
+        request,
+        "grants",
+        services.csv_lines(header, services.stream(qs.order_by("id"), fields)),
+        filters,
     )
 
 
@@ -133,7 +145,10 @@ def csat_csv(request: HttpRequest, filters: Query[Range]) -> StreamingHttpRespon
     )  # fmt: skip
     header = [f.replace("__", "_") for f in fields]
     return _response(
-        "csat", services.csv_lines(header, services.stream(qs.order_by("id"), fields)), filters
+        request,
+        "csat",
+        services.csv_lines(header, services.stream(qs.order_by("id"), fields)),
+        filters,
     )
 
 
@@ -150,5 +165,8 @@ def hours_csv(request: HttpRequest, filters: Query[Range]) -> StreamingHttpRespo
     fields = ("id", "user__email", "user__name", "started_at", "last_seen_at", "seconds", "source")
     header = ["id", "email", "name", "started_at", "last_seen_at", "seconds", "source"]
     return _response(
-        "hours", services.csv_lines(header, services.stream(qs.order_by("id"), fields)), filters
+        request,
+        "hours",
+        services.csv_lines(header, services.stream(qs.order_by("id"), fields)),
+        filters,
     )
