@@ -189,3 +189,40 @@ def next_business_morning(hours: Hours | None = None, *, at: datetime | None = N
 def business_morning(*, team_id: int | None = None) -> datetime:
     """The `next_business_morning` lookup's answer (tickets' follow-ups and care ask it)."""
     return next_business_morning(current())
+
+
+def add_business_time(start: datetime, duration: timedelta, hours: Hours | None = None) -> datetime:
+    """The instant `duration` of open time after `start` (calendar time when no hours are set, or
+    when the week has no open range within a year: a target is never pushed to "never").
+
+    Used for customer-wait targets: "first reply within 8 business hours" of a Friday 16:00
+    message is Monday 15:00 on a 09:00-17:00 week. Arithmetic is done in UTC, so a day that
+    changes clocks (DST) still counts the hours that were actually open."""
+    hours = hours or current()
+    if hours.always_open or duration <= timedelta(0):
+        return start + duration
+    zone = ZoneInfo(hours.timezone)
+    cursor = start.astimezone(UTC)
+    remaining = duration
+    first_day = start.astimezone(zone).date()
+    for offset in range(0, 370):
+        day = first_day + timedelta(days=offset)
+        for begin_minute, end_minute in sorted(_day_spans(hours, day)):
+            opens = _local_instant(day, begin_minute, zone)
+            closes = _local_instant(day, end_minute, zone)
+            if closes <= cursor:
+                continue
+            begin = max(opens, cursor)
+            available = closes - begin
+            if remaining <= available:
+                return begin + remaining
+            remaining -= available
+            cursor = closes
+    return start + duration
+
+
+def _local_instant(day: date, minute: int, zone: ZoneInfo) -> datetime:
+    """`minute` minutes after local midnight of `day` (1440 = the next midnight), in UTC."""
+    if minute >= 24 * 60:
+        return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    return datetime.combine(day, time(minute // 60, minute % 60), tzinfo=zone).astimezone(UTC)

@@ -436,6 +436,18 @@ SUPPORTDESK_WEBHOOK_BACKOFF_SECONDS = envint("SUPPORTDESK_WEBHOOK_BACKOFF_SECOND
 # Slack webhooks hear about grants of at least this amount.
 SUPPORTDESK_SLACK_GRANT_THRESHOLD = envint("SUPPORTDESK_SLACK_GRANT_THRESHOLD", 100)
 
+# Customer-wait targets (tickets/waits.py): how long a customer may wait for a first reply and for
+# a resolution, per priority and/or channel ("key=duration" list; keys: priority, channel or
+# channel:priority; durations 30m, 8h, 2d), counted in business hours when hours are set.
+SUPPORTDESK_FIRST_RESPONSE_TARGETS = env(
+    "SUPPORTDESK_FIRST_RESPONSE_TARGETS", "urgent=1h,high=4h,normal=8h,low=24h,chat=1h"
+)
+SUPPORTDESK_RESOLUTION_TARGETS = env(
+    "SUPPORTDESK_RESOLUTION_TARGETS", "urgent=8h,high=24h,normal=48h,low=120h"
+)
+# Sidebar counts of the inbox (tickets/inbox_counts.py): kept at most this long without a change.
+SUPPORTDESK_INBOX_COUNT_SECONDS = envint("SUPPORTDESK_INBOX_COUNT_SECONDS", 60)
+
 
 def _ratelimits(name: str) -> dict[str, tuple[int, int]]:
     """`scope=requests/seconds,...`, e.g. `login-ip=30/300,widget-sessions=60/60`."""

@@ -293,6 +293,10 @@ def _test_defaults(settings) -> None:
     settings.SUPPORTDESK_REQUIRE_2FA = False
     settings.ACCOUNT_RATE_LIMITS = False  # allauth's (second-factor codes): tests/accounts/
     settings.MFA_RATE_LIMITS = False
+    # The inbox's shared sidebar counts live in the shared Redis cache: none from another test.
+    from tickets.inbox_counts import forget_shared_counts
+
+    forget_shared_counts()
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ from core import hooks
 from core.api import ApiError, json_response
 from customers.models import CustomerKind
 from customers.services import customer_for_email
-from tickets import bulk, merging, selectors, services, spam
+from tickets import bulk, inbox_counts, merging, selectors, services, spam
 from tickets.models import (
     BlockedSender,
     BulkJob,
@@ -50,6 +50,9 @@ class TicketPatch(Schema):
     status: Status | None = None
     priority: Priority | None = None
     type: TicketType | None = None
+    channel: Channel | None = Field(
+        None, description="Correct the channel (moves the customer-wait targets with it)"
+    )
     subject: str | None = Field(None, min_length=1, max_length=255)
     assignee_id: int | None = Field(
         None, description="An agent's id; send null with unassign=true to clear"
@@ -142,6 +145,24 @@ class TicketOut(Schema):
     created_at: datetime
     updated_at: datetime
     mailbox: int | None = Field(None, description="The shop mailbox it came in through (id)")
+    last_message_preview: str = Field(
+        "", description="The last public message, on one line (at most 160 characters)"
+    )
+    customer_waiting_since: datetime | None = Field(
+        None,
+        description="Since when the customer has waited for an answer (their oldest message no"
+        " one has answered publicly, on a new or open ticket); null when nobody waits on us",
+    )
+    first_response_due_at: datetime | None = Field(
+        None,
+        description="When the customer will have waited too long for a first reply (the"
+        " first-response target, in business hours when hours are set); null once answered",
+    )
+    resolution_due_at: datetime | None = Field(
+        None,
+        description="When the customer will have waited too long for a resolution; null once"
+        " solved",
+    )
 
     @staticmethod
     def resolve_mailbox(obj: Ticket) -> int | None:
@@ -221,7 +242,9 @@ class TicketFilters(Schema):
     type: TicketType | None = None
     channel: Channel | None = None
     view: selectors.InboxView | None = Field(
-        None, description="mine, unassigned, open, pending, solved, all, care, my_care"
+        None,
+        description="mine, unassigned, open, pending, solved, all, care, my_care, spam, waiting"
+        " (open tickets whose customer waits, the longest wait first)",
     )
     assignee: int | None = None
     contact_kind: CustomerKind | None = Field(
@@ -373,6 +396,10 @@ def _ticket_out(row: selectors.TicketRow) -> dict[str, object]:
         "created_at": row.created_at,
         "updated_at": row.updated_at,
         "mailbox": row.mailbox_id,
+        "last_message_preview": row.last_message_preview,
+        "customer_waiting_since": row.customer_waiting_since,
+        "first_response_due_at": row.first_response_due_at,
+        "resolution_due_at": row.resolution_due_at,
     }
 
 
@@ -426,6 +453,7 @@ def patch_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatch) -> 
         status=payload.status,
         priority=payload.priority,
         type=payload.type,
+        channel=payload.channel,
         subject=payload.subject,
         tags=payload.tags,
         reassign=payload.unassign or payload.assignee_id is not None,
@@ -591,7 +619,9 @@ class SavedViewOut(Schema):
     filters: dict[str, str]
     shared: bool
     owner_id: int
-    count: int | None = Field(None, description="Tickets in the view, capped at 1000 (1000+)")
+    count: int | None = Field(
+        None, description="Tickets in the view, capped at 1000 (the inbox shows 999+)"
+    )
 
 
 class SavedViewList(Schema):
@@ -603,7 +633,7 @@ def list_views(request: HttpRequest) -> dict[str, object]:
     from tickets import saved_views
 
     views = saved_views.views_for(request.user)  # type: ignore[arg-type]
-    counts = saved_views.counts(views, user=request.user)  # type: ignore[arg-type]
+    counts = inbox_counts.saved_counts(views, user=request.user)  # type: ignore[arg-type]
     return {
         "items": [
             {

@@ -6,7 +6,10 @@ class TicketsConfig(AppConfig):
     verbose_name = "Tickets"
 
     def ready(self) -> None:
+        from django.core import checks
+
         from core import hooks
-        from tickets import services
+        from tickets import services, waits
 
         hooks.customer_merged.register(services.move_customer_tickets)
+        checks.register(waits.check_targets)

@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal, TypedDict
 
+from django.core.cache import cache
+from django.db import transaction
+
+from core.realtime import send_event_on_commit
 from tickets.models import Message, Ticket
 
 INBOX_GROUP = "inbox"
+# Bumped after every change the inbox hears about; sidebar counts computed before it are
+# recomputed (tickets/inbox_counts.py).
+COUNTS_GENERATION_KEY = "inbox-counts:generation"
+
+
+def bump_counts() -> None:
+    """Something the inbox counts changed (call after commit)."""
+    try:
+        cache.incr(COUNTS_GENERATION_KEY)
+    except ValueError:  # not there yet (or evicted): start it
+        cache.add(COUNTS_GENERATION_KEY, 1, timeout=None)
+    except Exception:  # the cache is a hint; counts then age out by their timeout
+        return
+
+
+def inbox_changed_on_commit(event: Mapping[str, Any]) -> None:
+    """Tell the inbox (live rows, sidebar counts) after the current transaction commits."""
+    transaction.on_commit(bump_counts)  # first, so a page told of the change counts anew
+    send_event_on_commit(INBOX_GROUP, event)
 
 
 def ticket_group(ticket_id: int) -> str:

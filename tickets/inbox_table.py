@@ -30,21 +30,28 @@ from tickets.selectors import TicketRow
 
 # Exactly what the template loop printed for one row, whitespace included.
 ROW = (
-    '\n      <tr data-href="{url}" data-ticket-id="{id}" class="status-{status}">'
+    '\n      <tr data-href="{url}" data-ticket-id="{id}" class="status-{status}{unread_class}">'
     '\n        <td class="pick"><input type="checkbox" name="ids" value="{id}" form="bulk-form"'
     ' aria-label="Select #{id}"></td>'
-    '\n        <td>{care}<a href="{url}">{subject}</a> <span class="muted">#{id}</span></td>'
+    '\n        <td class="subject">{unread}{care}<a href="{url}">{subject}</a>'
+    ' <span class="muted">#{id}</span>{preview}</td>'
     "\n        <td>{customer}{kind}{vip}</td>"
     '\n        <td><span class="status {status}">{status_label}</span></td>'
     '\n        <td class="prio {priority}">{priority_label}</td>'
     "\n        <td>{assignee}</td>"
     "\n        <td>{tags}</td>"
+    '\n        <td class="wait">{waiting}</td>'
     '\n        <td class="age"><time datetime="{updated_iso}" title="{updated_title}">{updated_ago}</time>'
     "</td>\n      </tr>\n    "
 )
 CARE_BADGE = '<span class="badge care">Care</span> '
 VIP_BADGE = ' <span class="badge vip">VIP</span>'
 UNASSIGNED = '<span class="muted">—</span>'
+UNREAD_DOT = '<span class="unread-dot" title="New customer message"><span class="sr-only">Unread: </span></span>'
+PREVIEW = ' <span class="preview">{}</span>'
+# The customer's wait; "late" once they have waited longer than the target allows.
+WAITING = '<span class="waited{late}" title="{title}">{age}{late_text}</span>'
+LATE_TEXT = '<span class="sr-only"> (waited too long)</span>'
 # A pk no real URL contains, replaced by each row's id in the one reversed ticket URL.
 _PK_MARK = 9_876_543_210
 
@@ -76,6 +83,26 @@ def render_rows(rows: Iterable[TicketRow], *, now: datetime | None = None) -> Sa
     now = now or timezone.now()
     parts = []
     for row in rows:
+        waiting = ""
+        since = row.customer_waiting_since
+        if since is not None and row.status in ("new", "open"):
+            dues = [d for d in (row.first_response_due_at, row.resolution_due_at) if d is not None]
+            due = min(dues) if dues else None
+            late = due is not None and due <= now
+            when = dateformat.format(timezone.localtime(since), datetime_format)
+            if due is None:
+                title = f"Customer waiting since {when}"
+            else:
+                verb = "waited too long at" if late else "will have waited too long at"
+                title = f"Customer waiting since {when}; {verb} " + dateformat.format(
+                    timezone.localtime(due), datetime_format
+                )
+            waiting = WAITING.format(
+                late=" late" if late else "",
+                title=escape(title),
+                age=escape(compact_age(since, now)),
+                late_text=LATE_TEXT if late else "",
+            )
         # As the template's `{{ t.updated_at }}` and `|date:'c'`: in the current time zone.
         updated = timezone.localtime(row.updated_at)
         kind = row.customer_kind
@@ -84,6 +111,12 @@ def render_rows(rows: Iterable[TicketRow], *, now: datetime | None = None) -> Sa
                 url=f"{url_head}{row.id}{url_tail}",
                 id=row.id,
                 status=escape(row.status),
+                unread_class=" unread" if row.unread else "",
+                unread=UNREAD_DOT if row.unread else "",
+                preview=PREVIEW.format(escape(row.last_message_preview))
+                if row.last_message_preview
+                else "",
+                waiting=waiting,
                 care=CARE_BADGE if row.type == TicketType.CARE else "",
                 subject=escape(row.subject),
                 customer=escape(row.customer_display_name),

@@ -16,7 +16,7 @@ from accounts.models import User
 from audit.services import record
 from core import hooks
 from core.realtime import send_event_on_commit
-from tickets import events
+from tickets import events, waits
 from tickets.models import AuthorType, Channel, Message, Status, Ticket, TicketView
 from tickets.services import (
     SEARCH_DOCUMENT_LIMIT,
@@ -90,7 +90,11 @@ def merge_ticket(source: Ticket, *, into: Ticket, by: User | None) -> Ticket:
             into.status, into.solved_at = Status.OPEN, None
         if into.assignee_id is None and source.assignee_id is not None:
             into.assignee_id = source.assignee_id
-        into.save(update_fields=["search_document", "status", "solved_at", "assignee"])
+        # The customer's wait moves too: the survivor's customer waits since the earlier message.
+        wait_fields = _merge_waits(source, into)
+        into.save(
+            update_fields=["search_document", "status", "solved_at", "assignee", *wait_fields]
+        )
 
         record(
             "ticket.merged",
@@ -104,7 +108,17 @@ def merge_ticket(source: Ticket, *, into: Ticket, by: User | None) -> Ticket:
             source.status = Status.CLOSED
             source.solved_at = source.solved_at or now
         source.updated_at = now
-        source.save(update_fields=["merged_into", "status", "solved_at", "updated_at"])
+        source.customer_waiting_since = None
+        source.save(
+            update_fields=[
+                "merged_into",
+                "status",
+                "solved_at",
+                "updated_at",
+                "customer_waiting_since",
+                *waits.refresh_due_times(source),
+            ]
+        )
         Message.objects.create(
             ticket=source,
             author_type=AuthorType.SYSTEM,
@@ -113,12 +127,28 @@ def merge_ticket(source: Ticket, *, into: Ticket, by: User | None) -> Ticket:
             body_text=f"Merged into #{into.pk}" + (f" by {by.display_name}." if by else "."),
         )
         for ticket in (source, into):
-            send_event_on_commit(events.INBOX_GROUP, events.ticket_changed(ticket, "merged"))
+            events.inbox_changed_on_commit(events.ticket_changed(ticket, "merged"))
             send_event_on_commit(
                 events.ticket_group(ticket.pk), events.ticket_updated(ticket, by=by)
             )
             hooks.ticket_updated.fire(ticket=ticket, change="merged", by=by)
     return into
+
+
+def _merge_waits(source: Ticket, into: Ticket) -> list[str]:
+    """The survivor's customer-wait fields after a merge (in memory; returns the fields)."""
+    if into.status in (Status.NEW, Status.OPEN) and source.status in (Status.NEW, Status.OPEN):
+        waiting = [t for t in (source.customer_waiting_since, into.customer_waiting_since) if t]
+        into.customer_waiting_since = min(waiting) if waiting else None
+    elif into.status not in (Status.NEW, Status.OPEN):
+        into.customer_waiting_since = None
+    last = [t for t in (source.last_customer_message_at, into.last_customer_message_at) if t]
+    into.last_customer_message_at = max(last) if last else None
+    return [
+        "customer_waiting_since",
+        "last_customer_message_at",
+        *waits.refresh_due_times(into),
+    ]
 
 
 def _move_everything(source: Ticket, into: Ticket) -> None:

@@ -99,6 +99,17 @@ class Ticket(models.Model):
     status_before_spam = models.CharField(max_length=16, blank=True, default="")
     # Subject, customer and message text, indexed by a GIN expression index on Postgres.
     search_document = models.TextField(blank=True, default="")
+    # What an inbox row needs, kept by the services in the transaction of each message, so a page
+    # reads columns instead of each ticket's latest message (tickets/waits.py for the due times).
+    last_message_preview = models.CharField(max_length=160, blank=True, default="")
+    last_customer_message_at = models.DateTimeField(null=True, blank=True)
+    # Since when the customer has been waiting for an answer (their message no agent has answered
+    # publicly yet, on a new or open ticket); None when nobody is waiting on us.
+    customer_waiting_since = models.DateTimeField(null=True, blank=True)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    # When the customer will have waited too long: for a first reply, and for a resolution.
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -123,6 +134,12 @@ class Ticket(models.Model):
                 fields=["-updated_at", "-id"],
                 name="ticket_open_updated",
                 condition=Q(status__in=["new", "open"]),
+            ),
+            # "Waiting longest": open tickets whose customer waits, the longest wait first.
+            models.Index(
+                fields=["customer_waiting_since", "id"],
+                name="ticket_waiting_longest",
+                condition=Q(status__in=["new", "open"], customer_waiting_since__isnull=False),
             ),
         ]
 
@@ -343,3 +360,20 @@ class TicketView(models.Model):
 
     def __str__(self) -> str:
         return f"agent {self.user_id} viewing #{self.ticket_id}"
+
+
+class TicketRead(models.Model):
+    """When an agent last opened a ticket: a ticket with customer messages after it is unread for
+    them. One small row per (agent, ticket) they opened, upserted by the ticket page."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "ticket"], name="one_read_marker_per_agent")
+        ]
+
+    def __str__(self) -> str:
+        return f"agent {self.user_id} read #{self.ticket_id} at {self.read_at:%Y-%m-%d %H:%M}"

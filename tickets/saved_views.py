@@ -1,17 +1,8 @@
-"""Saved views: named inbox filters, personal or shared, with capped counts for the sidebar.
-
-Counts must not slow the inbox: each view's count is a capped count (at most COUNT_CAP rows of
-its indexed range, shown "999+") kept in the cache for COUNT_SECONDS, read for every view of the
-sidebar in one cache round trip; a miss counts that view once and stores it. So the sidebar is
-at most "live within a few seconds", and never costs more than one bounded query per view per
-interval, whatever the number of agents refreshing.
-"""
+"""Saved views: named inbox filters, personal or shared. Their sidebar counts are counted and
+cached with the built-in views' (tickets/inbox_counts.py)."""
 
 from __future__ import annotations
 
-import contextlib
-
-from django.core.cache import cache
 from django.db.models import Q
 
 from accounts.models import User
@@ -21,8 +12,6 @@ from tickets.models import Channel, SavedView, Status, TicketType
 from tickets.services import TicketError
 
 FILTER_KEYS = ("view", "status", "type", "channel", "assignee", "tag", "kind", "mailbox", "q")
-COUNT_CAP = 1000
-COUNT_SECONDS = 10
 MAX_VIEWS = 50
 
 
@@ -80,31 +69,3 @@ def page_kwargs(view: SavedView) -> dict[str, object]:
         "q": f.get("q") or None,
         "mailbox_id": int(f["mailbox"]) if str(f.get("mailbox", "")).isdigit() else None,
     }
-
-
-def _key(view: SavedView, user: User) -> str:
-    # "mine" depends on who looks; every other view is the same for everyone.
-    who = user.pk if view.filters.get("view") in ("mine", "my_care") else 0
-    return f"saved-view-count:{view.pk}:{who}"
-
-
-def counts(views: list[SavedView], *, user: User) -> dict[int, int]:
-    """Capped counts per view id, from the cache (one round trip), counting the missing ones."""
-    keys = {view.pk: _key(view, user) for view in views}
-    try:
-        cached = cache.get_many(list(keys.values()))
-    except Exception:  # the cache is a hint
-        cached = {}
-    result: dict[int, int] = {}
-    missing: dict[str, int] = {}
-    for view in views:
-        key = keys[view.pk]
-        if key in cached:
-            result[view.pk] = int(cached[key])
-            continue
-        qs = selectors.filtered(user=user, **page_kwargs(view))  # type: ignore[arg-type]
-        result[view.pk] = missing[key] = qs.values("id")[:COUNT_CAP].count()
-    if missing:
-        with contextlib.suppress(Exception):  # the cache is a hint: next time counts again
-            cache.set_many(missing, timeout=COUNT_SECONDS)
-    return result

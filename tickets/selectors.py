@@ -32,6 +32,8 @@ class InboxView(StrEnum):
     CARE = "care"  # proactive care tasks still to work (open or pending)
     MY_CARE = "my_care"
     SPAM = "spam"
+    # Open tickets whose customer waits for an answer, the longest wait first (not by activity).
+    WAITING = "waiting"
 
 
 class BadCursor(ValueError):
@@ -64,9 +66,15 @@ class TicketRow:
     assignee_name: str | None  # None when unassigned (an outer join)
     assignee_email: str | None
     mailbox_id: int | None  # the shop mailbox it came in through (mailboxes/)
+    last_message_preview: str
+    last_customer_message_at: datetime | None
+    customer_waiting_since: datetime | None
+    first_response_due_at: datetime | None
+    resolution_due_at: datetime | None
     # The primary address, as `Customer.primary_email` ("" if not read: see `ticket_page`).
     customer_email: str = ""
     tags: list[str] = field(default_factory=list)  # names in the order they were attached
+    unread: bool = False  # a customer message the agent reading the page has not opened since
 
     @property
     def pk(self) -> int:
@@ -107,6 +115,11 @@ _ROW_FIELDS = (
     "assignee__name",
     "assignee__email",
     "mailbox_id",
+    "last_message_preview",
+    "last_customer_message_at",
+    "customer_waiting_since",
+    "first_response_due_at",
+    "resolution_due_at",
 )
 
 
@@ -116,8 +129,8 @@ class Page:
     next_cursor: str | None
 
 
-def encode_cursor(ticket: Ticket | TicketRow) -> str:
-    raw = json.dumps([ticket.updated_at.isoformat(), ticket.pk]).encode()
+def encode_cursor(ticket: Ticket | TicketRow, *, key: str = "updated_at") -> str:
+    raw = json.dumps([getattr(ticket, key).isoformat(), ticket.pk]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -154,6 +167,8 @@ def apply_view(
             return qs.filter(status=Status.SPAM)
         case InboxView.ALL:
             return qs.exclude(status=Status.SPAM)
+        case InboxView.WAITING:
+            return qs.filter(status__in=OPEN_STATUSES, customer_waiting_since__isnull=False)
         case _:
             return qs
 
@@ -292,20 +307,29 @@ def ticket_page(
         q=q,
         mailbox_id=mailbox_id,
     )
+    waiting = view == InboxView.WAITING
     if cursor:
-        updated_at, pk = decode_cursor(cursor)
-        # The redundant `updated_at <= x` is what the index scan can start from; the OR alone is
-        # a filter, and a page 90% deep scanned (and threw away) 90% of the index first.
-        qs = qs.filter(
-            Q(updated_at__lte=updated_at),
-            Q(updated_at__lt=updated_at) | Q(updated_at=updated_at, id__lt=pk),
-        )
+        at, pk = decode_cursor(cursor)
+        if waiting:  # oldest wait first: the keyset walks forward on (customer_waiting_since, id)
+            qs = qs.filter(
+                Q(customer_waiting_since__gte=at),
+                Q(customer_waiting_since__gt=at) | Q(customer_waiting_since=at, id__gt=pk),
+            )
+        else:
+            # The redundant `updated_at <= x` is what the index scan can start from; the OR alone
+            # is a filter, and a page 90% deep scanned (and threw away) 90% of the index first.
+            qs = qs.filter(
+                Q(updated_at__lte=at),
+                Q(updated_at__lt=at) | Q(updated_at=at, id__lt=pk),
+            )
+    order = ("customer_waiting_since", "id") if waiting else ("-updated_at", "-id")
     # The same joins select_related made (customer inner, assignee outer), only the columns shown.
     rows = [
-        TicketRow(*values)
-        for values in qs.order_by("-updated_at", "-id").values_list(*_ROW_FIELDS)[: limit + 1]
+        TicketRow(*values) for values in qs.order_by(*order).values_list(*_ROW_FIELDS)[: limit + 1]
     ]
-    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    next_cursor = (
+        encode_cursor(rows[limit - 1], key=order[0].lstrip("-")) if len(rows) > limit else None
+    )
     rows = rows[:limit]
     _attach_tags_and_emails(rows, all_emails=all_emails)
     return Page(items=rows, next_cursor=next_cursor)

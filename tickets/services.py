@@ -32,7 +32,7 @@ from core.realtime import asend_event, send_event_on_commit
 from customers.models import Customer
 from mailer.models import OutboundEmail
 from mailer.services import build_email, make_message_id, queue_emails
-from tickets import events
+from tickets import events, waits
 from tickets.models import (
     AuthorType,
     Channel,
@@ -43,6 +43,7 @@ from tickets.models import (
     Status,
     Tag,
     Ticket,
+    TicketRead,
     TicketType,
 )
 from tickets.sanitize import html_to_text, sanitize_html
@@ -114,6 +115,7 @@ def create_ticket(
             last_message_at=now,
         )
         _append_search_text(ticket, f"{subject}\n{customer.display_name} {customer.primary_email}")
+        waits.refresh_due_times(ticket)
         ticket.save()
         hooks.ticket_created.fire(ticket=ticket)
         message = _add_message(
@@ -128,7 +130,7 @@ def create_ticket(
             references=references,
             is_auto_reply=is_auto_reply,
         )
-        send_event_on_commit(events.INBOX_GROUP, events.ticket_changed(ticket, "created"))
+        events.inbox_changed_on_commit(events.ticket_changed(ticket, "created"))
         if author_type == AuthorType.CUSTOMER and channel in (Channel.EMAIL, Channel.WEB):
             hooks.customer_wrote_in.fire_on_commit(
                 ticket_id=ticket.pk,
@@ -175,7 +177,17 @@ def _add_message(
         is_auto_reply=is_auto_reply,
     )
     now = message.created_at
-    Ticket.objects.filter(pk=ticket.pk).update(updated_at=now, last_message_at=now)
+    row_fields = _note_message(
+        ticket,
+        author_type=author_type,
+        internal=internal,
+        is_auto_reply=is_auto_reply,
+        text=text,
+        at=now,
+    )
+    Ticket.objects.filter(pk=ticket.pk).update(
+        updated_at=now, last_message_at=now, **{f: getattr(ticket, f) for f in row_fields}
+    )
     ticket.updated_at = ticket.last_message_at = now
     if not internal and len(ticket.search_document) < SEARCH_DOCUMENT_LIMIT:
         _append_search_text(ticket, text)
@@ -183,6 +195,48 @@ def _add_message(
     send_event_on_commit(events.ticket_group(ticket.pk), events.message_added(message))
     hooks.message_created.fire(message=message)
     return message
+
+
+PREVIEW_LENGTH = 160
+# What a status change may move besides the status (see _apply_status).
+STATUS_FIELDS = ["status", "solved_at", "customer_waiting_since", *waits.WAIT_FIELDS]
+
+
+def preview(text: str) -> str:
+    """A message as the inbox row shows it: one line, at most PREVIEW_LENGTH characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= PREVIEW_LENGTH else line[: PREVIEW_LENGTH - 1] + "\u2026"
+
+
+def _note_message(
+    ticket: Ticket,
+    *,
+    author_type: AuthorType | str,
+    internal: bool,
+    is_auto_reply: bool,
+    text: str,
+    at: datetime,
+) -> list[str]:
+    """Keep what an inbox row shows in step with a new message (in memory; returns the fields to
+    save): the preview of the last public message, when the customer last wrote, since when they
+    wait (their oldest unanswered message) and the first public answer, which ends the
+    first-response target."""
+    if internal:
+        return []
+    ticket.last_message_preview = preview(text)
+    fields = ["last_message_preview"]
+    if author_type == AuthorType.CUSTOMER and not is_auto_reply:
+        ticket.last_customer_message_at = at
+        if ticket.customer_waiting_since is None:
+            ticket.customer_waiting_since = at
+        fields += ["last_customer_message_at", "customer_waiting_since"]
+    elif author_type == AuthorType.AGENT:
+        ticket.customer_waiting_since = None
+        fields.append("customer_waiting_since")
+        if ticket.first_responded_at is None:
+            ticket.first_responded_at = at
+            fields += ["first_responded_at", *waits.refresh_due_times(ticket)]
+    return fields
 
 
 def add_customer_message(
@@ -215,8 +269,8 @@ def add_customer_message(
         if not is_auto_reply and ticket.status in (Status.PENDING, Status.SOLVED, Status.CLOSED):
             ticket.status = Status.OPEN
             ticket.solved_at = None
-            ticket.save(update_fields=["status", "solved_at"])
-        send_event_on_commit(events.INBOX_GROUP, events.ticket_changed(ticket, "message"))
+            ticket.save(update_fields=["status", "solved_at", *waits.refresh_due_times(ticket)])
+        events.inbox_changed_on_commit(events.ticket_changed(ticket, "message"))
     return message
 
 
@@ -334,9 +388,9 @@ def add_agent_reply(
                 status = Status.PENDING
         if status is not None and status != ticket.status:
             _apply_status(ticket, Status(status))
-            changed += ["status", "solved_at"]
+            changed += STATUS_FIELDS
         ticket.save(update_fields=changed)
-        send_event_on_commit(events.INBOX_GROUP, events.ticket_changed(ticket, "reply"))
+        events.inbox_changed_on_commit(events.ticket_changed(ticket, "reply"))
         # A message is audited as an event: who wrote what kind of message where, never its body.
         record(
             "message.created",
@@ -438,6 +492,9 @@ def _apply_status(ticket: Ticket, status: Status) -> None:
     solving = status == Status.SOLVED and ticket.status != Status.SOLVED
     ticket.status = status
     ticket.solved_at = timezone.now() if status in (Status.SOLVED, Status.CLOSED) else None
+    if status not in (Status.NEW, Status.OPEN):
+        ticket.customer_waiting_since = None  # pending, solved, closed: nobody waits on us
+    waits.refresh_due_times(ticket)  # every STATUS_FIELDS field is now as it must be saved
     if solving:
         # After commit, robust: a reaction (csat asks for a rating) never breaks the solve.
         hooks.ticket_solved.fire_on_commit(ticket_id=ticket.pk)
@@ -455,6 +512,7 @@ class TicketChanges:
     tags: Iterable[str] | None = None
     reassign: bool = False
     assignee: User | None = None
+    channel: Channel | str | None = None
 
 
 def change_ticket(ticket: Ticket, *, by: User, changes: TicketChanges) -> Ticket:
@@ -468,6 +526,8 @@ def change_ticket(ticket: Ticket, *, by: User, changes: TicketChanges) -> Ticket
             _apply_status(ticket, Status(changes.status))
         if changes.priority is not None:
             ticket.priority = Priority(changes.priority)
+        if changes.channel is not None:
+            ticket.channel = Channel(changes.channel)
         if changes.type is not None:
             ticket.type = TicketType(changes.type)
         if changes.reassign:
@@ -476,6 +536,7 @@ def change_ticket(ticket: Ticket, *, by: User, changes: TicketChanges) -> Ticket
             ticket.assignee = changes.assignee
         if changes.subject is not None:
             ticket.subject = single_line(changes.subject)[:255] or ticket.subject
+        waits.refresh_due_times(ticket)  # priority, channel and status move the targets
         ticket.updated_at = timezone.now()
         ticket.save()
         if changes.tags is not None:
@@ -483,7 +544,7 @@ def change_ticket(ticket: Ticket, *, by: User, changes: TicketChanges) -> Ticket
         changed = diff(before, _audited_fields(ticket, tags=changes.tags))
         if changed:
             record("ticket.updated", obj=ticket, actor=by, changes=changed)
-        send_event_on_commit(events.INBOX_GROUP, events.ticket_changed(ticket, "updated"))
+        events.inbox_changed_on_commit(events.ticket_changed(ticket, "updated"))
         send_event_on_commit(events.ticket_group(ticket.pk), events.ticket_updated(ticket, by=by))
         hooks.ticket_updated.fire(ticket=ticket, change="updated", by=by)
     return ticket
@@ -547,7 +608,7 @@ def _change_tags(
             set_tags(ticket, wanted)
             ticket.updated_at = timezone.now()
             ticket.save(update_fields=["updated_at"])
-            send_event_on_commit(events.INBOX_GROUP, events.ticket_changed(ticket, "updated"))
+            events.inbox_changed_on_commit(events.ticket_changed(ticket, "updated"))
             send_event_on_commit(
                 events.ticket_group(ticket.pk), events.ticket_updated(ticket, by=by)
             )
@@ -560,6 +621,7 @@ def _audited_fields(ticket: Ticket, *, tags: Iterable[str] | None = None) -> dic
         "status": ticket.status,
         "priority": ticket.priority,
         "type": ticket.type,
+        "channel": ticket.channel,
         "assignee": ticket.assignee_id,
         "subject": ticket.subject,
     }
@@ -738,7 +800,7 @@ def _send_follow_up_batch(size: int) -> int:
     from customers.models import CustomerEmail
 
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), waits.one_hours_read():
         follow_ups = list(
             FollowUp.objects.select_for_update(skip_locked=True)
             .filter(status=FollowUpStatus.SCHEDULED, send_at__lte=now)
@@ -804,6 +866,14 @@ def _send_follow_up_batch(size: int) -> int:
             )
             ids.append(message.message_id)  # a second follow-up on the ticket replies to this one
             _append_search_text(ticket, message.body_text)
+            _note_message(
+                ticket,
+                author_type=AuthorType.AGENT,
+                internal=False,
+                is_auto_reply=False,
+                text=message.body_text,
+                at=now,
+            )
             ticket.updated_at = ticket.last_message_at = now
             if ticket.assignee_id is None:
                 ticket.assignee = author
@@ -840,8 +910,21 @@ def _send_follow_up_batch(size: int) -> int:
             for _, _, message, _, _ in claimed
         ]
         published.append((events.INBOX_GROUP, events.tickets_changed(touched, "reply")))
+        transaction.on_commit(events.bump_counts)
         transaction.on_commit(lambda: _publish_all(published))
     return len(claimed)
+
+
+_BATCH_WAIT_FIELDS = [
+    "last_message_preview",
+    "customer_waiting_since",
+    "first_responded_at",
+    *waits.WAIT_FIELDS,
+]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def _mark_follow_ups_sent(
@@ -852,7 +935,15 @@ def _mark_follow_ups_sent(
     if connection.vendor != "postgresql":  # the embedded profile's SQLite: a handful at a time
         Ticket.objects.bulk_update(
             touched,
-            ["updated_at", "last_message_at", "search_document", "assignee", "status", "solved_at"],
+            [
+                "updated_at",
+                "last_message_at",
+                "search_document",
+                "assignee",
+                "status",
+                "solved_at",
+                *_BATCH_WAIT_FIELDS,
+            ],
         )
         for follow_up_id, message_id in sent:
             FollowUp.objects.filter(pk=follow_up_id).update(
@@ -866,8 +957,13 @@ def _mark_follow_ups_sent(
         cursor.execute(
             f"UPDATE {Ticket._meta.db_table} AS t SET updated_at = %s, last_message_at = %s,"  # noqa: S608 (a model's table name)
             " search_document = v.doc, assignee_id = v.assignee, status = v.status,"
-            " solved_at = v.solved FROM json_to_recordset(%s::json)"
-            " AS v(id bigint, doc text, assignee bigint, status text, solved timestamptz)"
+            " solved_at = v.solved, last_message_preview = v.preview,"
+            " customer_waiting_since = v.waiting, first_responded_at = v.responded,"
+            " first_response_due_at = v.first_due, resolution_due_at = v.resolution_due"
+            " FROM json_to_recordset(%s::json)"
+            " AS v(id bigint, doc text, assignee bigint, status text, solved timestamptz,"
+            " preview text, waiting timestamptz, responded timestamptz, first_due timestamptz,"
+            " resolution_due timestamptz)"
             " WHERE t.id = v.id",
             [
                 now,
@@ -879,7 +975,12 @@ def _mark_follow_ups_sent(
                             "doc": t.search_document,
                             "assignee": t.assignee_id,
                             "status": str(t.status),
-                            "solved": t.solved_at.isoformat() if t.solved_at else None,
+                            "solved": _iso(t.solved_at),
+                            "preview": t.last_message_preview,
+                            "waiting": _iso(t.customer_waiting_since),
+                            "responded": _iso(t.first_responded_at),
+                            "first_due": _iso(t.first_response_due_at),
+                            "resolution_due": _iso(t.resolution_due_at),
                         }
                         for t in touched
                     ]
@@ -1002,3 +1103,29 @@ def leave_viewer(ticket_id: int, *, user: User) -> None:
 def move_customer_tickets(*, source_id: int, into_id: int) -> None:
     """The `customer_merged` receiver: the merged customer's tickets move to the one kept."""
     Ticket.objects.filter(customer_id=source_id).update(customer_id=into_id)
+
+
+def mark_read(ticket_id: int, *, user: User) -> None:
+    """The agent opened the ticket: its customer messages until now are read for them (one
+    upserted row per agent and ticket; the inbox shows a ticket unread while the customer's
+    last message is newer than it)."""
+    TicketRead.objects.bulk_create(  # one upsert statement
+        [TicketRead(user=user, ticket_id=ticket_id, read_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["user", "ticket"],
+        update_fields=["read_at"],
+    )
+
+
+def unread_ids(
+    ticket_ids: Iterable[int], *, user: User, rows: Mapping[int, datetime | None]
+) -> set[int]:
+    """Which of the tickets have a customer message `user` has not opened since (`rows`: each
+    ticket's `last_customer_message_at`). One indexed query for a page."""
+    ids = [pk for pk in ticket_ids if rows.get(pk) is not None]
+    if not ids:
+        return set()
+    read = dict(
+        TicketRead.objects.filter(user=user, ticket_id__in=ids).values_list("ticket_id", "read_at")
+    )
+    return {pk for pk in ids if pk not in read or read[pk] < rows[pk]}  # type: ignore[operator]

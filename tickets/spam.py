@@ -15,7 +15,7 @@ from accounts.models import User
 from audit.services import record
 from core import hooks
 from core.realtime import send_event_on_commit
-from tickets import events
+from tickets import events, waits
 from tickets.models import BlockedSender, Status, Ticket
 from tickets.services import TicketError
 
@@ -30,8 +30,17 @@ def mark_spam(ticket: Ticket, *, by: User | None) -> Ticket:
             return ticket
         ticket.status_before_spam = ticket.status
         ticket.status = Status.SPAM
+        ticket.customer_waiting_since = None
         ticket.updated_at = timezone.now()
-        ticket.save(update_fields=["status", "status_before_spam", "updated_at"])
+        ticket.save(
+            update_fields=[
+                "status",
+                "status_before_spam",
+                "updated_at",
+                "customer_waiting_since",
+                *waits.refresh_due_times(ticket),
+            ]
+        )
         _publish(ticket, by=by, change="spam")
     return ticket
 
@@ -47,15 +56,28 @@ def mark_not_spam(ticket: Ticket, *, by: User | None) -> Ticket:
             restored = Status.OPEN if ticket.assignee_id else Status.NEW
         ticket.status = restored
         ticket.status_before_spam = ""
+        if restored in (Status.NEW, Status.OPEN) and ticket.last_customer_message_at:
+            # Not spam after all: the customer has been waiting since their message.
+            ticket.customer_waiting_since = ticket.customer_waiting_since or (
+                ticket.last_customer_message_at
+            )
         ticket.updated_at = timezone.now()
-        ticket.save(update_fields=["status", "status_before_spam", "updated_at"])
+        ticket.save(
+            update_fields=[
+                "status",
+                "status_before_spam",
+                "updated_at",
+                "customer_waiting_since",
+                *waits.refresh_due_times(ticket),
+            ]
+        )
         _publish(ticket, by=by, change="not_spam")
     return ticket
 
 
 def _publish(ticket: Ticket, *, by: User | None, change: str) -> None:
     record(f"ticket.{change}", obj=ticket, actor=by, changes={"status": _statuses(ticket, change)})
-    send_event_on_commit(events.INBOX_GROUP, events.ticket_changed(ticket, change))
+    events.inbox_changed_on_commit(events.ticket_changed(ticket, change))
     send_event_on_commit(events.ticket_group(ticket.pk), events.ticket_updated(ticket, by=by))
     hooks.ticket_updated.fire(ticket=ticket, change=change, by=by)
 

@@ -10,6 +10,7 @@ urlpatterns: list[URLPattern] = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/bulk", views.inbox_bulk, name="bulk"),
     path("inbox/views", views.saved_view_create, name="saved_view_create"),
+    path("inbox/counts", views.inbox_counts_json, name="inbox_counts"),
     path("inbox/bulk/<int:pk>", views.inbox_bulk_job, name="bulk_job"),
     path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:pk>/reply", views.ticket_reply, name="reply"),

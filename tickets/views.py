@@ -6,7 +6,6 @@ Thin views: they parse input with `tickets.forms` and call `tickets.services`; r
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -14,9 +13,9 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -29,7 +28,7 @@ from attachments.models import Attachment, Source
 from core.ratelimit import ratelimit
 from customers.models import CustomerKind, Order
 from customers.services import customer_for_email
-from tickets import inbox_table, selectors, services
+from tickets import inbox_counts, inbox_table, saved_views, selectors, services
 from tickets.forms import FollowUpForm, ReplyForm, TicketUpdateForm, WebTicketForm
 from tickets.models import (
     BulkJob,
@@ -45,20 +44,8 @@ from tickets.models import (
 )
 
 PAGE_SIZE = 50
-# Sidebar counts stop at this many: an exact count of a million rows is a scan, a capped one is not.
-COUNT_CAP = 1000
 FILTER_PARAMS = ("view", "status", "type", "channel", "assignee", "tag", "kind", "mailbox", "q")
-VIEW_LABELS = [
-    ("mine", "Mine"),
-    ("unassigned", "Unassigned"),
-    ("open", "Open"),
-    ("pending", "Pending"),
-    ("solved", "Solved"),
-    ("all", "All"),
-    ("care", "Care tasks"),
-    ("my_care", "My care tasks"),
-    ("spam", "Spam"),
-]
+VIEW_LABELS = inbox_counts.VIEW_LABELS
 BULK_ACTIONS = [
     ("assign", "Assign to"),
     ("unassign", "Unassign"),
@@ -79,34 +66,6 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 # --- inbox ---------------------------------------------------------------------------------------
-
-
-def _view_counts(user: User) -> dict[str, int]:
-    """Capped counts for every view in ONE query: each view's indexed range, limited, counted."""
-    sql, params = _view_counts_sql(user.pk)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return {name: int(count) for (name, _), count in zip(VIEW_LABELS, row, strict=True)}
-
-
-@functools.lru_cache(maxsize=1024)
-def _view_counts_sql(user_id: int) -> tuple[str, tuple[Any, ...]]:
-    """The counts query for one agent, compiled once per process (8 querysets took ~1 ms to build).
-
-    The views depend on nothing but constants and the agent's id, so the SQL and its parameters
-    for an id never change.
-    """
-    user = User(pk=user_id)
-    parts: list[str] = []
-    params: list[Any] = []
-    for name, _ in VIEW_LABELS:
-        qs = selectors.apply_view(Ticket.objects.all(), name, user).values("id")[:COUNT_CAP]
-        sql, sql_params = qs.query.sql_with_params()
-        # The ORM compiled `sql` with placeholders (params stay separate); `name` is a constant.
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS v_{name})")  # noqa: S608
-        params.extend(sql_params)
-    return "SELECT " + ", ".join(parts), tuple(params)
 
 
 def _filters(request: HttpRequest) -> dict[str, str]:
@@ -148,9 +107,12 @@ def inbox(request: HttpRequest) -> HttpResponse:
         page = selectors.ticket_page(user=user, view=view, limit=PAGE_SIZE, all_emails=False)
         cursor = None
     kept = {k: v for k, v in filters.items() if v}
+    _mark_unread(page.items, user=user)
     context = {
         "rows": inbox_table.render_rows(page.items),
         "filters": filters,
+        "view_name": view,
+        "has_filters": any(v for k, v in filters.items() if k != "view"),
         "current_query": urlencode({**kept, **({"cursor": cursor} if cursor else {})}),
         "first_query": urlencode(kept),
         "next_query": urlencode({**kept, "cursor": page.next_cursor}) if page.next_cursor else "",
@@ -158,13 +120,13 @@ def inbox(request: HttpRequest) -> HttpResponse:
     }
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "tickets/partials/ticket_table.html", context)
+    saved_list = saved_views.views_for(user)
+    counts = inbox_counts.sidebar_counts(user, saved_list)
     context.update(
         nav="inbox",
         views=[
-            (name, label, count)
-            for (name, label), count in zip(VIEW_LABELS, _view_counts(user).values(), strict=True)
+            (name, label, inbox_counts.shown(counts.views[name])) for name, label in VIEW_LABELS
         ],
-        count_cap=COUNT_CAP,
         # (value, label, selected) per <option>, so the filter bar's loops only print.
         agent_options=_options(
             [
@@ -180,7 +142,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         channel_options=_options(Channel.choices, filters["channel"]),
         kind_options=_options(CustomerKind.choices, filters["kind"]),
         mailbox_options=_options(_mailboxes(), filters["mailbox"]),
-        saved_views=_saved_views_with_counts(user),
+        saved_views=[(sv, inbox_counts.shown(counts.saved[sv.pk])) for sv in saved_list],
         saved_id=saved.pk if saved is not None else None,
         bulk_actions=BULK_ACTIONS,
         bulk_statuses=[(v, label) for v, label in Status.choices if v != Status.SPAM],
@@ -207,20 +169,30 @@ def _saved_view(request: HttpRequest, user: User) -> SavedView | None:
     return SavedView.objects.filter(Q(owner=user) | Q(shared=True), pk=int(raw)).first()
 
 
-def _saved_views_with_counts(user: User) -> list[tuple[SavedView, int]]:
-    from tickets import saved_views
+def _mark_unread(rows: list[selectors.TicketRow], *, user: User) -> None:
+    """Flag the rows with a customer message this agent has not opened since (one query)."""
+    unread = services.unread_ids(
+        [row.id for row in rows],
+        user=user,
+        rows={row.id: row.last_customer_message_at for row in rows},
+    )
+    for row in rows:
+        row.unread = row.id in unread
 
-    views = saved_views.views_for(user)
-    counts = saved_views.counts(views, user=user)
-    return [(view, counts[view.pk]) for view in views]
+
+@login_required
+@require_GET
+def inbox_counts_json(request: HttpRequest) -> JsonResponse:
+    """The sidebar's counts, for the live inbox (static/js/inbox.js re-reads them on changes)."""
+    user: User = request.user  # type: ignore[assignment]
+    counts = inbox_counts.sidebar_counts(user, saved_views.views_for(user))
+    return JsonResponse(counts.as_json())
 
 
 @login_required
 @require_POST
 def saved_view_create(request: HttpRequest) -> HttpResponse:
     """ "Save this view" in the inbox sidebar: the current filters under a name."""
-    from tickets import saved_views
-
     filters = {key: request.POST.get(f"f_{key}", "") for key in FILTER_PARAMS}
     try:
         view = saved_views.create_view(
@@ -397,15 +369,37 @@ def _render_ticket(
         "statuses": Status.choices,
         "priorities": Priority.choices,
         "contact_kinds": _customer_kinds(),
+        "wait_facts": _wait_facts(ticket),
         **_customer_context(ticket),
     }
     return render(request, "tickets/ticket.html", context, status=status)
 
 
+def _wait_facts(ticket: Ticket) -> list[tuple[str, datetime, bool]]:
+    """What the ticket page says about the customer's wait: (words, instant, too long?)."""
+    now = timezone.now()
+    facts: list[tuple[str, datetime, bool]] = []
+    if ticket.customer_waiting_since is not None and ticket.is_open:
+        facts.append(("Customer waiting since", ticket.customer_waiting_since, False))
+    for label, due in (
+        ("first reply", ticket.first_response_due_at),
+        ("resolution", ticket.resolution_due_at),
+    ):
+        if due is None:
+            continue
+        if due <= now:
+            facts.append((f"Customer waited too long for a {label} since", due, True))
+        else:
+            facts.append((f"Customer will have waited too long for a {label} at", due, False))
+    return facts
+
+
 @login_required
 @require_GET
 def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _render_ticket(request, _get_ticket_for_agent(request, pk))
+    ticket = _get_ticket_for_agent(request, pk)
+    services.mark_read(ticket.pk, user=request.user)  # type: ignore[arg-type]
+    return _render_ticket(request, ticket)
 
 
 def _store_uploads(request: HttpRequest, source: str, **fields: Any) -> list[int]:

@@ -132,12 +132,35 @@
       document.body.addEventListener("htmx:afterSwap", restore);
     }
 
+    // The sidebar's counts follow the same events: re-read (cheap, cached per view on the
+    // server); a "stale" answer (recounted at most once a second) is asked again a moment later.
+    var countsUrl = inbox.getAttribute("data-counts-url");
+    var countsTimer = null;
+    var refreshCounts = function () {
+      if (!countsUrl || !window.fetch) return;
+      fetch(countsUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data) return;
+          Object.keys(data.views || {}).forEach(function (name) {
+            var el = inbox.querySelector("[data-view-count='" + name + "']");
+            if (el && el.textContent !== data.views[name]) { el.textContent = data.views[name]; el.classList.add("changed"); }
+          });
+          Object.keys(data.saved || {}).forEach(function (pk) {
+            var el = inbox.querySelector("[data-saved-count='" + pk + "']");
+            if (el && el.textContent !== data.saved[pk]) { el.textContent = data.saved[pk]; el.classList.add("changed"); }
+          });
+          if (data.stale) { clearTimeout(countsTimer); countsTimer = setTimeout(refreshCounts, 1100); }
+        })
+        .catch(function () { /* a hint: the next event or reload tries again */ });
+    };
+
     // Several events in a burst (a reply changes status and assignee) cost one re-fetch.
     var pending = null;
     liveSocket(inbox.getAttribute("data-inbox-ws"), function (event) {
       if (event.type !== "ticket.changed") return;
       clearTimeout(pending);
-      pending = setTimeout(refresh, 250);
+      pending = setTimeout(function () { refresh(); refreshCounts(); }, 250);
     });
   }
 

@@ -110,6 +110,7 @@ PAGES: dict[str, Rule] = {
     ),
     "inbox/bulk": Rule(fixed("/inbox/bulk"), {"POST": AGENTS}),
     "inbox/views": Rule(fixed("/inbox/views"), {"POST": AGENTS}),
+    "inbox/counts": Rule(fixed("/inbox/counts"), {"GET": AGENTS}),
     "inbox/bulk/<int:pk>": Rule(lambda w: "/inbox/bulk/999999", {"GET": AGENTS}),
     "tickets/<int:pk>/merge": Rule(lambda w: f"/tickets/{w.ticket.pk}/merge", {"POST": AGENTS}),
     "tickets/<int:pk>/spam": Rule(lambda w: f"/tickets/{w.ticket.pk}/spam", {"POST": AGENTS}),

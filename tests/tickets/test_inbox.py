@@ -69,7 +69,7 @@ def test_sidebar_shows_a_count_per_view(cast, alice_client) -> None:
     _ticket("Two", status=Status.NEW)
     _ticket("Three", status=Status.NEW)
     html = alice_client.get("/inbox/").content.decode()
-    counts = dict(re.findall(r'\?view=(\w+)"[^>]*>\w+ <span class="count">(\d+)', html))
+    counts = dict(re.findall(r'\?view=(\w+)"[^>]*>\w+ <span class="count"[^>]*>(\d+)', html))
     assert counts == {
         "mine": "1",
         "unassigned": "2",

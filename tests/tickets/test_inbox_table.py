@@ -15,27 +15,28 @@ from django.utils import timezone
 
 from customers.models import CustomerEmail, CustomerKind, Tier
 from tests import factories
-from tickets import inbox_table, selectors, services
+from tickets import inbox_table, selectors, services, waits
 from tickets.models import Priority, Status, Ticket, TicketType
 
 TEMPLATE_PARTIAL = """\
 {% load inbox %}<div id="ticket-table" class="ticket-table" data-refresh-url="{% url 'tickets:inbox' %}{% if current_query %}?{{ current_query }}{% endif %}">
   <table class="grid tickets">
-    <thead><tr><th class="pick"><input type="checkbox" data-select-page aria-label="Select every ticket on this page"></th><th>Subject</th><th>Customer</th><th>Status</th><th>Priority</th><th>Assignee</th><th>Tags</th><th class="age">Updated</th></tr></thead>
+    <thead><tr><th class="pick"><input type="checkbox" data-select-page aria-label="Select every ticket on this page"></th><th>Subject</th><th>Customer</th><th>Status</th><th>Priority</th><th>Assignee</th><th>Tags</th><th class="wait">Waiting</th><th class="age">Updated</th></tr></thead>
     <tbody>
     {% for t in tickets %}
-      <tr data-href="{% url 'tickets:ticket' t.pk %}" data-ticket-id="{{ t.pk }}" class="status-{{ t.status }}">
+      <tr data-href="{% url 'tickets:ticket' t.pk %}" data-ticket-id="{{ t.pk }}" class="status-{{ t.status }}{% if t.pk in unread %} unread{% endif %}">
         <td class="pick"><input type="checkbox" name="ids" value="{{ t.pk }}" form="bulk-form" aria-label="Select #{{ t.pk }}"></td>
-        <td>{% if t.type == "care" %}<span class="badge care">Care</span> {% endif %}<a href="{% url 'tickets:ticket' t.pk %}">{{ t.subject }}</a> <span class="muted">#{{ t.pk }}</span></td>
+        <td class="subject">{% if t.pk in unread %}<span class="unread-dot" title="New customer message"><span class="sr-only">Unread: </span></span>{% endif %}{% if t.type == "care" %}<span class="badge care">Care</span> {% endif %}<a href="{% url 'tickets:ticket' t.pk %}">{{ t.subject }}</a> <span class="muted">#{{ t.pk }}</span>{% if t.last_message_preview %} <span class="preview">{{ t.last_message_preview }}</span>{% endif %}</td>
         <td>{{ t.customer.display_name }}{% if t.customer.kind != "customer" %} <span class="badge">{{ t.customer.get_kind_display }}</span>{% endif %}{% if t.customer.tier == "vip" %} <span class="badge vip">VIP</span>{% endif %}</td>
         <td><span class="status {{ t.status }}">{{ t.get_status_display }}</span></td>
         <td class="prio {{ t.priority }}">{{ t.get_priority_display }}</td>
         <td>{% if t.assignee %}{{ t.assignee.display_name }}{% else %}<span class="muted">—</span>{% endif %}</td>
         <td>{% for tag in t.tags.all %}<span class="badge">{{ tag.name }}</span> {% endfor %}</td>
+        <td class="wait">{% if t.customer_waiting_since and t.is_open %}{% with due=t.due %}<span class="waited{% if due and due <= now %} late{% endif %}" title="Customer waiting since {{ t.customer_waiting_since }}{% if due %}; {% if due <= now %}waited too long at{% else %}will have waited too long at{% endif %} {{ due }}{% endif %}">{{ t.customer_waiting_since|compact_age }}{% if due and due <= now %}<span class="sr-only"> (waited too long)</span>{% endif %}</span>{% endwith %}{% endif %}</td>
         <td class="age"><time datetime="{{ t.updated_at|date:'c' }}" title="{{ t.updated_at }}">{{ t.updated_at|compact_age }}</time></td>
       </tr>
     {% empty %}
-      <tr><td colspan="8"><div class="empty-state">No tickets here.{% if current_query %} <a class="button" href="{% url 'tickets:inbox' %}">Clear filters</a>{% endif %}</div></td></tr>
+      <tr><td colspan="9"><div class="empty-state">{% if has_filters %}No tickets match these filters. <a class="button" href="{% url 'tickets:inbox' %}?view={{ view_name|default:'open' }}" data-clear-filters>Clear filters</a>{% else %}No tickets here.{% endif %}</div></td></tr>
     {% endfor %}
     </tbody>
   </table>
@@ -47,24 +48,35 @@ TEMPLATE_PARTIAL = """\
 """
 
 
-def _render_both(user) -> tuple[str, str]:
+def _render_both(user, *, unread=frozenset(), has_filters=False) -> tuple[str, str]:
+    now = timezone.now()
     page = selectors.ticket_page(user=user, view="all", all_emails=False)
-    tickets = (
+    for row in page.items:
+        row.unread = row.id in unread
+    tickets = list(
         Ticket.objects.filter(pk__in=[row.id for row in page.items])
         .select_related("customer", "assignee")
         .prefetch_related("tags", "customer__emails")
         .order_by("-updated_at", "-id")
     )
+    for ticket in tickets:
+        ticket.due = waits.overdue_at(ticket)
     context = {
         "current_query": "view=all",
         "first_query": "view=all",
         "next_query": "x=1",
         "is_paged": True,
+        "has_filters": has_filters,
+        "view_name": "all",
     }
-    old = engines["django"].from_string(TEMPLATE_PARTIAL).render({**context, "tickets": tickets})
+    old = (
+        engines["django"]
+        .from_string(TEMPLATE_PARTIAL)
+        .render({**context, "tickets": tickets, "unread": unread, "now": now})
+    )
     new = render_to_string(
         "tickets/partials/ticket_table.html",
-        {**context, "rows": inbox_table.render_rows(page.items)},
+        {**context, "rows": inbox_table.render_rows(page.items, now=now)},
     )
     return old, new
 
@@ -92,10 +104,25 @@ def test_rows_match_the_template_loop_they_replaced(cast) -> None:
             Ticket.objects.filter(pk=ticket.pk).update(updated_at=fields["updated_at"])
     cast.bob.name = ""
     cast.bob.save(update_fields=["name"])
+    # Rows with a preview, a waiting customer (one past the target), and one unread.
+    waiting = factories.TicketFactory(subject="Waiting", status=Status.OPEN, updated_at=now)
+    Ticket.objects.filter(pk=waiting.pk).update(
+        last_message_preview="Where is <my> parcel?",
+        customer_waiting_since=now - timedelta(hours=3),
+        first_response_due_at=now - timedelta(hours=1),
+        resolution_due_at=now + timedelta(days=1),
+    )
+    soon = factories.TicketFactory(subject="Soon", status=Status.NEW, updated_at=now)
+    Ticket.objects.filter(pk=soon.pk).update(
+        customer_waiting_since=now - timedelta(minutes=20),
+        first_response_due_at=now + timedelta(hours=2),
+    )
 
-    old, new = _render_both(cast.alice)
+    old, new = _render_both(cast.alice, unread={waiting.pk})
 
     assert new == old
+    assert "Where is &lt;my&gt; parcel?" in new and "(waited too long)" in new
+    assert new.count('class="unread-dot"') == 1 and ">20m<" in new
     assert "Q.Nameless" not in new and ">q.nameless<" in new
     assert "&lt;script&gt;" in new and '<span class="badge care">Care</span>' in new
 
@@ -104,3 +131,7 @@ def test_an_empty_page_prints_the_empty_row(cast) -> None:
     old, new = _render_both(cast.alice)
     assert new == old
     assert "No tickets here." in new
+
+    old, new = _render_both(cast.alice, has_filters=True)
+    assert new == old
+    assert "Clear filters" in new and "?view=all" in new

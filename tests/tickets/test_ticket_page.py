@@ -86,8 +86,9 @@ def test_ticket_page_shows_the_customer_sidebar_in_few_queries(
         factories.ShipmentFactory(order=order, tracking=f"1ZTRACK{n}", carrier="UPS")
     factories.TicketFactory(customer=ticket.customer, subject="An older question")
     services.add_agent_reply(ticket, by=cast.alice, body_text="A note", internal=True)
-    # 17: one of them reads the business hours (the follow-up form offers "next business morning").
-    with django_assert_max_num_queries(17):
+    # 18: one reads the business hours (the follow-up form offers "next business morning"),
+    # one upserts the agent's read marker (the inbox's unread state).
+    with django_assert_max_num_queries(18):
         html = alice_client.get(f"/tickets/{ticket.pk}/").content.decode()
     for needle in ("ben@shop.example", "SHOE-2", "Oxford shoes #1", "1ZTRACK0", "promised by"):
         assert needle in html
