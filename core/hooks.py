@@ -217,7 +217,14 @@ def _next_business_morning(*, team_id: int | None = None) -> Any:
     "next business morning"); hours answers, with the team's hours when it has its own."""
 
 
+def _business_clock() -> Any:
+    """A function (start, duration) -> the aware datetime `duration` of business hours after
+    `start`, over the hours as they are now (customer-wait targets; hours answers; unanswered:
+    calendar time)."""
+
+
 ticket_csat = Lookup("ticket_csat", _ticket_csat)
 chat_csat = Lookup("chat_csat", _chat_csat)
 ticket_care = Lookup("ticket_care", _ticket_care)
 next_business_morning = Lookup("next_business_morning", _next_business_morning)
+business_clock = Lookup("business_clock", _business_clock)

@@ -11,3 +11,4 @@ class HoursConfig(AppConfig):
 
         hooks.customer_wrote_in.register(acknowledgements.customer_wrote_in)
         hooks.next_business_morning.register(services.business_morning)
+        hooks.business_clock.register(services.business_clock)

@@ -7,6 +7,7 @@ default when nothing is stored is always open (a shop that set no hours is never
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
@@ -219,6 +220,12 @@ def add_business_time(start: datetime, duration: timedelta, hours: Hours | None 
             remaining -= available
             cursor = closes
     return start + duration
+
+
+def business_clock() -> Callable[[datetime, timedelta], datetime]:
+    """The `business_clock` lookup's answer: `add_business_time` over the hours read once now."""
+    hours = current()
+    return lambda start, duration: add_business_time(start, duration, hours)
 
 
 def _local_instant(day: date, minute: int, zone: ZoneInfo) -> datetime:

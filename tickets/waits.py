@@ -9,7 +9,7 @@ Targets come from two settings (environment variables, README "Customer-wait tar
 list of `key=duration` where key is a priority (`urgent`), a channel (`chat`) or both
 (`chat:urgent`), and duration is minutes, hours or days (`30m`, `8h`, `2d`). The most specific key
 wins: `channel:priority`, then `channel`, then `priority`, then `*`. When business hours are set
-(hours/), a target counts open hours only (a Friday 16:00 email with an 8 h target is due Monday
+(hours/, through the `business_clock` lookup), a target counts open hours only (a Friday 16:00 email with an 8 h target is due Monday
 15:00 on a 09:00-17:00 week); otherwise calendar hours.
 
 The due times are stored on the ticket and kept by the ticket services in the same transaction as
@@ -23,13 +23,13 @@ import contextlib
 import contextvars
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from hours import services as hours_services
+from core import hooks
 from tickets.models import Status, Ticket, TicketType
 
 # Statuses in which nobody owes the customer anything more (no target runs).
@@ -91,25 +91,33 @@ def due_times(
     created_at: datetime,
     priority: str,
     channel: str,
-    hours: hours_services.Hours | None = None,
+    clock: Clock | None = None,
 ) -> tuple[datetime | None, datetime | None]:
     """(first response due, resolution due) for a customer who wrote at `created_at`."""
     targets = targets_for(priority=priority, channel=channel)
     if targets.first_response is None and targets.resolution is None:
         return None, None
-    hours = hours or _batch_hours.get() or hours_services.current()
+    clock = clock or _batch_clock.get() or business_clock()
     return (
-        None
-        if targets.first_response is None
-        else hours_services.add_business_time(created_at, targets.first_response, hours),
-        None
-        if targets.resolution is None
-        else hours_services.add_business_time(created_at, targets.resolution, hours),
+        None if targets.first_response is None else clock(created_at, targets.first_response),
+        None if targets.resolution is None else clock(created_at, targets.resolution),
     )
 
 
-_batch_hours: contextvars.ContextVar[hours_services.Hours | None] = contextvars.ContextVar(
-    "batch_hours", default=None
+Clock = Callable[[datetime, timedelta], datetime]
+
+
+def _calendar(start: datetime, duration: timedelta) -> datetime:
+    return start + duration
+
+
+def business_clock() -> Clock:
+    """Adds business hours when hours are set (hours/ answers the lookup), else calendar time."""
+    return hooks.business_clock.ask() or _calendar
+
+
+_batch_clock: contextvars.ContextVar[Clock | None] = contextvars.ContextVar(
+    "batch_clock", default=None
 )
 
 
@@ -117,17 +125,17 @@ _batch_hours: contextvars.ContextVar[hours_services.Hours | None] = contextvars.
 def one_hours_read() -> Iterator[None]:
     """Read the business hours once for a batch of tickets (the follow-up sweep's 500), not once
     per ticket."""
-    token = _batch_hours.set(hours_services.current())
+    token = _batch_clock.set(business_clock())
     try:
         yield
     finally:
-        _batch_hours.reset(token)
+        _batch_clock.reset(token)
 
 
 WAIT_FIELDS = ["first_response_due_at", "resolution_due_at"]
 
 
-def refresh_due_times(ticket: Ticket, *, hours: hours_services.Hours | None = None) -> list[str]:
+def refresh_due_times(ticket: Ticket, *, clock: Clock | None = None) -> list[str]:
     """Set the ticket's due times from its state (in memory; the caller saves the fields
     returned, inside its transaction).
 
@@ -143,7 +151,7 @@ def refresh_due_times(ticket: Ticket, *, hours: hours_services.Hours | None = No
             created_at=ticket.created_at,
             priority=ticket.priority,
             channel=ticket.channel,
-            hours=hours,
+            clock=clock,
         )
         if ticket.first_responded_at is not None:
             first_due = None

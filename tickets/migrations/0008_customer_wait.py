@@ -75,21 +75,19 @@ def fill_rows(apps, schema_editor):
             )
     from tickets import waits
 
-    hours = None
+    clock = None
     batch = []
     running = Ticket.objects.exclude(status__in=["solved", "closed", "spam"]).exclude(type="care")
     for ticket in running.only(
         "id", "created_at", "priority", "channel", "first_responded_at"
     ).iterator():
-        if hours is None:
-            from hours import services as hours_services
-
-            hours = hours_services.current()
+        if clock is None:
+            clock = waits.business_clock()  # the hours as they are, read once
         first, resolution = waits.due_times(
             created_at=ticket.created_at,
             priority=ticket.priority,
             channel=ticket.channel,
-            hours=hours,
+            clock=clock,
         )
         ticket.first_response_due_at = None if ticket.first_responded_at else first
         ticket.resolution_due_at = resolution
