@@ -1,6 +1,6 @@
 """`/reports/`: the product-wide page for managers. It sits above the apps it reports on and
 only puts their sections together; each app computes its own numbers and charts
-(`wow_credits.reports`, `csat.reports`, `team.reports`) with the shared `core.charts`."""
+(`wow_credits.reports`, `csat.reports`, `team.reports`, `tickets.reports`) with the shared `core.charts`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from csat.reports import report_context as csat_report_context
 from team.reports import hours_chart as team_hours_chart
+from tickets.reports import wait_report_context
 from wow_credits.reports import report_context as wow_report_context
 
 PERIODS = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}
@@ -30,6 +31,7 @@ def reports(request: HttpRequest) -> HttpResponse:
         "periods": [("30d", "30 days"), ("90d", "90 days"), ("365d", "1 year")],
         **wow_report_context(days),
         **csat_report_context(days),
+        **wait_report_context(days),
         "hours_chart": team_hours_chart(),
     }
     return render(request, "reports/reports.html", context)

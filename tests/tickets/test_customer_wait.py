@@ -244,3 +244,34 @@ def test_the_inbox_row_shows_the_wait_and_marks_it_too_long(cast, targets) -> No
     assert f'data-ticket-id="{ticket.pk}"' in fresh
     assert '<span class="waited" title="Customer waiting since' in fresh and ">3h<" in fresh
     assert '<span class="waited late"' in late and "(waited too long)" in late
+
+
+def test_the_reports_page_charts_how_long_customers_waited(cast, targets) -> None:
+    now = datetime.now(UTC)
+    quick, slow, waiting = (_customer_ticket(subject=s) for s in ("Quick", "Slow", "Waiting"))
+    Ticket.objects.filter(pk=quick.pk).update(
+        created_at=now - timedelta(hours=2),
+        first_responded_at=now - timedelta(hours=1, minutes=30),
+        customer_waiting_since=None,
+        status=Status.PENDING,
+    )
+    Ticket.objects.filter(pk=slow.pk).update(
+        created_at=now - timedelta(days=2),
+        first_responded_at=now - timedelta(days=1),
+        solved_at=now - timedelta(hours=1),
+        status=Status.SOLVED,
+    )
+    Ticket.objects.filter(pk=waiting.pk).update(first_response_due_at=now - timedelta(minutes=1))
+    client = Client()
+    client.force_login(cast.carol)
+
+    html = client.get("/reports/").content.decode()
+
+    section = html[html.index('id="customer-wait"') :]
+    section = section[: section.index('id="csat-trend"')]
+    assert "How long customers waited for a first reply" in section
+    assert "under 1 hour: 1 tickets" in section  # quick: 30 minutes
+    first_chart = section[: section.index("How long customers waited for a resolution")]
+    assert "1 to 3 days: 1 tickets" in first_chart  # slow: a day exactly
+    assert "Waiting for an answer now: 1, of whom 1 waited longer than the target" in section
+    assert "agent" not in section.lower()  # the customer's wait, never a figure per agent
