@@ -406,22 +406,31 @@ def _sd_measure(plan: dict[str, Any]) -> dict[str, Any]:
         ("page", "/inbox/counts", counts_cases),
     ):
         for name, params in cases.items():
-            samples, counts, rows = [], [], 0
+            samples, counts, rows, cpu = [], [], 0, []
             for index in range(plan["warmup"] + plan["samples"]):
                 if name == "counts_recomputed":
                     cache.delete_many(count_keys)
                 with CaptureQueriesContext(connection) as queries:
-                    start = time.perf_counter()
+                    start, start_cpu = time.perf_counter(), time.process_time()
                     response = client.get(path, params)
                     elapsed = (time.perf_counter() - start) * 1000
+                    used = (time.process_time() - start_cpu) * 1000
                 if response.status_code != 200:
                     raise RuntimeError(f"GET {path} {params}: {response.status_code}")
                 if index >= plan["warmup"]:
                     samples.append(elapsed)
                     counts.append(len(queries))
+                    cpu.append(used)
             if surface == "api":
                 rows = len(response.json()["items"])
-            results[f"{surface}:{name}"] = {"ms": samples, "queries": max(counts), "rows": rows}
+            # CPU of this process per request (Python, not Postgres): steadier than wall time
+            # on a shared, loaded machine.
+            results[f"{surface}:{name}"] = {
+                "ms": samples,
+                "queries": max(counts),
+                "rows": rows,
+                "cpu_ms": cpu,
+            }
     return results
 
 
@@ -599,6 +608,8 @@ def _rows(
                     reference_queries=reference["queries"] if reference else None,
                     reference_samples=len(reference["ms"]) if reference else None,
                     reference_median=ref_stats["median"] if ref_stats else None,
+                    cpu_median=percentiles(got["cpu_ms"])["median"],
+                    cpu_p95=percentiles(got["cpu_ms"])["p95"],
                 )
             )
     for key, text in LABELS.items():
