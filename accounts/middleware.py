@@ -7,13 +7,16 @@ the server (`issue_api_token`) or on the tokens page, which asks for the second 
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.http import urlencode
 
 from accounts.services import needs_second_factor_setup
@@ -61,3 +64,36 @@ class RequireSecondFactorSocketMiddleware:
         ):
             scope = {**scope, "user": AnonymousUser()}
         return await self.inner(scope, receive, send)
+
+
+class AgentLocaleMiddleware:
+    """A signed-in employee sees the agent app in their profile's language and timezone (times on
+    every page are rendered in it). After LocaleMiddleware (whose browser choice it overrides)
+    and AuthenticationMiddleware. Customers' pages choose their own language (csat, widget)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return self.get_response(request)
+        zone = _zone(user.timezone)
+        if user.language in dict(settings.LANGUAGES):
+            translation.activate(user.language)
+            request.LANGUAGE_CODE = user.language  # type: ignore[attr-defined]
+        if zone is not None:
+            timezone.activate(zone)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
+
+
+def _zone(name: str) -> zoneinfo.ZoneInfo | None:
+    if not name:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None

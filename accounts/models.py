@@ -51,6 +51,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May use the Django admin.")
     date_joined = models.DateTimeField(default=timezone.now)
+    # The agent app's language and the timezone its times are shown in (profile page;
+    # accounts.middleware.AgentLocaleMiddleware activates both). "" = the site's defaults.
+    language = models.CharField(max_length=8, blank=True, default="")
+    timezone = models.CharField(max_length=64, blank=True, default="")
 
     objects = UserManager()
 

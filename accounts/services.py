@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -259,3 +260,37 @@ def revoke_api_token(token_id: int, *, by: User, ip: str = "", user_agent: str =
                 detail={"owner": token.user.email, "name": token.name, "prefix": token.prefix},
             )
     return token
+
+
+def update_profile(user: User, *, language: str, timezone_name: str) -> User:
+    """The agent's own language for the agent app ("" = the browser's) and the timezone its times
+    are shown in ("" = the site's, settings.TIME_ZONE). Unknown values are refused."""
+    if language and language not in dict(settings.LANGUAGES):
+        raise ValidationError(f"Unknown language: {language}")
+    if timezone_name and timezone_name not in timezone_choices():
+        raise ValidationError(f"Unknown timezone: {timezone_name}")
+    changes = {
+        field: (getattr(user, field), value)
+        for field, value in (("language", language), ("timezone", timezone_name))
+        if getattr(user, field) != value
+    }
+    if not changes:
+        return user
+    with transaction.atomic():
+        for field, (_, value) in changes.items():
+            setattr(user, field, value)
+        user.save(update_fields=list(changes))
+        record("agent.profile_changed", obj=user, changes=changes)
+    return user
+
+
+def timezone_choices() -> list[str]:
+    """IANA timezone names, sorted (zoneinfo's, read once)."""
+    return _timezones()
+
+
+@functools.cache
+def _timezones() -> list[str]:
+    import zoneinfo
+
+    return sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})

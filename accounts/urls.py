@@ -11,6 +11,7 @@ from accounts import views
 app_name = "accounts"
 
 urlpatterns = [
+    path("profile/", views.profile, name="profile"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/new/", views.create_token, name="create_token"),
     path("tokens/<int:token_id>/revoke/", views.revoke_token, name="revoke_token"),

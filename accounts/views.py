@@ -22,7 +22,8 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from accounts import auditing, services
@@ -67,6 +68,35 @@ def _expiry(value: str) -> datetime | None:
     except ValueError:
         raise ValidationError("The expiry must be a date (YYYY-MM-DD)") from None
     return timezone.make_aware(datetime.combine(day, time(23, 59, 59)))
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    """The agent's language for the agent app and the timezone its times are shown in."""
+    user = request.user
+    if request.method == "POST":
+        try:
+            services.update_profile(
+                user,  # type: ignore[arg-type]
+                language=request.POST.get("language", ""),
+                timezone_name=request.POST.get("timezone", ""),
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return render(request, "accounts/profile.html", _profile_context(), status=422)
+        with translation.override(user.language or translation.get_language()):  # type: ignore[union-attr]
+            messages.success(request, gettext("Your profile was saved."))
+        return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", _profile_context())
+
+
+def _profile_context() -> dict[str, Any]:
+    return {
+        "languages": settings.LANGUAGES,
+        "timezones": services.timezone_choices(),
+        "site_timezone": settings.TIME_ZONE,
+        "now": timezone.now(),
+    }
 
 
 @login_required

@@ -14,6 +14,9 @@ from typing import Any
 
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
+from django.utils import translation
+
+from core import languages
 
 # References: the thread's first message and its latest ones, bounded so headers stay small.
 MAX_REFERENCES = 10
@@ -31,16 +34,19 @@ def single_line(value: str) -> str:
     return " ".join(value.splitlines()).strip()
 
 
-def render_email(name: str, context: Mapping[str, Any]) -> RenderedEmail:
-    """The subject (one line), text body and HTML body (if it has a template) of email `name`."""
-    subject = render_to_string(f"emails/{name}-subject.txt", dict(context))
-    text = render_to_string(f"emails/{name}-body.txt", dict(context))
-    try:
-        html_template = get_template(f"emails/{name}-body.html")
-    except TemplateDoesNotExist:
-        html = ""
-    else:
-        html = html_template.render(dict(context))
+def render_email(name: str, context: Mapping[str, Any], *, language: str = "") -> RenderedEmail:
+    """The subject (one line), text body and HTML body (if it has a template) of email `name`,
+    written in `language` (a customer's: `customers.services.language_of`); English when it is
+    empty or one we do not speak. Never the language of the request that happens to send it."""
+    with translation.override(languages.or_default(language)):
+        subject = render_to_string(f"emails/{name}-subject.txt", dict(context))
+        text = render_to_string(f"emails/{name}-body.txt", dict(context))
+        try:
+            html_template = get_template(f"emails/{name}-body.html")
+        except TemplateDoesNotExist:
+            html = ""
+        else:
+            html = html_template.render(dict(context))
     return RenderedEmail(subject=single_line(subject), body_text=text, body_html=html)
 
 

@@ -26,9 +26,10 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, Exists, OuterRef, QuerySet
 from django.db.models.functions import TruncWeek
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
-from core import hooks
+from core import hooks, languages
 from core.emails import render_email
 from csat.models import COMMENT_MAX, Survey, new_nonce
 from mailer.services import build_email, queue_email
@@ -83,19 +84,19 @@ def survey_for_token(token: str) -> Survey:
         data = signing.loads(token, salt=TOKEN_SALT)
         survey_id, kind, subject_id, nonce = int(data["s"]), data["k"], int(data["o"]), data["n"]
     except (signing.BadSignature, KeyError, TypeError, ValueError):
-        raise CsatError("This survey link is not valid.", code="bad_token") from None
+        raise CsatError(gettext("This survey link is not valid."), code="bad_token") from None
     survey = Survey.objects.select_related("ticket", "conversation", "agent").filter(pk=survey_id)
     found = survey.first()
     if found is None or _subject(found) != (kind, subject_id):
-        raise CsatError("This survey link is not valid.", code="bad_token")
+        raise CsatError(gettext("This survey link is not valid."), code="bad_token")
     if found.nonce != nonce:
         raise CsatError(
-            "This survey link was replaced by a newer one; please use the latest email.",
+            gettext("This survey link was replaced by a newer one; please use the latest email."),
             code="stale_token",
         )
     if timezone.now() > changeable_until(found):
         raise CsatError(
-            "This survey closed 7 days after it was sent; thank you all the same.",
+            gettext("This survey closed 7 days after it was sent; thank you all the same."),
             code="expired",
             status=410,
         )
@@ -129,6 +130,15 @@ def _create_survey(**fields: Any) -> Survey | None:
         return None
 
 
+def survey_language(survey: Survey) -> str:
+    """The customer's language (remembered on them, else the chat's) for the email and the page;
+    "" when unknown (the email is then in English, the page in the browser's language)."""
+    language = survey.customer.language if survey.customer_id else ""  # type: ignore[union-attr]
+    if not language and survey.conversation_id:
+        language = survey.conversation.language  # type: ignore[union-attr]
+    return languages.supported(language)
+
+
 def _queue_survey_email(survey: Survey) -> None:
     """Queue the survey email; threaded with the ticket (the chat's ticket once escalated)."""
     from tickets.services import thread_email
@@ -138,8 +148,10 @@ def _queue_survey_email(survey: Survey) -> None:
     ticket = survey.ticket if survey.ticket_id else None
     if ticket is None and survey.conversation_id:
         ticket = survey.conversation.ticket  # type: ignore[union-attr]
-    about = survey.ticket.subject if survey.ticket_id else "your chat with us"  # type: ignore[union-attr]
-    email = render_email("csat-survey", _email_context(survey, about=about))
+    language = languages.or_default(survey_language(survey))
+    with translation.override(language):
+        about = survey.ticket.subject if survey.ticket_id else gettext("your chat with us")  # type: ignore[union-attr]
+    email = render_email("csat-survey", _email_context(survey, about=about), language=language)
     # RFC 3834: an automatic message, so autoresponders do not answer it.
     headers = {"Auto-Submitted": "auto-generated"}
     if ticket is not None:
@@ -248,7 +260,7 @@ def parse_rating(value: object) -> int:
     except (TypeError, ValueError):
         rating = 0
     if rating not in RATINGS:
-        raise CsatError("Choose a rating from 1 to 5.", code="invalid_rating")
+        raise CsatError(gettext("Choose a rating from 1 to 5."), code="invalid_rating")
     return rating
 
 
@@ -256,7 +268,8 @@ def clean_comment(value: object) -> str:
     comment = str(value or "").replace("\r\n", "\n").strip()
     if len(comment) > COMMENT_MAX:
         raise CsatError(
-            f"The comment is too long (at most {COMMENT_MAX} characters).", code="comment_too_long"
+            gettext("The comment is too long (at most %(max)d characters).") % {"max": COMMENT_MAX},
+            code="comment_too_long",
         )
     return comment
 
@@ -268,7 +281,7 @@ def _rate(survey_id: int, *, rating: object, comment: object) -> Survey:
         now = timezone.now()
         if now > changeable_until(survey):
             raise CsatError(
-                "This survey closed 7 days after it was sent; thank you all the same.",
+                gettext("This survey closed 7 days after it was sent; thank you all the same."),
                 code="expired",
                 status=410,
             )
@@ -293,7 +306,7 @@ def rate_chat(conversation: Conversation, *, rating: object, comment: object = "
     from livechat.models import ConversationStatus
 
     if conversation.status != ConversationStatus.ENDED:
-        raise CsatError("The chat has not ended yet.", code="chat_not_ended", status=409)
+        raise CsatError(gettext("The chat has not ended yet."), code="chat_not_ended", status=409)
     survey = Survey.objects.filter(conversation=conversation).first()
     if survey is None:
         # Ended before surveys existed, or the after-commit hook failed: ask now, without email.

@@ -8,6 +8,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -56,6 +58,13 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         found = services.survey_for_token(token)
     except services.CsatError as error:
         return _refused(request, error)
+    # The page speaks the language the survey email was written in (the customer's, when known).
+    language = services.survey_language(found) or translation.get_language()
+    with translation.override(language):
+        return _survey(request, token, found)
+
+
+def _survey(request: HttpRequest, token: str, found: Survey) -> HttpResponse:
     if request.method != "POST":
         # GET never records: mail scanners and link previews open links too.
         preselected = request.GET.get("rating", "")
@@ -68,7 +77,9 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
             if not isinstance(data, dict):
                 raise ValueError
         except ValueError:
-            error = services.CsatError("The body is not a JSON object.", code="invalid_json")
+            error = services.CsatError(
+                gettext("The body is not a JSON object."), code="invalid_json"
+            )
             return _refused(request, error, found)
     else:
         data = request.POST

@@ -45,6 +45,9 @@ class Customer(models.Model):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
     )
+    # The language we write to them in (a code of settings.LANGUAGES), remembered from the widget,
+    # the contact form or their email's Content-Language; "" until known (English then).
+    language = models.CharField(max_length=8, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

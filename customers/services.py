@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import diff, record
-from core import hooks
+from core import hooks, languages
 from customers.models import (
     Customer,
     CustomerEmail,
@@ -48,12 +48,18 @@ def is_employee_address(address: str) -> bool:
 
 
 def customer_for_email(
-    address: str, *, name: str = "", kind: CustomerKind | str | None = None
+    address: str,
+    *,
+    name: str = "",
+    kind: CustomerKind | str | None = None,
+    language: str = "",
 ) -> Customer:
     """The person who owns `address`, created on first contact. Safe under concurrent first contacts.
 
     A new contact's kind is `kind` when given; otherwise an employee when the address is at one of
     the company's domains, else a customer. An existing contact's kind is never changed here.
+    `language`: the language they just used with us (widget, contact form, email header), when
+    known; remembered (`remember_language`) so every later email to them is written in it.
     """
     address = normalize_email(address)
     if kind is None:
@@ -64,15 +70,37 @@ def customer_for_email(
         if name and not customer.name:
             customer.name = name[:200]
             customer.save(update_fields=["name"])
-        return _follow_merges(customer)
+        customer = _follow_merges(customer)
+        remember_language(customer, language)
+        return customer
     try:
         with transaction.atomic():
-            customer = Customer.objects.create(name=name[:200], kind=kind)
+            customer = Customer.objects.create(
+                name=name[:200], kind=kind, language=languages.supported(language)
+            )
             CustomerEmail.objects.create(customer=customer, address=address, is_primary=True)
             return customer
     except IntegrityError:
         # Another request created the same address between our read and write.
-        return _follow_merges(CustomerEmail.objects.get(address=address).customer)
+        customer = _follow_merges(CustomerEmail.objects.get(address=address).customer)
+        remember_language(customer, language)
+        return customer
+
+
+def remember_language(customer: Customer, language: str) -> bool:
+    """Store the language `customer` last used with us (one of settings.LANGUAGES); an unknown or
+    empty code changes nothing. True when it changed."""
+    code = languages.supported(language)
+    if not code or customer.language == code:
+        return False
+    Customer.objects.filter(pk=customer.pk).update(language=code)
+    customer.language = code
+    return True
+
+
+def language_of(customer: Customer | None) -> str:
+    """The language to write to `customer` in: their remembered one, else English."""
+    return languages.or_default(customer.language if customer is not None else "")
 
 
 def _follow_merges(customer: Customer) -> Customer:

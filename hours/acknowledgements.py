@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from core.emails import render_email
 from hours import services
@@ -112,8 +112,8 @@ def _email(ticket: Ticket, *, to: str, opens_at: datetime | None, zone: ZoneInfo
         "opens_within_week": days_ahead is not None and 1 < days_ahead < 7,
         "timezone_name": zone.key,
     }
-    with translation.override(_language(ticket)), timezone.override(zone):
-        rendered = render_email(TEMPLATE, context)
+    with timezone.override(zone):
+        rendered = render_email(TEMPLATE, context, language=_language(ticket))
     from_address, reply_to, transport = ticket_sender(ticket)
     return thread_email(
         ticket,

@@ -5,18 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Field, File, Router, Schema, Status
+from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
 from attachments.api import UploadOut, take_upload
 from attachments.models import Source
-from core import hooks, ratelimit
+from core import hooks, languages, ratelimit
 from core.api import ApiError
 from hours import services as business_hours
-from livechat import events, services
+from livechat import events, services, widget_strings
 from livechat.models import ChatAuthorType, Conversation, ConversationStatus
 from tickets.api import CsatOut
 
@@ -44,6 +44,9 @@ class SessionIn(Schema):
         max_length=50,
         description="The team's slug (the widget's `team` option). Unknown or empty: the "
         "page-prefix routing rule decides; `team` in the answer says which team it got.",
+    )
+    lang: str = Field(
+        "", max_length=35, description="The widget's language (en, es, de; others mean English)"
     )
 
 
@@ -74,6 +77,7 @@ def create_session(request: HttpRequest, payload: SessionIn) -> Status[dict[str,
             user_hash=payload.user_hash,
             visitor_token=payload.visitor_token,
             team=payload.team,
+            language=payload.lang,
         )
     except services.ChatError as error:
         raise ApiError(403, str(error), error.code) from None
@@ -167,11 +171,41 @@ def widget_status(request: HttpRequest) -> dict[str, Any]:
     return {"agents_online": services.agents_available()}
 
 
+class WidgetStringsOut(Schema):
+    lang: str = Field(..., description="The language served: the one asked for, else English")
+    strings: dict[str, str]
+
+
+@router.get(
+    "/widget/strings",
+    auth=None,
+    response=WidgetStringsOut,
+    tags=["widget"],
+    summary="The widget's texts in one language (English is built into widget.js)",
+    description="`lang` is the widget's `lang` option, else the page's `<html lang>`, else the "
+    "browser's language; without it, `Accept-Language` decides. A code we do not speak gets "
+    "English. Cached by browsers and CDNs for an hour.",
+)
+def widget_strings_view(
+    request: HttpRequest, response: HttpResponse, lang: str = Query("", max_length=35)
+) -> dict[str, Any]:
+    if lang:
+        language = languages.or_default(lang)
+    else:
+        language = languages.or_default(
+            languages.from_header(request.headers.get("Accept-Language"))
+        )
+        response["Vary"] = "Accept-Language"
+    response["Cache-Control"] = "public, max-age=3600"
+    return {"lang": language, "strings": widget_strings.strings(language)}
+
+
 class OfflineIn(Schema):
     name: str = Field("", max_length=200)
     email: str = Field(..., max_length=254, pattern=EMAIL_PATTERN)
     message: str = Field(..., min_length=1, max_length=services.MAX_BODY)
     page_url: str = Field("", max_length=1000)
+    lang: str = Field("", max_length=35, description="The widget's language")
 
 
 class OfflineOut(Schema):
@@ -188,6 +222,7 @@ def offline_message(request: HttpRequest, payload: OfflineIn) -> Status[dict[str
             email=payload.email,
             message=payload.message,
             page_url=payload.page_url,
+            language=payload.lang,
         )
     except services.ChatError as error:
         raise ApiError(422, str(error), error.code) from None

@@ -57,6 +57,9 @@ class Conversation(models.Model):
     team = models.ForeignKey(
         "teams.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="chats"
     )
+    # The widget's language (its `lang` option, the page's <html lang> or the browser's): chat
+    # emails (code, transcript, survey) are written in it.
+    language = models.CharField(max_length=8, blank=True, default="")
     # The order a verified visitor asked about ("Ask about this order" in the widget): the agent's
     # sidebar opens on it.
     order = models.ForeignKey(

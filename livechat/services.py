@@ -27,16 +27,17 @@ from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 
 from accounts.models import User
 from attachments import services as attachment_services
 from audit.services import record
-from core import hooks
+from core import hooks, languages
 from core.emails import render_email
 from core.realtime import asend_event, send_event_on_commit
-from customers.services import customer_for_email
+from customers.services import customer_for_email, language_of, remember_language
 from livechat import events
 from livechat.models import (
     AgentPresence,
@@ -151,13 +152,17 @@ def start_session(
     user_hash: str = "",
     visitor_token: str = "",
     team: str = "",
+    language: str = "",
 ) -> tuple[Conversation, str]:
     """Continue the conversation of `visitor_token` when it is still open, else start one.
 
     A `user_hash` proves the email (HMAC with the site's widget secret); a wrong one is refused.
     A new chat's team is the one `team` names (a slug), else the page-prefix rule
     (teams.services.team_for_chat).
+    `language`: the widget's (its `lang` option, the page's or the browser's); kept on the chat
+    for its emails and remembered on a verified visitor's customer.
     """
+    language = languages.supported(language)
     email = email.strip().lower()
     verified = False
     if user_hash:
@@ -175,10 +180,17 @@ def start_session(
             and (not email or email == existing.visitor_email)
             and (existing.verified or not verified)
         ):
+            if language and existing.language != language:
+                existing.language = language
+                existing.save(update_fields=["language"])
+            if language and existing.customer_id is not None:
+                remember_language(existing.customer, language)  # type: ignore[arg-type]
             return existing, issue_visitor_token(existing)
     # Only a proven address links the chat to a customer: an unverified claim is shown to agents
     # as a claim ("says they are ...") and never opens that customer's orders, tickets or grants.
-    customer = customer_for_email(email, name=name) if email and verified else None
+    customer = (
+        customer_for_email(email, name=name, language=language) if email and verified else None
+    )
     conversation = Conversation.objects.create(
         visitor_name=name.strip()[:200],
         visitor_email=email,
@@ -186,6 +198,7 @@ def start_session(
         customer=customer,
         page_url=page_url[:1000],
         team=team_for_chat(slug=team, page_url=page_url),
+        language=language,
     )
     return conversation, issue_visitor_token(conversation)
 
@@ -237,17 +250,16 @@ def request_email_verification(conversation: Conversation) -> str:
             code_hash=_code_hash(conversation.pk, code),
             expires_at=now + VERIFY_CODE_TTL,
         )
-        company = settings.SUPPORTDESK_COMPANY_NAME
+        email = render_email(
+            "chat-code",
+            {"company": settings.SUPPORTDESK_COMPANY_NAME, "code": code, "minutes": 10},
+            language=conversation.language,
+        )
         queue_email(
             build_email(
                 to=[conversation.visitor_email],
-                subject=f"Your {company} chat code: {code}",
-                body_text=(
-                    f"Your code to confirm this email address in our chat is {code}.\n\n"
-                    "It works for 10 minutes. If you did not ask for it, ignore this email: "
-                    "nobody sees anything of yours without it.\n\n"
-                    f"— {company}\n"
-                ),
+                subject=email.subject,
+                body_text=email.body_text,
                 extra_headers={"Auto-Submitted": "auto-generated"},
             )
         )
@@ -734,7 +746,7 @@ def post_system_message(conversation_id: int, body: str, *, key: str = "") -> Ch
     """
     body = body.strip()
     if len(body) > MAX_BODY:
-        body = body[: MAX_BODY - 1] + "\u2026"
+        body = body[: MAX_BODY - 1] + "…"
     message, _ = post_message(
         conversation_id, author_type=ChatAuthorType.SYSTEM, body=body, client_id=key
     )
@@ -932,7 +944,9 @@ def escalate_to_email(
         address = (email or conversation.visitor_email).strip().lower()
         if not address or "@" not in address:
             raise ChatError("An email address is needed to continue by email", code="no_email")
-        customer = customer_for_email(address, name=conversation.visitor_name)
+        customer = customer_for_email(
+            address, name=conversation.visitor_name, language=conversation.language
+        )
         first_line = (
             conversation.messages.filter(author_type=ChatAuthorType.VISITOR)
             .order_by("seq")
@@ -948,18 +962,21 @@ def escalate_to_email(
             assignee=by,
             author_type=AuthorType.SYSTEM,
         )
-        body = note.strip() or (
-            f"Hi {conversation.visitor_display_name},\n\nas promised in our chat, we continue by "
-            "email. Just reply to this message and it reaches us.\n\n"
-            f"{by.display_name}"
-        )
+        # What the desk writes itself is in the customer's language (the agent's own words as
+        # they wrote them).
+        with translation.override(language_of(customer)):
+            body = note.strip() or gettext(
+                "Hi {name},\n\nas promised in our chat, we continue by email. Just reply to "
+                "this message and it reaches us.\n\n{agent}"
+            ).format(name=conversation.visitor_display_name, agent=by.display_name)
+            follow_up_body = gettext("Following up on our chat about “{subject}”.")
+            continues = gettext(
+                "This conversation continues by email to {address} (ticket #{reference})."
+            )
         ticket_services.add_agent_reply(ticket, by=by, body_text=body)
         if follow_up_at is not None:
             ticket_services.schedule_follow_up(
-                ticket,
-                by=by,
-                send_at=follow_up_at,
-                body=f"Following up on our chat about \u201c{subject}\u201d.",
+                ticket, by=by, send_at=follow_up_at, body=follow_up_body.format(subject=subject)
             )
         conversation.ticket = ticket
         if conversation.verified:
@@ -979,7 +996,7 @@ def escalate_to_email(
         post_message(
             conversation.pk,
             author_type=ChatAuthorType.SYSTEM,
-            body=f"This conversation continues by email to {address} (ticket #{ticket.reference}).",
+            body=continues.format(address=address, reference=ticket.reference),
         )
         send_event_on_commit(
             events.QUEUE_GROUP, events.group_event(events.queue_frame(conversation, "escalated"))
@@ -987,11 +1004,14 @@ def escalate_to_email(
     return ticket
 
 
-def submit_offline_message(*, name: str, email: str, message: str, page_url: str = "") -> Ticket:
-    """What a visitor writes while no agent is online becomes a ticket answered by email."""
+def submit_offline_message(
+    *, name: str, email: str, message: str, page_url: str = "", language: str = ""
+) -> Ticket:
+    """What a visitor writes while no agent is online becomes a ticket answered by email (in
+    `language`, the widget's, remembered on the customer)."""
     if not message.strip():
         raise ChatError("A message needs a body", code="empty_body")
-    customer = customer_for_email(email, name=name)
+    customer = customer_for_email(email, name=name, language=language)
     first = message.strip().splitlines()[0][:120]
     body = message if not page_url else f"{message}\n\n(sent from {page_url})"
     ticket, _ = ticket_services.create_ticket(
@@ -1117,6 +1137,7 @@ def notify_unanswered_chats(*, limit: int = 100) -> int:
                     "line": last.body,
                     "site_url": settings.SITE_URL,
                 },
+                language=conversation.assignee.language,
             )
             queue_email(
                 build_email(

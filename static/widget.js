@@ -20,6 +20,43 @@
   var team = cfg.team || (script && script.getAttribute("data-team")) || "";
   var KEY = "supportdesk.chat:" + base;
 
+  // Words: English is built in (EN, the same table as livechat/widget_strings.py); another
+  // language's are fetched once before the widget is built (GET /api/v1/widget/strings, cached by
+  // the browser). The language: the `lang` option (data-lang on this script tag, or
+  // SupportdeskChat.lang), else the page's <html lang>, else the browser's (its Accept-Language);
+  // a language we do not speak means English.
+  var EN = /*strings*/{"chat":"Chat with us","open":"Open chat with us","close":"Close chat","start_label":"Start a chat","hi":"Hi! Tell us who you are and what you need.","name":"Name","email":"Email","question":"Your question","start":"Start chat","messages":"Messages","send_label":"Send a message","type":"Type your message","write":"Write a message\u2026","attach":"Attach a photo or PDF","send":"Send","no_one":"No one online? Leave a message","progress":"Upload progress","types":"You can send photos and PDFs.","upload_failed":"Upload failed","no_file":"File not available","typing":"{name} is typing\u2026","expired":"Your chat session expired. Please start a new chat.","reconnecting":"Reconnecting\u2026","waiting":"Waiting for an agent\u2026","shortly":"Someone will be with you shortly.","minute":"Usually answered within a minute or two.","minutes":"Usually answered in about {minutes} minutes.","meanwhile":"You can keep writing meanwhile.","confirm_label":"Confirm your email","confirm_note":"Confirm your email so we can look up your orders.","email_code":"Email me a code","code":"Code from the email","confirm":"Confirm","code_sent":"We emailed a code to {to}.","rate_label":"Rate this chat","how":"How did we do? 1 is poor, 5 is great.","rating":"Rating","comment":"Comment (optional)","send_rating":"Send rating","again":"Start a new chat","choose":"Choose a rating from 1 to 5.","rated":"Thank you! You rated this chat {rating} of 5. You can change it for 7 days.","leave_label":"Leave a message","offline":"No one is online right now. Leave a message and we will answer by email.","message":"Message","send_message":"Send message","thanks":"Thanks! We got your message and will answer by email at {email}.","online":"We're online.","away":"We're away.","away_back":"We're away, back at {when} (your time).","away_leave":"Leave a message and we will answer by email.","orders":"My orders","earlier":"Earlier conversations","back":"\u2190 Back","no_orders":"No orders yet.","order":"Order {id}","shipment":"Shipment","due":"due {date}","track":"Track {tracking}","ask":"Ask about this order","about_order":"About order {id}: ","nothing":"Nothing yet.","chat_of":"Chat of {date}","write_again":"Write again to reopen","reopen":"Reopen","reopened":"Reopened: we will answer by email ({status}).","suggested":"Suggested articles","may_help":"These articles may help:","answered":"This answered my question","glad":"Glad it helped!","failed":"Something went wrong. Please try again.","e_rate_limited":"Too many tries. Please wait a moment and try again.","e_invalid":"Please check what you entered and try again.","e_chat_ended":"This chat has ended.","e_wrong_code":"That code is not right. Please try again.","e_too_many_attempts":"Too many wrong codes. Please ask for a new one.","e_empty_body":"Please write a message.","e_no_email":"Give your email address first."}/*end*/;
+  var LANGS = ["en", "es", "de"];
+  var lang = pickLang(), T = EN;
+  function pickLang() {
+    var asked = [script && script.getAttribute("data-lang"), cfg.lang, document.documentElement.lang]
+      .concat(navigator.languages || [navigator.language]);
+    for (var i = 0; i < asked.length; i++) {
+      if (!asked[i]) continue;
+      var code = String(asked[i]).toLowerCase().split(/[-_]/)[0];
+      return LANGS.indexOf(code) >= 0 ? code : "en";
+    }
+    return "en";
+  }
+  function t(key, args) {
+    var text = T[key] || EN[key];
+    for (var k in args || {}) text = text.split("{" + k + "}").join(args[k]);
+    return text;
+  }
+  // A refusal from the server: its own (English) words on an English page, ours otherwise.
+  function problem(d, fallback) {
+    if (lang === "en" && d && d.detail) return d.detail;
+    return (d && T["e_" + d.code]) || t(fallback || "failed");
+  }
+  if (lang === "en") start();
+  else fetch(base + "/api/v1/widget/strings?lang=" + lang)
+    .then(function (r) { return r.json(); })
+    .then(function (d) { if (d.lang === lang) T = d.strings; })
+    .catch(function () { /* English then */ })
+    .then(start);
+
+  function start() {
+
   function load() {
     try { return JSON.parse(localStorage.getItem(KEY) || "{}") || {}; } catch (e) { return {}; }
   }
@@ -74,20 +111,20 @@
   var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
   root.appendChild(el("style", {}, CSS));
 
-  var launcher = el("button", { class: "launch", type: "button", "aria-label": "Open chat with us", "aria-expanded": "false", "aria-controls": "sd-panel" }, "Chat with us");
+  var launcher = el("button", { class: "launch", type: "button", "aria-label": t("open"), "aria-expanded": "false", "aria-controls": "sd-panel" }, t("chat"));
   var badge = el("span", { class: "badge", hidden: "" });
   launcher.appendChild(badge);
 
-  var panel = el("section", { class: "panel", id: "sd-panel", role: "dialog", "aria-label": "Chat with us", hidden: "" });
+  var panel = el("section", { class: "panel", id: "sd-panel", role: "dialog", "aria-label": t("chat"), hidden: "" });
   var header = el("div", { class: "head" }); // not <header>: the shop page has its own banner
-  header.appendChild(el("h2", {}, "Chat with us"));
-  var closeBtn = el("button", { class: "x", type: "button", "aria-label": "Close chat" }, "\u00d7");
+  header.appendChild(el("h2", {}, t("chat")));
+  var closeBtn = el("button", { class: "x", type: "button", "aria-label": t("close") }, "\u00d7");
   header.appendChild(closeBtn);
   var status = el("div", { class: "status", role: "status", "aria-live": "polite" });
 
   // Pre-chat form.
-  var pre = el("form", { "aria-label": "Start a chat" });
-  pre.appendChild(el("p", {}, "Hi! Tell us who you are and what you need."));
+  var pre = el("form", { "aria-label": t("start_label") });
+  pre.appendChild(el("p", {}, t("hi")));
   function field(form, label, name, type, required) {
     var l = el("label", {}, label);
     var input = el(type === "textarea" ? "textarea" : "input", { name: name, rows: "3" });
@@ -97,34 +134,34 @@
     form.appendChild(l);
     return input;
   }
-  var preName = field(pre, "Name", "name", "text", false);
-  var preEmail = field(pre, "Email", "email", "email", false);
-  var preQuestion = field(pre, "Your question", "question", "textarea", true);
+  var preName = field(pre, t("name"), "name", "text", false);
+  var preEmail = field(pre, t("email"), "email", "email", false);
+  var preQuestion = field(pre, t("question"), "question", "textarea", true);
   var helpBox = helpSuggest(preQuestion);
   pre.appendChild(helpBox.node);
-  pre.appendChild(el("button", { class: "btn", type: "submit" }, "Start chat"));
+  pre.appendChild(el("button", { class: "btn", type: "submit" }, t("start")));
 
   // Chat view.
   var chat = el("div", { hidden: "" });
   chat.style.cssText = "display:flex;flex-direction:column;flex:1;min-height:0";
-  var log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Messages" });
+  var log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("messages") });
   var typing = el("div", { class: "typing", "aria-live": "polite" });
-  var composer = el("form", { class: "send", "aria-label": "Send a message" });
-  var input = el("textarea", { rows: "2", "aria-label": "Type your message", placeholder: "Write a message\u2026" });
-  var attachBtn = el("button", { class: "btn link attach", type: "button", "aria-label": "Attach a photo or PDF", title: "Attach a photo or PDF" }, "\ud83d\udcce");
+  var composer = el("form", { class: "send", "aria-label": t("send_label") });
+  var input = el("textarea", { rows: "2", "aria-label": t("type"), placeholder: t("write") });
+  var attachBtn = el("button", { class: "btn link attach", type: "button", "aria-label": t("attach"), title: t("attach") }, "\ud83d\udcce");
   var picker = el("input", { type: "file", accept: "image/png,image/jpeg,image/gif,image/webp,application/pdf", multiple: "", hidden: "" });
   composer.appendChild(attachBtn);
   composer.appendChild(picker);
   composer.appendChild(input);
-  composer.appendChild(el("button", { class: "btn", type: "submit" }, "Send"));
-  var offlineLink = el("button", { class: "btn link", type: "button", hidden: "" }, "No one online? Leave a message");
+  composer.appendChild(el("button", { class: "btn", type: "submit" }, t("send")));
+  var offlineLink = el("button", { class: "btn link", type: "button", hidden: "" }, t("no_one"));
   // An unverified email is only a claim: a one-time code emailed to it proves it (then the
   // desk links this chat to that customer's orders and history).
-  var verify = el("form", { class: "note", "aria-label": "Confirm your email", hidden: "" });
-  var verifyNote = el("p", {}, "Confirm your email so we can look up your orders.");
-  var verifyAsk = el("button", { class: "btn link", type: "button" }, "Email me a code");
-  var verifyCode = el("input", { name: "code", inputmode: "numeric", autocomplete: "one-time-code", "aria-label": "Code from the email", placeholder: "123456", hidden: "" });
-  var verifyGo = el("button", { class: "btn", type: "submit", hidden: "" }, "Confirm");
+  var verify = el("form", { class: "note", "aria-label": t("confirm_label"), hidden: "" });
+  var verifyNote = el("p", {}, t("confirm_note"));
+  var verifyAsk = el("button", { class: "btn link", type: "button" }, t("email_code"));
+  var verifyCode = el("input", { name: "code", inputmode: "numeric", autocomplete: "one-time-code", "aria-label": t("code"), placeholder: "123456", hidden: "" });
+  var verifyGo = el("button", { class: "btn", type: "submit", hidden: "" }, t("confirm"));
   [verifyNote, verifyAsk, verifyCode, verifyGo].forEach(function (n) { verify.appendChild(n); });
   chat.appendChild(verify);
   // Until an agent joins, the visitor is told someone is coming and how long that usually takes.
@@ -136,9 +173,9 @@
   chat.appendChild(composer);
 
   // CSAT: when the chat ends, 1-5 and a comment replace the composer (rating again changes it).
-  var rate = el("form", { class: "rate", "aria-label": "Rate this chat", hidden: "" });
-  rate.appendChild(el("p", {}, "How did we do? 1 is poor, 5 is great."));
-  var stars = el("div", { class: "stars", role: "group", "aria-label": "Rating" });
+  var rate = el("form", { class: "rate", "aria-label": t("rate_label"), hidden: "" });
+  rate.appendChild(el("p", {}, t("how")));
+  var stars = el("div", { class: "stars", role: "group", "aria-label": t("rating") });
   var rating = 0;
   [1, 2, 3, 4, 5].forEach(function (n) {
     var b = el("button", { type: "button", "aria-pressed": "false", "data-rating": n }, String(n));
@@ -149,22 +186,22 @@
     stars.appendChild(b);
   });
   rate.appendChild(stars);
-  var rateComment = field(rate, "Comment (optional)", "comment", "textarea", false);
+  var rateComment = field(rate, t("comment"), "comment", "textarea", false);
   rateComment.maxLength = 2000;
   var rateNote = el("p", { class: "who", role: "status" });
-  rate.appendChild(el("button", { class: "btn", type: "submit" }, "Send rating"));
+  rate.appendChild(el("button", { class: "btn", type: "submit" }, t("send_rating")));
   rate.appendChild(rateNote);
-  var again = el("button", { class: "btn link", type: "button" }, "Start a new chat");
+  var again = el("button", { class: "btn link", type: "button" }, t("again"));
   rate.appendChild(again);
   chat.appendChild(rate);
 
   // Offline form.
-  var off = el("form", { "aria-label": "Leave a message", hidden: "" });
-  off.appendChild(el("p", {}, "No one is online right now. Leave a message and we will answer by email."));
-  var offName = field(off, "Name", "name", "text", false);
-  var offEmail = field(off, "Email", "email", "email", true);
-  var offMessage = field(off, "Message", "message", "textarea", true);
-  off.appendChild(el("button", { class: "btn", type: "submit" }, "Send message"));
+  var off = el("form", { "aria-label": t("leave_label"), hidden: "" });
+  off.appendChild(el("p", {}, t("offline")));
+  var offName = field(off, t("name"), "name", "text", false);
+  var offEmail = field(off, t("email"), "email", "email", true);
+  var offMessage = field(off, t("message"), "message", "textarea", true);
+  off.appendChild(el("button", { class: "btn", type: "submit" }, t("send_message")));
   var thanks = el("div", { class: "note", hidden: "", role: "status" });
 
   var acct = account();
@@ -180,9 +217,9 @@
   function setOpen(open) {
     panel.hidden = !open;
     launcher.setAttribute("aria-expanded", String(open));
-    launcher.firstChild.textContent = open ? "Close chat" : "Chat with us";
+    launcher.firstChild.textContent = open ? t("close") : t("chat");
     // The accessible name holds the visible words (axe: label-content-name-mismatch).
-    launcher.setAttribute("aria-label", open ? "Close chat" : "Open chat with us");
+    launcher.setAttribute("aria-label", open ? t("close") : t("open"));
     if (open) {
       badge.hidden = true;
       badge.textContent = "";
@@ -207,7 +244,7 @@
       body: JSON.stringify(body),
     }).then(function (r) {
       return r.json().then(function (data) {
-        if (!r.ok) throw new Error(data.detail || "Request failed");
+        if (!r.ok) throw new Error(problem(data));
         return data;
       });
     });
@@ -234,10 +271,10 @@
     node.textContent = "";
     if (frame.kind === "agent") node.appendChild(el("span", { class: "who" }, frame.name));
     node.appendChild(document.createTextNode(frame.body));
-    if (frame.progress != null) node.appendChild(el("progress", { max: "100", value: String(frame.progress), "aria-label": "Upload progress" }));
+    if (frame.progress != null) node.appendChild(el("progress", { max: "100", value: String(frame.progress), "aria-label": t("progress") }));
     if (frame.attachments && frame.attachments.length) node.appendChild(files(frame.attachments));
     if (frame.failed) node.appendChild(el("span", { class: "who" }, frame.failed));
-    if (frame.at) node.appendChild(el("time", { class: "at", datetime: frame.at }, new Date(frame.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })));
+    if (frame.at) node.appendChild(el("time", { class: "at", datetime: frame.at }, new Date(frame.at).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" })));
     log.scrollTop = log.scrollHeight;
   }
 
@@ -245,7 +282,7 @@
   var blobs = {};
   function blob(url) {
     if (!blobs[url]) blobs[url] = fetch(base + url, { headers: { Authorization: "Bearer " + state.token } })
-      .then(function (r) { if (!r.ok) throw new Error("File not available"); return r.blob(); })
+      .then(function (r) { if (!r.ok) throw new Error(t("no_file")); return r.blob(); })
       .then(function (b) { return URL.createObjectURL(b); });
     return blobs[url];
   }
@@ -276,7 +313,7 @@
 
   function upload(file) {
     if (!/^(image\/(png|jpeg|gif|webp)|application\/pdf)$/.test(file.type)) {
-      status.textContent = "You can send photos and PDFs.";
+      status.textContent = t("types");
       return;
     }
     var id = uuid(), body = input.value.trim() || file.name;
@@ -293,12 +330,12 @@
     xhr.onload = function () {
       var d = {};
       try { d = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
-      if (xhr.status !== 201) return render({ key: id, kind: "visitor", body: body, failed: d.detail || "Upload failed" });
+      if (xhr.status !== 201) return render({ key: id, kind: "visitor", body: body, failed: problem(d, "upload_failed") });
       pending[id] = { body: body, attachments: [d], sent: 0 };
       render({ key: id, kind: "visitor", body: body, pending: true, attachments: [d] });
       flush(false);
     };
-    xhr.onerror = function () { render({ key: id, kind: "visitor", body: body, failed: "Upload failed" }); };
+    xhr.onerror = function () { render({ key: id, kind: "visitor", body: body, failed: t("upload_failed") }); };
     xhr.send(form);
   }
   attachBtn.addEventListener("click", function () { picker.click(); });
@@ -331,9 +368,8 @@
     waiting.hidden = !on;
     if (!on) return;
     var usual = state.usual_wait;
-    waiting.textContent = "Waiting for an agent\u2026 " + (usual == null ? "Someone will be with you shortly." :
-      usual < 90 ? "Usually answered within a minute or two." : "Usually answered in about " + Math.round(usual / 60) + " minutes.") +
-      " You can keep writing meanwhile.";
+    waiting.textContent = t("waiting") + " " + (usual == null ? t("shortly") :
+      usual < 90 ? t("minute") : t("minutes", { minutes: Math.round(usual / 60) })) + " " + t("meanwhile");
   }
 
   function markRead() {
@@ -380,14 +416,14 @@
         state.token = f.visitor_token;
         save();
       } else if (f.type === "typing" && f.author && f.author.type === "agent") {
-        typing.textContent = f.author.name + " is typing\u2026";
+        typing.textContent = t("typing", { name: f.author.name });
         clearTimeout(typingTimer);
         typingTimer = setTimeout(function () { typing.textContent = ""; }, 4000);
       } else if (f.type === "error") {
         var p = f.client_id && pending[f.client_id];
         if (p && f.code !== "rate_limited") {
           delete pending[f.client_id];
-          render({ key: f.client_id, kind: "visitor", body: p.body, attachments: p.attachments, failed: f.detail });
+          render({ key: f.client_id, kind: "visitor", body: p.body, attachments: p.attachments, failed: problem(f) });
         }
         if (f.code === "chat_ended") ended();
       }
@@ -398,7 +434,7 @@
         // The token is no longer valid: start over with the pre-chat form.
         state = {};
         save();
-        status.textContent = "Your chat session expired. Please start a new chat.";
+        status.textContent = t("expired");
         show(pre);
         return;
       }
@@ -407,7 +443,7 @@
   }
 
   function retry() {
-    status.textContent = "Reconnecting\u2026";
+    status.textContent = t("reconnecting");
     var delay = Math.min(30000, 500 * Math.pow(2, attempts++)) * (0.75 + Math.random() / 2);
     clearTimeout(retryTimer);
     retryTimer = setTimeout(connect, delay);
@@ -455,6 +491,7 @@
       user_hash: cfg.user_hash || "",
       visitor_token: state.token || "",
       team: team,
+      lang: lang,
     };
     api("widget/sessions", body).then(function (data) {
       state = { token: data.visitor_token, conversation_id: data.conversation_id, name: body.name, email: body.email, verified: data.verified, usual_wait: data.usual_wait_seconds };
@@ -477,7 +514,7 @@
 
   verifyAsk.addEventListener("click", function () {
     api("widget/verification", {}, state.token).then(function (d) {
-      verifyNote.textContent = "We emailed a code to " + d.sent_to + ".";
+      verifyNote.textContent = t("code_sent", { to: d.sent_to });
       verifyCode.hidden = verifyGo.hidden = false;
       verifyCode.focus();
     }).catch(function (err) { verifyNote.textContent = err.message; });
@@ -522,9 +559,9 @@
   });
   off.addEventListener("submit", function (e) {
     e.preventDefault();
-    api("widget/offline", { name: offName.value, email: offEmail.value, message: offMessage.value, page_url: location.href })
+    api("widget/offline", { name: offName.value, email: offEmail.value, message: offMessage.value, page_url: location.href, lang: lang })
       .then(function () {
-        thanks.textContent = "Thanks! We got your message and will answer by email at " + offEmail.value + ".";
+        thanks.textContent = t("thanks", { email: offEmail.value });
         show(thanks);
       })
       .catch(function (err) { status.textContent = err.message; });
@@ -538,9 +575,9 @@
   }
   rate.addEventListener("submit", function (e) {
     e.preventDefault();
-    if (!rating) { rateNote.textContent = "Choose a rating from 1 to 5."; return; }
+    if (!rating) { rateNote.textContent = t("choose"); return; }
     api("widget/csat", { visitor_token: state.token, rating: rating, comment: rateComment.value })
-      .then(function (d) { rateNote.textContent = "Thank you! You rated this chat " + d.rating + " of 5. You can change it for 7 days."; })
+      .then(function (d) { rateNote.textContent = t("rated", { rating: d.rating }); })
       .catch(function (err) { rateNote.textContent = err.message; });
   });
   again.addEventListener("click", function () {
@@ -564,7 +601,7 @@
     var view = el("div", { class: "note acct", hidden: "" });
     var links = el("p", { class: "acct-links" });
     if (cfg.user_hash && cfg.email) {
-      [["My orders", orders], ["Earlier conversations", earlier]].forEach(function (pair) {
+      [[t("orders"), orders], [t("earlier"), earlier]].forEach(function (pair) {
         var b = el("button", { class: "btn link", type: "button" }, pair[0]);
         b.addEventListener("click", pair[1]);
         links.appendChild(b);
@@ -573,7 +610,7 @@
     }
     function session() {
       if (state.token) return Promise.resolve(state.token);
-      return api("widget/sessions", { name: cfg.name || "", email: cfg.email, page_url: location.href, user_hash: cfg.user_hash })
+      return api("widget/sessions", { name: cfg.name || "", email: cfg.email, page_url: location.href, user_hash: cfg.user_hash, lang: lang })
         .then(function (d) { state = { token: d.visitor_token, conversation_id: d.conversation_id, name: cfg.name || "", email: cfg.email }; save(); return d.visitor_token; });
     }
     function call(method, path, body) {
@@ -581,12 +618,12 @@
         return fetch(base + "/api/v1/widget/" + path, {
           method: method, body: body ? JSON.stringify(body) : undefined,
           headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" },
-        }).then(function (r) { return r.json().then(function (d) { if (!r.ok) throw new Error(d.detail); return d; }); });
+        }).then(function (r) { return r.json().then(function (d) { if (!r.ok) throw new Error(problem(d)); return d; }); });
       });
     }
     function page(title) {
       view.textContent = "";
-      var back = el("button", { class: "btn link", type: "button" }, "\u2190 Back");
+      var back = el("button", { class: "btn link", type: "button" }, t("back"));
       back.addEventListener("click", function () { show(pre); });
       view.appendChild(back);
       view.appendChild(el("h3", {}, title));
@@ -596,23 +633,23 @@
     function fail(err) { status.textContent = err.message; }
     function orders() {
       call("GET", "orders").then(function (d) {
-        var v = page("My orders");
-        if (!d.items.length) v.appendChild(el("p", {}, "No orders yet."));
+        var v = page(t("orders"));
+        if (!d.items.length) v.appendChild(el("p", {}, t("no_orders")));
         d.items.forEach(function (o) {
           var card = el("div", { class: "order", "data-order": o.external_id });
-          card.appendChild(el("strong", {}, "Order " + o.external_id));
-          card.appendChild(el("p", {}, o.status + " \u00b7 " + o.total + " " + o.currency + " \u00b7 " + new Date(o.placed_at).toLocaleDateString()));
+          card.appendChild(el("strong", {}, t("order", { id: o.external_id })));
+          card.appendChild(el("p", {}, o.status + " \u00b7 " + o.total + " " + o.currency + " \u00b7 " + new Date(o.placed_at).toLocaleDateString(lang)));
           card.appendChild(el("p", { class: "who" }, o.items.map(function (i) { return i.quantity + " \u00d7 " + i.name; }).join(", ")));
           o.shipments.forEach(function (sh) {
-            var line = el("p", {}, (sh.carrier || "Shipment") + " \u00b7 " + sh.status + (sh.promised_by ? " \u00b7 due " + new Date(sh.promised_by).toLocaleDateString() : "") + " \u00b7 ");
-            line.appendChild(sh.tracking_url ? el("a", { href: sh.tracking_url, target: "_blank", rel: "noopener" }, "Track " + sh.tracking) : document.createTextNode(sh.tracking));
+            var line = el("p", {}, (sh.carrier || t("shipment")) + " \u00b7 " + sh.status + (sh.promised_by ? " \u00b7 " + t("due", { date: new Date(sh.promised_by).toLocaleDateString(lang) }) : "") + " \u00b7 ");
+            line.appendChild(sh.tracking_url ? el("a", { href: sh.tracking_url, target: "_blank", rel: "noopener" }, t("track", { tracking: sh.tracking })) : document.createTextNode(sh.tracking));
             card.appendChild(line);
           });
-          var ask = el("button", { class: "btn", type: "button" }, "Ask about this order");
+          var ask = el("button", { class: "btn", type: "button" }, t("ask"));
           ask.addEventListener("click", function () {
             call("POST", "orders/" + encodeURIComponent(o.external_id) + "/ask").then(function () {
               show(pre);
-              preQuestion.value = "About order " + o.external_id + ": ";
+              preQuestion.value = t("about_order", { id: o.external_id });
               preQuestion.focus();
             }).catch(fail);
           });
@@ -623,14 +660,14 @@
     }
     function earlier() {
       call("GET", "history").then(function (d) {
-        var v = page("Earlier conversations");
-        if (!d.chats.length && !d.tickets.length) v.appendChild(el("p", {}, "Nothing yet."));
+        var v = page(t("earlier"));
+        if (!d.chats.length && !d.tickets.length) v.appendChild(el("p", {}, t("nothing")));
         d.chats.forEach(function (c) {
-          var b = el("button", { class: "btn link", type: "button" }, "Chat of " + new Date(c.created_at).toLocaleString());
+          var b = el("button", { class: "btn link", type: "button" }, t("chat_of", { date: new Date(c.created_at).toLocaleString(lang) }));
           b.addEventListener("click", function () {
-            call("GET", "history/chats/" + c.id).then(function (t) {
-              var tv = page("Chat of " + new Date(t.created_at).toLocaleString());
-              t.messages.forEach(function (m) {
+            call("GET", "history/chats/" + c.id).then(function (chat) {
+              var tv = page(t("chat_of", { date: new Date(chat.created_at).toLocaleString(lang) }));
+              chat.messages.forEach(function (m) {
                 var line = el("div", { class: "m " + m.author_type });
                 line.appendChild(el("span", { class: "who" }, m.author_name));
                 line.appendChild(document.createTextNode(m.body));
@@ -640,16 +677,16 @@
           });
           v.appendChild(el("p", {})).appendChild(b);
         });
-        d.tickets.forEach(function (t) {
-          var f = el("form", { class: "ticket", "aria-label": t.subject });
-          f.appendChild(el("strong", {}, t.subject + " (" + t.status + ")"));
-          var msg = field(f, "Write again to reopen", "message", "textarea", true);
-          f.appendChild(el("button", { class: "btn", type: "submit" }, "Reopen"));
+        d.tickets.forEach(function (tk) {
+          var f = el("form", { class: "ticket", "aria-label": tk.subject });
+          f.appendChild(el("strong", {}, tk.subject + " (" + tk.status + ")"));
+          var msg = field(f, t("write_again"), "message", "textarea", true);
+          f.appendChild(el("button", { class: "btn", type: "submit" }, t("reopen")));
           f.addEventListener("submit", function (e) {
             e.preventDefault();
-            call("POST", "history/tickets/" + t.id + "/reopen", { message: msg.value }).then(function (r) {
+            call("POST", "history/tickets/" + tk.id + "/reopen", { message: msg.value }).then(function (r) {
               f.textContent = "";
-              f.appendChild(el("p", { role: "status" }, "Reopened: we will answer by email (" + r.status + ")."));
+              f.appendChild(el("p", { role: "status" }, t("reopened", { status: r.status })));
             }).catch(fail);
           });
           v.appendChild(f);
@@ -663,19 +700,19 @@
   var hoursLine = el("p", { class: "hours", role: "status" });
   pre.insertBefore(hoursLine, pre.firstChild.nextSibling);
   function hoursNote(nextOpen) {
-    var text = "We're away";
+    var text = t("away");
     if (nextOpen) {
       var at = new Date(nextOpen), now = new Date();
-      var when = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-      if (at.toDateString() !== now.toDateString()) when = at.toLocaleDateString([], { weekday: "long" }) + " " + when;
-      text += ", back at " + when + " (your time)";
+      var when = at.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
+      if (at.toDateString() !== now.toDateString()) when = at.toLocaleDateString(lang, { weekday: "long" }) + " " + when;
+      text = t("away_back", { when: when });
     }
-    hoursLine.textContent = text + ".";
-    off.firstChild.textContent = text + ". Leave a message and we will answer by email.";
+    hoursLine.textContent = text;
+    off.firstChild.textContent = text + " " + t("away_leave");
   }
   function checkHours() {
     fetch(base + "/api/v1/business-hours").then(function (r) { return r.json(); }).then(function (h) {
-      if (h.open) hoursLine.textContent = "We're online.";
+      if (h.open) hoursLine.textContent = t("online");
       else hoursNote(h.next_open_at);
     }).catch(function () { /* unknown: say nothing */ });
   }
@@ -685,13 +722,10 @@
   // As the visitor types the question, a few published articles (GET /api/v1/help/articles, in
   // the widget's language) are offered; "This answered my question" is counted per article, and
   // starting the chat anyway after opening one counts "I still need help" for it.
-  function helpLang() {
-    return cfg.lang || document.documentElement.lang || navigator.language || "";
-  }
   function helpSuggest(field) {
     var box = el("div", { class: "help", "aria-live": "polite", hidden: "" });
-    var list = el("ul", { "aria-label": "Suggested articles" });
-    box.appendChild(el("p", { class: "who" }, "These articles may help:"));
+    var list = el("ul", { "aria-label": t("suggested") });
+    box.appendChild(el("p", { class: "who" }, t("may_help")));
     box.appendChild(list);
     var timer = null, seq = 0, opened = {};
     function feedback(id, helpful) {
@@ -713,12 +747,12 @@
       items.forEach(function (a) {
         var li = el("li", { "data-article": a.id });
         var link = el("a", { href: a.url, target: "_blank", rel: "noopener" }, a.title);
-        var yes = el("button", { class: "btn link", type: "button", hidden: "" }, "This answered my question");
+        var yes = el("button", { class: "btn link", type: "button", hidden: "" }, t("answered"));
         link.addEventListener("click", function () { opened[a.id] = true; yes.hidden = false; });
         yes.addEventListener("click", function () {
           delete opened[a.id];
           feedback(a.id, true);
-          yes.replaceWith(el("span", { class: "who", role: "status" }, "Glad it helped!"));
+          yes.replaceWith(el("span", { class: "who", role: "status" }, t("glad")));
         });
         li.appendChild(link);
         li.appendChild(snippet(a.snippet || ""));
@@ -732,7 +766,7 @@
       var q = field.value.trim(), mine = ++seq;
       if (q.length < 3) { render([]); return; }
       timer = setTimeout(function () {
-        fetch(base + "/api/v1/help/articles?limit=3&lang=" + encodeURIComponent(helpLang()) + "&q=" + encodeURIComponent(q.slice(0, 200)))
+        fetch(base + "/api/v1/help/articles?limit=3&lang=" + lang + "&q=" + encodeURIComponent(q.slice(0, 200)))
           .then(function (r) { return r.ok ? r.json() : { items: [] }; })
           .then(function (d) { if (mine === seq) render(d.items || []); })
           .catch(function () { /* no suggestions: the form works as before */ });
@@ -755,4 +789,5 @@
   }
   if (document.body) mount();
   else document.addEventListener("DOMContentLoaded", mount);
+  }
 })();

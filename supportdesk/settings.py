@@ -124,6 +124,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "audit.context.AuditContextMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # The agent's own language and timezone (profile page), over LocaleMiddleware's guess.
+    "accounts.middleware.AgentLocaleMiddleware",
     "accounts.middleware.RequireSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

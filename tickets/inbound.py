@@ -32,6 +32,7 @@ from django.db.models import F, Q
 
 from attachments.models import Source
 from attachments.services import AttachmentError, clean_filename, create_attachment
+from core import languages
 from core.emails import single_line
 from customers.models import Customer
 from customers.services import customer_for_email
@@ -94,6 +95,8 @@ class ParsedEmail:
     body_html: str
     auto_reason: str
     reply_tokens: list[str]
+    # The sender's language from Content-Language (else Accept-Language), one we speak; "" if none.
+    language: str = ""
     attachments: list[ParsedAttachment] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     # Why nothing automatic (an out-of-hours acknowledgement) may answer this mail: the
@@ -230,7 +233,8 @@ def _process(inbound_pk: int, *, duplicate: bool, retry: bool = False) -> Ingest
 
 def _file(parsed: ParsedEmail, *, mailbox_id: int | None = None) -> tuple[Ticket, Message, bool]:
     """Find or create the customer and the ticket, add the message and its attachments."""
-    customer = customer_for_email(parsed.from_address, name=parsed.from_name)
+    language = "" if parsed.auto_reason else parsed.language  # an autoresponder's says nothing
+    customer = customer_for_email(parsed.from_address, name=parsed.from_name, language=language)
     ticket = find_ticket(parsed, customer=customer)
     blocked = spam.is_blocked(parsed.from_address)
     if blocked and ticket is not None and ticket.status != Status.SPAM:
@@ -588,6 +592,8 @@ def parse_email(raw: bytes) -> ParsedEmail:
         body_html="",
         auto_reason=_auto_reason(msg, from_address),
         reply_tokens=_reply_tokens(msg),
+        language=languages.from_header(_header(msg, "Content-Language"))
+        or languages.from_header(_header(msg, "Accept-Language")),
     )
     parsed.no_auto_answer = parsed.auto_reason or _no_auto_answer(msg, from_address)
     texts: list[str] = []

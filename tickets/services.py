@@ -19,13 +19,14 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from accounts.models import User
 from attachments import services as attachment_services
 from attachments.models import Attachment
 from audit.services import diff, record
-from core import hooks
+from core import hooks, languages
 from core.emails import single_line
 from core.emails import thread_headers as email_thread
 from core.realtime import asend_event, send_event_on_commit
@@ -448,7 +449,9 @@ def _reply_email(
     body_text = message.body_text
     if files:
         links = "\n".join(f"- {a.filename}: {attachment_services.signed_url(a)}" for a in files)
-        body_text = f"{body_text}\n\nAttached files (also online):\n{links}"
+        with translation.override(languages.or_default(ticket.customer.language)):
+            heading = gettext("Attached files (also online):")
+        body_text = f"{body_text}\n\n{heading}\n{links}"
     return thread_email(
         ticket,
         to=to,

@@ -665,7 +665,10 @@ def web_form(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             try:
                 with transaction.atomic():
-                    customer = customer_for_email(data["email"], name=data["name"])
+                    # The form spoke their browser's language: later emails speak it too.
+                    customer = customer_for_email(
+                        data["email"], name=data["name"], language=request.LANGUAGE_CODE
+                    )
                     ticket, message = services.create_ticket(
                         customer=customer,
                         subject=data["subject"],

@@ -75,13 +75,13 @@ class LocalBackend:
             else:
                 order.status = "partially_refunded"
             order.save(update_fields=["status", "updated_at"])
-            return None, wording.done(grant)
+            return None, wording.recorded(grant)
         if kind == GrantKind.VIP_UPGRADE:
             customer = grant.customer
             assert customer is not None
             customer.tier = Tier.VIP
             customer.save(update_fields=["tier"])
-            return None, wording.done(grant)
+            return None, wording.recorded(grant)
         if kind == GrantKind.DISCOUNT_CODE:
             code = self._discount_code(grant)
             value = f"{code.percent}%" if code.percent else f"{code.amount} {code.currency}"
@@ -102,7 +102,7 @@ class LocalBackend:
                 f"Your shipment now travels overnight to {shipment.address or 'your address'}"
                 f" with {shipment.carrier or 'the carrier'}, tracking {shipment.tracking}."
             )
-        return None, wording.done(grant)
+        return None, wording.recorded(grant)
 
     def _discount_code(self, grant: Grant) -> DiscountCode:
         existing = DiscountCode.objects.filter(grant=grant).first()
@@ -215,7 +215,7 @@ class WebhookBackend:
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             return ExecutionResult(ok=False, error=f"Shop unreachable: {exc}")
         reference = ""
-        summary = wording.done(grant)
+        summary = wording.recorded(grant)
         try:
             data = json.loads(raw or b"{}")
             if isinstance(data, dict):

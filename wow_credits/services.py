@@ -30,13 +30,14 @@ from typing import Any, TypedDict, Unpack
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import User
 from audit.services import record
 from core import hooks
 from core.emails import render_email
 from customers.models import Customer, Order
+from customers.services import language_of
 from mailer.services import build_email, queue_email
 from wow_credits import limits, wording
 from wow_credits.backends import ExecutionResult, get_backend
@@ -751,18 +752,26 @@ def _queue_confirmation(row: Grant) -> None:
 
     # The ticket's thread; for a chat, the thread of the ticket it was escalated to.
     ticket = row.ticket or _chat_ticket(row)
+    language = language_of(row.customer)
+    outcome = row.outcome
+    with translation.override(language):
+        # The local backend's own words are ours to translate; a shop backend's stay as it wrote.
+        if language != settings.LANGUAGE_CODE and outcome == wording.recorded(row):
+            outcome = wording.done(row)
+        kind = row.get_kind_display().lower()
     email = render_email(
         "grant-confirmation",
         {
             "ticket": ticket,
             "chat_id": row.chat_id,
-            "kind": row.get_kind_display().lower(),
+            "kind": kind,
             "customer": row.customer.display_name,
-            "outcome": row.outcome,
+            "outcome": outcome,
             "agent": row.agent.display_name,
             "reason": row.reason,
             "company": settings.SUPPORTDESK_COMPANY_NAME,
         },
+        language=language,
     )
     extra = {"Auto-Submitted": "auto-generated", "X-Supportdesk-Grant": str(row.pk)}
     if row.chat_id is not None:
@@ -859,24 +868,27 @@ def send_monthly_digest(*, now: datetime | None = None, top: int = 5) -> int:
         )
         if not stories:
             return 0
-        email = render_email(
-            "wow-digest",
-            {
-                "month": f"{last_month:%B %Y}",
-                "stories": [
-                    {
-                        "title": story.title,
-                        "who": (story.subject_user or story.author).display_name,
-                        "celebrations": story.n,  # type: ignore[attr-defined]
-                        "text": story.story[:300],
-                    }
-                    for story in stories
-                ],
-                "site_url": settings.SITE_URL,
-            },
-        )
+        context = {
+            "month": last_month,  # the template names it in the reader's language
+            "stories": [
+                {
+                    "title": story.title,
+                    "who": (story.subject_user or story.author).display_name,
+                    "celebrations": story.n,  # type: ignore[attr-defined]
+                    "text": story.story[:300],
+                }
+                for story in stories
+            ],
+            "site_url": settings.SITE_URL,
+        }
         sent = 0
-        for address in User.objects.filter(is_active=True).values_list("email", flat=True):
+        emails: dict[str, Any] = {}  # rendered once per language (each agent's own)
+        for address, language in User.objects.filter(is_active=True).values_list(
+            "email", "language"
+        ):
+            if language not in emails:
+                emails[language] = render_email("wow-digest", context, language=language)
+            email = emails[language]
             queue_email(
                 build_email(
                     to=[address],

@@ -4,6 +4,10 @@ the chat line and the confirmation email show once it is executed)."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
+
 from wow_credits.models import Grant, GrantKind
 
 
@@ -32,13 +36,37 @@ def plan(grant: Grant) -> str:
 
 
 def done(grant: Grant) -> str:
-    """What an executed grant did, in the customer's words ("We refunded 20.00 USD on ...")."""
-    amount = _money(grant)
-    order = _order(grant, "on")
-    return {
-        GrantKind.REFUND: f"We refunded {amount}{order}.",
-        GrantKind.REBATE: f"We sent you a rebate of {amount}{order}.",
-        GrantKind.GIFT: f"We are sending you a gift{order}, shipped free.",
-        GrantKind.VIP_UPGRADE: "You are now a VIP customer: free overnight shipping on future orders.",
-        GrantKind.COWORKER_BONUS: f"A coworker bonus of {amount}.",
-    }.get(GrantKind(grant.kind), f"{grant.get_kind_display()}{order}.")
+    """What an executed grant did, in the customer's words ("We refunded 20.00 USD on ..."), in
+    the active language (the confirmation email renders it in the customer's)."""
+    values = {
+        "amount": _money(grant),
+        "order": grant.order.external_id if grant.order_id else "",  # type: ignore[union-attr]
+        "kind": grant.get_kind_display(),
+    }
+    kind = GrantKind(grant.kind)
+    on_order = {
+        GrantKind.REFUND: _("We refunded %(amount)s on order %(order)s."),
+        GrantKind.REBATE: _("We sent you a rebate of %(amount)s on order %(order)s."),
+        GrantKind.GIFT: _("We are sending you a gift on order %(order)s, shipped free."),
+    }
+    plain = {
+        GrantKind.REFUND: _("We refunded %(amount)s."),
+        GrantKind.REBATE: _("We sent you a rebate of %(amount)s."),
+        GrantKind.GIFT: _("We are sending you a gift, shipped free."),
+        GrantKind.VIP_UPGRADE: _(
+            "You are now a VIP customer: free overnight shipping on future orders."
+        ),
+        GrantKind.COWORKER_BONUS: _("A coworker bonus of %(amount)s."),
+    }
+    if values["order"] and kind in on_order:
+        return on_order[kind] % values
+    if kind in plain:
+        return plain[kind] % values
+    return (_("%(kind)s on order %(order)s.") if values["order"] else _("%(kind)s.")) % values
+
+
+def recorded(grant: Grant) -> str:
+    """`done` in English, as the backend records it on the grant (whatever language the agent's
+    page is in); the confirmation email translates it for the customer."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return done(grant)

@@ -10,20 +10,23 @@ import pytest
 from django.test import Client
 
 ROOT = Path(__file__).resolve().parents[2]
-# The customer-facing templates translated so far (issue 15 lists the widget, the CSAT page and
-# the emails too: not done yet, see README).
-CUSTOMER_TEMPLATES = [
-    "templates/helpcenter/base.html",
-    "templates/helpcenter/home.html",
-    "templates/helpcenter/category.html",
-    "templates/helpcenter/search.html",
-    "templates/helpcenter/article.html",
-    "templates/tickets/web_form.html",
-    "templates/tickets/web_form_thanks.html",
-    "templates/emails/out-of-hours-ack-subject.txt",
-    "templates/emails/out-of-hours-ack-body.txt",
-    "templates/emails/out-of-hours-ack-body.html",
-]
+# Every template a customer reads: the help center, the contact form, the CSAT page, the error
+# pages and every email the desk writes (the widget's words: tests/i18n/test_widget_strings.py).
+CUSTOMER_TEMPLATES = sorted(
+    str(path.relative_to(ROOT))
+    for pattern in (
+        "templates/helpcenter/*.html",
+        "templates/tickets/web_form*.html",
+        "templates/csat/survey.html",
+        "templates/emails/*",
+        "templates/errors/*.html",
+        "templates/40?.html",
+        "templates/500.html",
+    )
+    for path in ROOT.glob(pattern)
+)
+# Words that are the same in every language: the product's name, the mail reply prefix.
+NOT_WORDS = {"Supportdesk", "Re"}
 _TAG = re.compile(r"{%.*?%}|{{.*?}}|{#.*?#}", re.S)
 _BLOCKTRANS = re.compile(r"{%\s*blocktranslate.*?%}.*?{%\s*endblocktranslate\s*%}", re.S)
 _HTML = re.compile(r"<(script|style)\b.*?</\1>|<!--.*?-->|<[^>]*>", re.S | re.I)
@@ -36,12 +39,14 @@ def unmarked_text(source: str) -> list[str]:
     text = _BLOCKTRANS.sub(" ", source)
     text = _HTML.sub(" ", text)
     text = _TAG.sub(" ", text)
+    text = re.sub(r"\S*/\S*", " ", text)  # paths and URLs
     found += [w for w in re.findall(r"[^\W\d_]{2,}(?:[^\S\n]+[^\W\d_]+)*", text)]
-    return found
+    return [w for w in found if w not in NOT_WORDS]
 
 
 @pytest.mark.parametrize("path", CUSTOMER_TEMPLATES)
 def test_customer_templates_mark_every_string(path: str) -> None:
+    assert len(CUSTOMER_TEMPLATES) > 20
     assert unmarked_text((ROOT / path).read_text()) == [], path
 
 
@@ -92,3 +97,34 @@ def test_contact_form_speaks_the_browser_language(db, accept, lang, title, send)
     html = Client().get("/support/new", HTTP_ACCEPT_LANGUAGE=accept).content.decode()
     assert f'<html lang="{lang}">' in html
     assert f"<h1>{title}</h1>" in html and f">{send}</button>" in html
+
+
+def _po_entries(language: str) -> list[tuple[set[str], str, str, bool]]:
+    """(source files, msgid, msgstr, fuzzy) of each entry of the language's django.po."""
+    text = (ROOT / "locale" / language / "LC_MESSAGES" / "django.po").read_text()
+    entries = []
+    for block in text.split("\n\n")[1:]:
+        files = {
+            ref.rsplit(":", 1)[0]
+            for line in block.splitlines()
+            if line.startswith("#: ")
+            for ref in line[3:].split()
+        }
+        strings = re.findall(r'^(msgid|msgstr(?:\[\d\])?) ((?:"(?:[^"\\]|\\.)*"\n?)+)', block, re.M)
+        parts = {
+            name: "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', value)) for name, value in strings
+        }
+        msgstr = parts.get("msgstr", parts.get("msgstr[0]", ""))
+        entries.append((files, parts.get("msgid", ""), msgstr, "#, fuzzy" in block))
+    return entries
+
+
+@pytest.mark.parametrize("language", ["es", "de"])
+def test_every_customer_facing_string_is_translated(language: str) -> None:
+    customer_files = {*CUSTOMER_TEMPLATES, "livechat/widget_strings.py", "csat/services.py"}
+    missing = [
+        msgid
+        for files, msgid, msgstr, fuzzy in _po_entries(language)
+        if files & customer_files and (not msgstr or fuzzy)
+    ]
+    assert missing == []

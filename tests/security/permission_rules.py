@@ -78,6 +78,8 @@ PAGES: dict[str, Rule] = {
     "password/": Rule(fixed("/password/"), {"GET": AGENTS}),
     # API tokens: one's own (an admin sees and revokes everyone's); creating asks the factor again.
     "tokens/": Rule(fixed("/tokens/"), {"GET": AGENTS}),
+    # One's own language and timezone.
+    "profile/": Rule(fixed("/profile/"), {"GET": AGENTS}),
     # A person's export, once, by the link given to the manager who asked (the link is the key).
     "privacy/exports/<str:secret>/": Rule(fixed("/privacy/exports/not-a-link/"), {"GET": PUBLIC}),
     "tokens/new/": Rule(fixed("/tokens/new/"), {"POST": AGENTS}),
@@ -243,6 +245,7 @@ API: dict[str, Rule] = {
         lambda w: f"/api/v1/agents/{w.users['agent'].pk}/deactivate", {"POST": ADMINS}
     ),
     "GET /api/v1/widget/status": Rule(fixed("/api/v1/widget/status"), {"GET": PUBLIC}),
+    "GET /api/v1/widget/strings": Rule(fixed("/api/v1/widget/strings?lang=es"), {"GET": PUBLIC}),
     "POST /api/v1/widget/offline": Rule(fixed("/api/v1/widget/offline"), {"POST": PUBLIC}),
     "POST /api/v1/widget/csat": Rule(fixed("/api/v1/widget/csat"), {"POST": PUBLIC}),
     "POST /api/v1/widget/uploads": Rule(

@@ -237,4 +237,4 @@ def test_monthly_digest_is_sent_once(cast, smtp_sink):
         deliver_all_due()
     mails = smtp_sink.wait_for(4)
     assert mails[0]["Subject"] == "WOW digest: October 2026"
-    assert "Shoes (Alice Agent, 1 celebrations)" in mails[0].get_content()
+    assert "Shoes (Alice Agent, 1 celebration)" in mails[0].get_content()

@@ -1,0 +1,1 @@
+from tests.helpers.grants import order  # noqa: F401 (a fixture)
