@@ -293,6 +293,11 @@ def _test_defaults(settings) -> None:
     settings.SUPPORTDESK_REQUIRE_2FA = False
     settings.ACCOUNT_RATE_LIMITS = False  # allauth's (second-factor codes): tests/accounts/
     settings.MFA_RATE_LIMITS = False
+    # Every test starts in English: a request in another language (the test client runs in this
+    # thread) leaves that language active, as LocaleMiddleware never deactivates it.
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
     # The inbox's shared sidebar counts live in the shared Redis cache: none from another test.
     from tickets.inbox_counts import forget_shared_counts
 
