@@ -53,3 +53,39 @@ def test_ten_tickets_bulk_assigned_appear_live_in_the_other_agents_inbox(
     assert Ticket.objects.filter(assignee=cast.bob).count() == 10
     alice_context.close()
     bob_context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.live
+def test_all_that_match_the_filter_runs_in_the_background_and_the_inbox_shows_progress(
+    cast, live_server, browser
+) -> None:
+    from tickets import bulk
+    from tickets.models import BulkJob
+
+    pending = factories.TicketFactory.create_batch(3, status="pending")
+    fresh = factories.TicketFactory.create_batch(2, status="new")
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    login(page, live_server, cast.alice.email, cast.password)
+    page.goto(f"{live_server.url}/inbox/?view=pending")
+    page.check("[data-select-matching]")
+    page.select_option("[data-bulk-action]", "status")
+    page.select_option("#bulk-form select[name=status_value]", "solved")
+    page.click("#bulk-form button[type=submit]")
+    # The live server runs tasks in-process, so this job is done by the time the page is back.
+    page.wait_for_selector("#bulk-job >> text=Bulk status done: 3 updated.")
+    assert Ticket.objects.filter(pk__in=[t.pk for t in pending], status="solved").count() == 3
+
+    # A job still waiting for a worker: the box polls and follows it to the end, no reload.
+    job = BulkJob.objects.create(
+        action="tag", value="vip", ids=[t.pk for t in fresh], by=cast.alice, total=2
+    )
+    page.goto(f"{live_server.url}/inbox/?view=open&job={job.pk}")
+    page.wait_for_selector("#bulk-job >> text=0 of 2")
+    assert bulk.work_open_jobs() == 1
+    page.wait_for_selector("#bulk-job >> text=Bulk tag done: 2 updated.")
+    assert all(t.tags.filter(name="vip").exists() for t in fresh)
+    context.close()

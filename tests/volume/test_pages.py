@@ -56,9 +56,70 @@ def test_bulk_bar_all_that_match_the_filter_queues_a_job_with_progress(alice_cli
     job = BulkJob.objects.get()
     assert sorted(job.ids) == sorted(t.pk for t in matching)
     assert response["Location"] == f"/inbox/?view=pending&job={job.pk}"
-    progress = alice_client.get(f"/inbox/bulk/{job.pk}").content.decode()
-    assert "0 of 3" in progress or "done" in progress
     assert Ticket.objects.get(pk=other.pk).status == Status.NEW
+
+
+def test_a_background_job_shows_its_progress_in_the_inbox_until_done(alice_client, cast):
+    from tickets import bulk
+
+    matching = factories.TicketFactory.create_batch(250, status="pending")
+    factories.TicketFactory(status="new")
+    alice_client.post(
+        "/inbox/bulk",
+        {"scope": "filter", "f_view": "pending", "action": "tag", "value": "outage"},
+    )
+    job = BulkJob.objects.get()
+    assert job.total == 250
+
+    # The inbox it sends the agent back to shows the box, polling while the job runs.
+    page = alice_client.get(f"/inbox/?view=pending&job={job.pk}").content.decode()
+    assert 'id="bulk-job"' in page and f'hx-get="/inbox/bulk/{job.pk}"' in page
+    assert '<progress max="250" value="0">' in page and "0 of 250" in page
+    # A worker saved its first checkpoint.
+    BulkJob.objects.filter(pk=job.pk).update(status="running", done=bulk.CHECKPOINT)
+    running = alice_client.get(f"/inbox/bulk/{job.pk}").content.decode()
+    assert f'value="{bulk.CHECKPOINT}"' in running and f"{bulk.CHECKPOINT} of 250" in running
+    assert 'hx-trigger="every 1s"' in running
+
+    BulkJob.objects.filter(pk=job.pk).update(status="queued", done=0)
+    assert bulk.work_open_jobs() == 1
+
+    done = alice_client.get(f"/inbox/bulk/{job.pk}").content.decode()
+    assert "Bulk tag done: 250 updated." in done
+    assert "hx-get" not in done  # polling stops
+    assert all(t.tags.filter(name="outage").exists() for t in matching)
+    # Another agent cannot watch (or learn of) someone else's job.
+    other = alice_client.__class__()
+    other.force_login(cast.bob)
+    assert other.get(f"/inbox/bulk/{job.pk}").status_code == 404
+
+
+def test_all_that_match_takes_more_than_the_per_request_limit(alice_client):
+    from tickets import bulk
+
+    factories.TicketFactory.create_batch(bulk.SYNC_LIMIT + 1, status="pending")
+
+    alice_client.post(
+        "/inbox/bulk",
+        {"scope": "filter", "f_view": "pending", "action": "status", "status_value": "solved"},
+    )
+
+    job = BulkJob.objects.get()
+    assert job.total == bulk.SYNC_LIMIT + 1
+    assert bulk.work_open_jobs() == 1
+    assert not Ticket.objects.filter(status="pending").exists()
+
+
+def test_an_unknown_action_from_the_bulk_bar_changes_nothing(alice_client):
+    ticket = factories.TicketFactory(status="new")
+
+    response = alice_client.post(
+        "/inbox/bulk", {"ids": [ticket.pk], "action": "explode", "next": "/inbox/"}, follow=True
+    )
+
+    assert "Unknown action" in response.content.decode()
+    assert Ticket.objects.get(pk=ticket.pk).status == Status.NEW
+    assert not BulkJob.objects.exists()
 
 
 def test_merge_button_sends_the_agent_to_the_survivor(alice_client):
