@@ -149,6 +149,23 @@ def record_event(*, type: str, object_key: str, data: dict[str, Any]) -> Event |
     return event
 
 
+def _call_helper() -> None:
+    """A backlog: queue one more delivery task (at most one a second), so another worker process
+    claims its own batches alongside this one (SKIP LOCKED; per-object order still holds, as a
+    later event is never claimed while an earlier one of its object is pending)."""
+    from django.core.cache import cache
+
+    from webhooks.tasks import deliver
+
+    if deliver.app.conf.task_always_eager:
+        return
+    try:
+        if cache.add("webhooks:helper", 1, timeout=1):
+            deliver.delay()
+    except Exception:
+        log.warning("Could not queue a helper delivery task", exc_info=True)
+
+
 def _kick() -> None:
     from webhooks.tasks import deliver
 
@@ -295,9 +312,10 @@ class _Sender:
 
 
 def deliver_due(*, limit: int = 2000) -> int:
-    """Deliver what is due, in claimed batches; returns how many were delivered (2xx). Stopped by
-    `limit` with more due (a backlog), it queues one more delivery task, so a backlog drains
-    without waiting for the sweep's next tick."""
+    """Deliver what is due, in claimed batches; returns how many were delivered (2xx). A backlog
+    (a full first batch) calls a helper task for the other worker processes, and a call stopped
+    by `limit` with more due queues the next task, so a backlog drains without waiting for the
+    sweep's next tick."""
     delivered = 0
     handled = 0
     senders: dict[int, _Sender] = {}
@@ -306,6 +324,8 @@ def deliver_due(*, limit: int = 2000) -> int:
             batch = _claim(min(BATCH, limit - handled))
             if not batch:
                 break
+            if handled == 0 and len(batch) == BATCH:
+                _call_helper()
             handled += len(batch)
             delivered += _send_batch(batch, senders)
     finally:
