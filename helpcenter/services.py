@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import markdown
 import nh3
 from django.conf import settings
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchVector
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
@@ -407,31 +407,77 @@ def search(query: str, *, lang: str, limit: int = 5, record_miss: bool = True) -
     return hits
 
 
+# Ranking every match of a common word (tens of thousands of stored vectors through ts_rank,
+# then a sort) took a second at 100,000 articles. Only a bounded candidate set is ranked:
+# first the matches among the language's WINDOW most read articles (a walk of the popularity
+# index that stops at CANDIDATES matches: a common word matches at once); only when that finds
+# fewer than CANDIDATES is the word rare enough for the GIN index to list its matches, at most
+# INDEXED of them. ts_rank orders those few hundred rows (title above text, then views) and
+# ts_headline runs for the page's rows only. One statement; the article rows are read after.
+# Measured with bench/helpcenter.py (README, "Help center search").
+WINDOW = 500
+CANDIDATES = 100
+INDEXED = 200
+_SEARCH_SQL = """
+WITH popular AS (
+    SELECT id FROM (
+        SELECT id, search_vector FROM helpcenter_article
+         WHERE lang = '{lang}' AND status = 'published'
+         ORDER BY view_count DESC, id LIMIT {window}
+    ) most_read
+    WHERE search_vector @@ to_tsquery('{config}'::regconfig, %(query)s)
+    LIMIT {candidates}
+), indexed AS (
+    SELECT id FROM helpcenter_article
+     WHERE (SELECT count(*) FROM popular) < {candidates}
+       AND lang = '{lang}' AND status = 'published'
+       AND search_vector @@ to_tsquery('{config}'::regconfig, %(query)s)
+     LIMIT {indexed}
+), ranked AS (
+    SELECT id, body_text, view_count,
+           ts_rank(search_vector, to_tsquery('{config}'::regconfig, %(query)s)) AS rank
+      FROM helpcenter_article
+     WHERE id IN (SELECT id FROM popular UNION SELECT id FROM indexed)
+     ORDER BY rank DESC, view_count DESC, id
+     LIMIT %(limit)s
+)
+SELECT id, ts_headline('{config}'::regconfig, left(body_text, {headline_chars}),
+                       to_tsquery('{config}'::regconfig, %(query)s), %(options)s)
+  FROM ranked
+ ORDER BY rank DESC, view_count DESC, id
+"""
+_HEADLINE_OPTIONS = f'StartSel="{_MARK_START}", StopSel="{_MARK_STOP}", MaxWords=30, MinWords=12'
+# ts_headline parses the text it is given: a snippet comes from the article's beginning, so a
+# 50,000-character article costs what a short one does (a match further on still ranks it).
+HEADLINE_CHARS = 3000
+
+
 def _search_postgres(
     qs: QuerySet[Article], words: list[str], *, lang: str, limit: int
 ) -> list[Hit]:
-    config = LANGUAGES[lang]
+    words = list(dict.fromkeys(words))
     # Words are \w+ only, so they carry no tsquery syntax; quoting keeps each one a lexeme.
     terms = [f"'{w}'" for w in words[:-1]] + [f"'{words[-1]}':*"]
-    tsquery = SearchQuery(" | ".join(terms), config=config, search_type="raw")
-    rows = (
-        qs.filter(search_vector=tsquery)
-        .annotate(
-            rank=SearchRank(F("search_vector"), tsquery),
-            headline=SearchHeadline(
-                "body_text",
-                tsquery,
-                config=config,
-                start_sel=_MARK_START,
-                stop_sel=_MARK_STOP,
-                max_words=30,
-                min_words=12,
-                max_fragments=1,
-            ),
-        )
-        .order_by("-rank", "-view_count", "pk")[:limit]
+    # Only constants (LANGUAGES, this module's bounds) are formatted in; the words are a parameter.
+    sql = _SEARCH_SQL.format(
+        lang=lang,
+        config=LANGUAGES[lang],
+        window=WINDOW,
+        candidates=CANDIDATES,
+        indexed=INDEXED,
+        headline_chars=HEADLINE_CHARS,
     )
-    return [Hit(article=a, snippet=_marked(a.headline)) for a in rows]  # type: ignore[attr-defined]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql, {"query": " | ".join(terms), "limit": limit, "options": _HEADLINE_OPTIONS}
+        )
+        ranked = cursor.fetchall()
+    articles = qs.in_bulk([pk for pk, _ in ranked])
+    return [
+        Hit(article=articles[pk], snippet=_marked(headline or ""))
+        for pk, headline in ranked
+        if pk in articles
+    ]
 
 
 def _search_sqlite(qs: QuerySet[Article], words: list[str], *, limit: int) -> list[Hit]:
