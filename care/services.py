@@ -188,16 +188,18 @@ def open_care_task(problem: CareProblem) -> Ticket | None:
     try:
         with transaction.atomic():
             ticket, _ = ticket_services.create_ticket(
-                customer=customer,
-                subject=problem.subject,
-                body_text=body,
-                channel=Channel.EMAIL,
-                type=TicketType.CARE,
-                priority=problem.priority,
-                order_id=problem.order.pk,
-                care_key=problem.key,
-                assignee=assignee,
-                author_type=AuthorType.SYSTEM,
+                ticket_services.NewTicket(
+                    customer=customer,
+                    subject=problem.subject,
+                    body_text=body,
+                    channel=Channel.EMAIL,
+                    type=TicketType.CARE,
+                    priority=problem.priority,
+                    order_id=problem.order.pk,
+                    care_key=problem.key,
+                    assignee=assignee,
+                    author_type=AuthorType.SYSTEM,
+                )
             )
             CareTask.objects.create(
                 ticket=ticket,

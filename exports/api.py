@@ -92,15 +92,17 @@ def tickets_csv(request: HttpRequest, filters: Query[TicketExportFilters]) -> St
     _manager(request)
     qs = selectors.filtered(
         user=request.user,  # type: ignore[arg-type]
-        view=filters.view if filters.view in selectors.InboxView._value2member_map_ else None,
-        status=filters.status,
-        type=filters.type,
-        channel=filters.channel,
-        assignee_id=filters.assignee,
-        customer_kind=filters.kind,
-        tag=filters.tag,
-        q=filters.q,
-        mailbox_id=filters.mailbox,
+        filters=selectors.InboxFilters(
+            view=filters.view if filters.view in selectors.InboxView._value2member_map_ else None,
+            status=filters.status,
+            type=filters.type,
+            channel=filters.channel,
+            assignee_id=filters.assignee,
+            customer_kind=filters.kind,
+            tag=filters.tag,
+            q=filters.q,
+            mailbox_id=filters.mailbox,
+        ),
     ).filter(_window("created_at", filters))
     return _response(
         request,

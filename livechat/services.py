@@ -955,12 +955,14 @@ def escalate_to_email(
         )
         subject = (first_line or f"Chat with {conversation.visitor_display_name}")[:120]
         ticket, _ = ticket_services.create_ticket(
-            customer=customer,
-            subject=subject,
-            body_text=f"Chat transcript (chat {conversation.pk}):\n\n{transcript(conversation)}",
-            channel=Channel.CHAT,
-            assignee=by,
-            author_type=AuthorType.SYSTEM,
+            ticket_services.NewTicket(
+                customer=customer,
+                subject=subject,
+                body_text=f"Chat transcript (chat {conversation.pk}):\n\n{transcript(conversation)}",
+                channel=Channel.CHAT,
+                assignee=by,
+                author_type=AuthorType.SYSTEM,
+            )
         )
         # What the desk writes itself is in the customer's language (the agent's own words as
         # they wrote them).
@@ -1015,7 +1017,9 @@ def submit_offline_message(
     first = message.strip().splitlines()[0][:120]
     body = message if not page_url else f"{message}\n\n(sent from {page_url})"
     ticket, _ = ticket_services.create_ticket(
-        customer=customer, subject=first, body_text=body, channel=Channel.WEB
+        ticket_services.NewTicket(
+            customer=customer, subject=first, body_text=body, channel=Channel.WEB
+        )
     )
     return ticket
 

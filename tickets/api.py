@@ -363,12 +363,14 @@ def bulk_job(request: HttpRequest, job_id: int) -> dict[str, object]:
 def create_ticket(request: HttpRequest, payload: TicketIn) -> WithStatus[Ticket]:
     customer = customer_for_email(payload.customer.email, name=payload.customer.name)
     ticket, _ = services.create_ticket(
-        customer=customer,
-        subject=payload.subject,
-        body_text=payload.body,
-        channel=Channel.API,
-        type=payload.type,
-        priority=payload.priority,
+        services.NewTicket(
+            customer=customer,
+            subject=payload.subject,
+            body_text=payload.body,
+            channel=Channel.API,
+            type=payload.type,
+            priority=payload.priority,
+        )
     )
     return WithStatus(201, _detail(ticket.pk))
 
@@ -416,15 +418,17 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> HttpRes
     try:
         page = selectors.ticket_page(
             user=request.user,  # type: ignore[arg-type]
-            view=filters.view,
-            status=filters.status,
-            type=filters.type,
-            channel=filters.channel,
-            assignee_id=filters.assignee,
-            customer_kind=filters.contact_kind,
-            mailbox_id=filters.mailbox,
-            tag=filters.tag,
-            q=filters.q,
+            filters=selectors.InboxFilters(
+                view=filters.view,
+                status=filters.status,
+                type=filters.type,
+                channel=filters.channel,
+                assignee_id=filters.assignee,
+                customer_kind=filters.contact_kind,
+                mailbox_id=filters.mailbox,
+                tag=filters.tag,
+                q=filters.q,
+            ),
             cursor=filters.cursor,
             limit=filters.limit,
         )

@@ -254,12 +254,14 @@ def _file(parsed: ParsedEmail, *, mailbox_id: int | None = None) -> tuple[Ticket
         created = False
     else:
         ticket, message = services.create_ticket(
-            customer=customer,
-            subject=parsed.subject,
-            mailbox_id=mailbox_id,
-            spam=blocked,
-            no_auto_answer=parsed.no_auto_answer,
-            **common,
+            services.NewTicket(
+                customer=customer,
+                subject=parsed.subject,
+                mailbox_id=mailbox_id,
+                spam=blocked,
+                no_auto_answer=parsed.no_auto_answer,
+                **common,
+            )
         )
         created = True
     notes = list(parsed.dropped)

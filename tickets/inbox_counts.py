@@ -149,7 +149,7 @@ def saved_counts(views: list[SavedView], *, user: User) -> dict[int, int]:
 
 
 def _count_saved(view: SavedView, user: User) -> int:
-    qs = selectors.filtered(user=user, **saved_views.page_kwargs(view))  # type: ignore[arg-type]
+    qs = selectors.filtered(user=user, filters=saved_views.filters_of(view))
     return qs.values("id")[:COUNT_CAP].count()
 
 

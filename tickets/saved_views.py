@@ -56,16 +56,5 @@ def views_for(user: User) -> list[SavedView]:
     return list(SavedView.objects.filter(Q(owner=user) | Q(shared=True))[:100])
 
 
-def page_kwargs(view: SavedView) -> dict[str, object]:
-    f = view.filters
-    return {
-        "view": f.get("view") or None,
-        "status": f.get("status") or None,
-        "type": f.get("type") or None,
-        "channel": f.get("channel") or None,
-        "assignee_id": int(f["assignee"]) if str(f.get("assignee", "")).isdigit() else None,
-        "customer_kind": f.get("kind") or None,
-        "tag": f.get("tag") or None,
-        "q": f.get("q") or None,
-        "mailbox_id": int(f["mailbox"]) if str(f.get("mailbox", "")).isdigit() else None,
-    }
+def filters_of(view: SavedView) -> selectors.InboxFilters:
+    return selectors.InboxFilters.from_params(view.filters)

@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -236,78 +237,90 @@ def _with_tag(qs: QuerySet[Ticket], name: str) -> QuerySet[Ticket]:
     )
 
 
-def filtered(
-    *,
-    user: User | None,
-    view: InboxView | str | None = None,
-    status: str | None = None,
-    type: str | None = None,
-    channel: str | None = None,
-    assignee_id: int | None = None,
-    customer_kind: str | None = None,
-    tag: str | None = None,
-    q: str | None = None,
-    mailbox_id: int | None = None,
-) -> QuerySet[Ticket]:
+def _text(value: object) -> str | None:
+    text = str(value if value is not None else "").strip()[:200]
+    return text or None
+
+
+def _number(value: object) -> int | None:
+    text = str(value if value is not None else "").strip()
+    return int(text) if text.isdigit() else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class InboxFilters:
+    """An inbox view and its filters: the inbox's filter bar, a bulk change "all matching", a saved
+    view, the API's and the export's query. Empty means "any"."""
+
+    view: InboxView | str | None = None
+    status: str | None = None
+    type: str | None = None
+    channel: str | None = None
+    assignee_id: int | None = None
+    customer_kind: str | None = None
+    tag: str | None = None
+    q: str | None = None
+    mailbox_id: int | None = None
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, object]) -> InboxFilters:
+        """From the filter bar's names (`view`, `status`, `type`, `channel`, `assignee`, `kind`,
+        `tag`, `q`, `mailbox`), as a query string or a saved view stores them."""
+        return cls(
+            view=_text(params.get("view")),
+            status=_text(params.get("status")),
+            type=_text(params.get("type")),
+            channel=_text(params.get("channel")),
+            assignee_id=_number(params.get("assignee")),
+            customer_kind=_text(params.get("kind")),
+            tag=_text(params.get("tag")),
+            q=_text(params.get("q")),
+            mailbox_id=_number(params.get("mailbox")),
+        )
+
+
+def filtered(*, user: User | None, filters: InboxFilters) -> QuerySet[Ticket]:
     """The tickets of an inbox view and its filters, unordered (pages, counts, bulk selections
     and exports all select through this one function)."""
+    f = filters
     qs = Ticket.objects.all()
-    qs = apply_view(qs, view, user)
-    if not view and status != Status.SPAM:
+    qs = apply_view(qs, f.view, user)
+    if not f.view and f.status != Status.SPAM:
         qs = qs.exclude(status=Status.SPAM)  # spam has left the inbox: only asked for, it shows
-    if status:
-        qs = qs.filter(status=status)
-    if type:
-        qs = qs.filter(type=type)
-    if channel:
-        qs = qs.filter(channel=channel)
-    if assignee_id:
-        qs = qs.filter(assignee_id=assignee_id)
-    if customer_kind:
-        qs = qs.filter(customer__kind=customer_kind)
-    if mailbox_id:
-        qs = qs.filter(mailbox_id=mailbox_id)
-    if tag:
-        qs = _with_tag(qs, tag)
-    if q and q.strip():
-        qs = search(qs, q)
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.type:
+        qs = qs.filter(type=f.type)
+    if f.channel:
+        qs = qs.filter(channel=f.channel)
+    if f.assignee_id:
+        qs = qs.filter(assignee_id=f.assignee_id)
+    if f.customer_kind:
+        qs = qs.filter(customer__kind=f.customer_kind)
+    if f.mailbox_id:
+        qs = qs.filter(mailbox_id=f.mailbox_id)
+    if f.tag:
+        qs = _with_tag(qs, f.tag)
+    if f.q and f.q.strip():
+        qs = search(qs, f.q)
     return qs
 
 
 def ticket_page(
     *,
     user: User | None,
-    view: InboxView | str | None = None,
-    status: str | None = None,
-    type: str | None = None,
-    channel: str | None = None,
-    assignee_id: int | None = None,
-    customer_kind: str | None = None,
-    tag: str | None = None,
-    q: str | None = None,
+    filters: InboxFilters = InboxFilters(),
     cursor: str | None = None,
     limit: int = 50,
     all_emails: bool = True,
-    mailbox_id: int | None = None,
 ) -> Page:
     """One keyset page of tickets, newest activity first, with their tags and customers' emails.
 
     `all_emails=False` reads the primary email only of customers without a name, the only ones
     whose row shows it (`Customer.display_name`): one query fewer for a page that shows names.
     """
-    qs = filtered(
-        user=user,
-        view=view,
-        status=status,
-        type=type,
-        channel=channel,
-        assignee_id=assignee_id,
-        customer_kind=customer_kind,
-        tag=tag,
-        q=q,
-        mailbox_id=mailbox_id,
-    )
-    waiting = view == InboxView.WAITING
+    qs = filtered(user=user, filters=filters)
+    waiting = filters.view == InboxView.WAITING
     if cursor:
         at, pk = decode_cursor(cursor)
         if waiting:  # oldest wait first: the keyset walks forward on (customer_waiting_since, id)

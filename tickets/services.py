@@ -68,47 +68,56 @@ def _append_search_text(ticket: Ticket, text: str) -> None:
     ticket.search_document = (ticket.search_document + "\n" + text)[:SEARCH_DOCUMENT_LIMIT]
 
 
-def create_ticket(
-    *,
-    customer: Customer,
-    subject: str,
-    body_text: str = "",
-    body_html: str = "",
-    channel: Channel | str = Channel.WEB,
-    type: TicketType | str = TicketType.QUESTION,
-    priority: Priority | str = Priority.NORMAL,
-    message_id: str = "",
-    in_reply_to: str = "",
-    references: str = "",
-    is_auto_reply: bool = False,
-    order_id: int | None = None,
-    care_key: str | None = None,
-    assignee: User | None = None,
-    author_type: AuthorType | str = AuthorType.CUSTOMER,
-    mailbox_id: int | None = None,
-    spam: bool = False,
-    no_auto_answer: str = "",
-) -> tuple[Ticket, Message]:
-    """Open a ticket with the customer's first message (`mailbox_id`: the shop mailbox it came
-    in through; replies go out from that address; `spam`: straight into the Spam view, as mail
-    from a blocked sender; "not spam" makes it new).
+@dataclass(frozen=True, kw_only=True)
+class NewTicket:
+    """A ticket to open with the customer's first message (`create_ticket`).
+
+    `mailbox_id`: the shop mailbox it came in through (replies go out from that address);
+    `spam`: straight into the Spam view, as mail from a blocked sender ("not spam" makes it new);
+    `message_id`, `in_reply_to`, `references`, `is_auto_reply`: the first message's email headers;
+    `no_auto_answer`: why nothing automatic may answer the sender (an auto-reply counts without
+    saying).
+    """
+
+    customer: Customer
+    subject: str
+    body_text: str = ""
+    body_html: str = ""
+    channel: Channel | str = Channel.WEB
+    type: TicketType | str = TicketType.QUESTION
+    priority: Priority | str = Priority.NORMAL
+    order_id: int | None = None
+    care_key: str | None = None
+    assignee: User | None = None
+    author_type: AuthorType | str = AuthorType.CUSTOMER
+    mailbox_id: int | None = None
+    spam: bool = False
+    message_id: str = ""
+    in_reply_to: str = ""
+    references: str = ""
+    is_auto_reply: bool = False
+    no_auto_answer: str = ""
+
+
+def create_ticket(new: NewTicket) -> tuple[Ticket, Message]:
+    """Open a ticket with the customer's first message.
 
     A ticket the customer opened by writing in (email or web: the form, the widget's offline
-    form) fires `hooks.customer_wrote_in` after commit; `no_auto_answer` says why nothing
-    automatic may answer the sender (an auto-reply counts without saying)."""
-    subject = single_line(subject)[:255] or "(no subject)"
+    form) fires `hooks.customer_wrote_in` after commit."""
+    customer, spam, assignee = new.customer, new.spam, new.assignee
+    subject = single_line(new.subject)[:255] or "(no subject)"
     now = timezone.now()
     with transaction.atomic():
         ticket = Ticket(
             subject=subject,
             customer=customer,
-            channel=channel,
-            type=type,
-            priority=priority,
-            order_id=order_id,
-            care_key=care_key,
+            channel=new.channel,
+            type=new.type,
+            priority=new.priority,
+            order_id=new.order_id,
+            care_key=new.care_key,
             assignee=assignee,
-            mailbox_id=mailbox_id,
+            mailbox_id=new.mailbox_id,
             status=Status.SPAM if spam else Status.OPEN if assignee else Status.NEW,
             status_before_spam=Status.NEW if spam else "",
             created_at=now,
@@ -121,22 +130,23 @@ def create_ticket(
         hooks.ticket_created.fire(ticket=ticket)
         message = _add_message(
             ticket,
-            author_type=author_type,
-            author_customer=customer if author_type == AuthorType.CUSTOMER else None,
-            body_text=body_text,
-            body_html=body_html,
-            channel=channel,
-            message_id=message_id or make_message_id(),
-            in_reply_to=in_reply_to,
-            references=references,
-            is_auto_reply=is_auto_reply,
+            author_type=new.author_type,
+            author_customer=customer if new.author_type == AuthorType.CUSTOMER else None,
+            body_text=new.body_text,
+            body_html=new.body_html,
+            channel=new.channel,
+            message_id=new.message_id or make_message_id(),
+            in_reply_to=new.in_reply_to,
+            references=new.references,
+            is_auto_reply=new.is_auto_reply,
         )
         events.inbox_changed_on_commit(events.ticket_changed(ticket, "created"))
-        if author_type == AuthorType.CUSTOMER and channel in (Channel.EMAIL, Channel.WEB):
+        if new.author_type == AuthorType.CUSTOMER and new.channel in (Channel.EMAIL, Channel.WEB):
             hooks.customer_wrote_in.fire_on_commit(
                 ticket_id=ticket.pk,
                 message_id=message.pk,
-                no_auto_answer=no_auto_answer or ("an automatic reply" if is_auto_reply else ""),
+                no_auto_answer=new.no_auto_answer
+                or ("an automatic reply" if new.is_auto_reply else ""),
             )
         record(
             "ticket.created",

@@ -83,28 +83,20 @@ def inbox(request: HttpRequest) -> HttpResponse:
         filters["view"] = filters["view"] or "all"
     view = filters["view"] if filters["view"] in dict(VIEW_LABELS) else "open"
     filters["view"] = view
-    assignee_id = int(filters["assignee"]) if filters["assignee"].isdigit() else None
-    mailbox_id = int(filters["mailbox"]) if filters["mailbox"].isdigit() else None
     cursor = request.GET.get("cursor") or None
     try:
         page = selectors.ticket_page(
             user=user,
-            view=view,
-            status=filters["status"] or None,
-            type=filters["type"] or None,
-            channel=filters["channel"] or None,
-            assignee_id=assignee_id,
-            customer_kind=filters["kind"] or None,
-            mailbox_id=mailbox_id,
-            tag=filters["tag"] or None,
-            q=filters["q"] or None,
+            filters=selectors.InboxFilters.from_params(filters),
             cursor=cursor,
             limit=PAGE_SIZE,
             all_emails=False,  # rows show a customer's email only when they have no name
         )
     except selectors.BadCursor:
         # A stale or hand-edited link: start again from the first page instead of failing.
-        page = selectors.ticket_page(user=user, view=view, limit=PAGE_SIZE, all_emails=False)
+        page = selectors.ticket_page(
+            user=user, filters=selectors.InboxFilters(view=view), limit=PAGE_SIZE, all_emails=False
+        )
         cursor = None
     kept = {k: v for k, v in filters.items() if v}
     _mark_unread(page.items, user=user)
@@ -234,16 +226,7 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
             f = {key: request.POST.get(f"f_{key}", "").strip()[:200] for key in FILTER_PARAMS}
             view = f["view"] if f["view"] in dict(VIEW_LABELS) else "open"
             ids = selectors.filtered(
-                user=user,
-                view=view,
-                status=f["status"] or None,
-                type=f["type"] or None,
-                channel=f["channel"] or None,
-                assignee_id=int(f["assignee"]) if f["assignee"].isdigit() else None,
-                customer_kind=f["kind"] or None,
-                tag=f["tag"] or None,
-                q=f["q"] or None,
-                mailbox_id=int(f["mailbox"]) if f["mailbox"].isdigit() else None,
+                user=user, filters=selectors.InboxFilters.from_params({**f, "view": view})
             ).values_list("id", flat=True)[:MATCHING_LIMIT]
             outcome: object = bulk.bulk_change_matching(
                 ticket_ids=list(ids), action=action, value=value, by=user
@@ -670,10 +653,12 @@ def web_form(request: HttpRequest) -> HttpResponse:
                         data["email"], name=data["name"], language=request.LANGUAGE_CODE
                     )
                     ticket, message = services.create_ticket(
-                        customer=customer,
-                        subject=data["subject"],
-                        body_text=data["message"],
-                        channel=Channel.WEB,
+                        services.NewTicket(
+                            customer=customer,
+                            subject=data["subject"],
+                            body_text=data["message"],
+                            channel=Channel.WEB,
+                        )
                     )
                     # Files with the request: stored on the first message, or nothing at all.
                     _store_uploads(request, Source.WEB, ticket_id=ticket.pk, message_id=message.pk)

@@ -40,13 +40,17 @@ def test_an_agents_unsent_upload_is_for_agents_only(api_client, visitor):
 def test_the_customer_opens_a_reply_file_with_the_signed_link_from_their_email(cast, api_client):
     customer = factories.CustomerFactory(email="pat@shop.example")
     ticket, _ = ticket_services.create_ticket(
-        customer=customer, subject="Crushed box", body_text="See photo", channel="email"
+        ticket_services.NewTicket(
+            customer=customer, subject="Crushed box", body_text="See photo", channel="email"
+        )
     )
     other, _ = ticket_services.create_ticket(
-        customer=factories.CustomerFactory(email="eve@shop.example"),
-        subject="Other",
-        body_text="x",
-        channel="email",
+        ticket_services.NewTicket(
+            customer=factories.CustomerFactory(email="eve@shop.example"),
+            subject="Other",
+            body_text="x",
+            channel="email",
+        )
     )
     label = upload(api_client, "/api/v1/uploads", "label.pdf", PDF).json()
     note = upload(api_client, "/api/v1/uploads", "other.pdf", PDF).json()

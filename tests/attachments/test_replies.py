@@ -25,11 +25,13 @@ LABEL = b"%PDF-1.7\n% return label for order 1001\n" + bytes(range(256)) * 40 + 
 def ticket(db):
     customer = factories.CustomerFactory(name="Pat Customer", email="pat@shop.example")
     ticket, _ = ticket_services.create_ticket(
-        customer=customer,
-        subject="The box arrived crushed",
-        body_text="The box arrived crushed, photo attached.",
-        channel="email",
-        message_id="<crushed-1@shop.example>",
+        ticket_services.NewTicket(
+            customer=customer,
+            subject="The box arrived crushed",
+            body_text="The box arrived crushed, photo attached.",
+            channel="email",
+            message_id="<crushed-1@shop.example>",
+        )
     )
     return ticket
 
@@ -103,10 +105,12 @@ def test_an_attachment_from_another_conversation_is_422_and_nothing_is_sent(
     api_client, ticket, cast, visitor
 ):
     other_ticket, _ = ticket_services.create_ticket(
-        customer=factories.CustomerFactory(email="eve@shop.example"),
-        subject="Other",
-        body_text="x",
-        channel="email",
+        ticket_services.NewTicket(
+            customer=factories.CustomerFactory(email="eve@shop.example"),
+            subject="Other",
+            body_text="x",
+            channel="email",
+        )
     )
     theirs = upload(api_client, "/api/v1/uploads", "theirs.pdf", LABEL).json()
     assert _reply(api_client, other_ticket, "For Eve", [theirs["id"]]).status_code == 201

@@ -109,10 +109,12 @@ def test_uploads_thumbnails_downloads_and_mail_go_through_object_storage(
     assert visitor.client().get(photo["thumbnail_url"]).status_code == 200
 
     ticket, _ = ticket_services.create_ticket(
-        customer=factories.CustomerFactory(email="pat@shop.example"),
-        subject="Label",
-        body_text="Need a label",
-        channel="email",
+        ticket_services.NewTicket(
+            customer=factories.CustomerFactory(email="pat@shop.example"),
+            subject="Label",
+            body_text="Need a label",
+            channel="email",
+        )
     )
     response = api_client.post(
         f"/api/v1/tickets/{ticket.pk}/replies",

@@ -31,8 +31,8 @@ def test_the_agent_pages_have_no_serious_violations(cast, live_server, browser, 
     order = factories.OrderFactory(customer=customer, external_id="A-1001")
     factories.ShipmentFactory(order=order)
     ticket, _ = services.create_ticket(
-        customer=customer, subject="Wrong address", body_text="The shoes went to my old flat.",
-        channel="email", order_id=order.pk,
+        services.NewTicket(customer=customer, subject="Wrong address", body_text="The shoes went to my old flat.",
+        channel="email", order_id=order.pk,)
     )  # fmt: skip
     page = context.new_page()
     login(page, live_server, cast.carol.email, cast.password)

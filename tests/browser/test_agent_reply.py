@@ -23,11 +23,13 @@ def test_agent_replies_in_the_browser_and_the_customer_reply_threads_back(
 ) -> None:
     customer = factories.CustomerFactory(name="Ben Best", email="ben@shop.example")
     ticket, _ = services.create_ticket(
-        customer=customer,
-        subject="Wedding shoes went to the wrong address",
-        body_text="The wedding is tomorrow, please help.",
-        channel="email",
-        message_id="<wedding-1@shop.example>",
+        services.NewTicket(
+            customer=customer,
+            subject="Wedding shoes went to the wrong address",
+            body_text="The wedding is tomorrow, please help.",
+            channel="email",
+            message_id="<wedding-1@shop.example>",
+        )
     )
 
     login(page, live_server, cast.alice.email, cast.password)

@@ -22,8 +22,8 @@ def wrong_address_ticket(db) -> Ticket:
     order = factories.OrderFactory(customer=customer, external_id="WED-1")
     factories.ShipmentFactory(order=order, address="12 Chapel Rd, Springfield", carrier="UPS")
     ticket, _ = services.create_ticket(
-        customer=customer, subject="Shoes went to my old address",
-        body_text="The wedding is tomorrow.", channel="email", order_id=order.pk,
+        services.NewTicket(customer=customer, subject="Shoes went to my old address",
+        body_text="The wedding is tomorrow.", channel="email", order_id=order.pk,)
     )  # fmt: skip
     return ticket
 

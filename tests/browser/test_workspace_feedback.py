@@ -15,7 +15,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 def test_a_refused_grant_shows_its_message_in_the_dialog(cast, live_server, page) -> None:
     customer = factories.CustomerFactory(name="Sam Best", email="sam@shop.example")
     ticket, _ = services.create_ticket(
-        customer=customer, subject="Out of stock", body_text="My size is gone.", channel="email"
+        services.NewTicket(
+            customer=customer, subject="Out of stock", body_text="My size is gone.", channel="email"
+        )
     )
     login(page, live_server, cast.alice.email, cast.password)
     page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
@@ -39,7 +41,9 @@ def test_a_refused_grant_shows_its_message_in_the_dialog(cast, live_server, page
 def test_a_request_that_cannot_reach_the_server_says_so_in_a_toast(cast, live_server, page) -> None:
     customer = factories.CustomerFactory(name="Sam Best", email="sam@shop.example")
     ticket, _ = services.create_ticket(
-        customer=customer, subject="Where is my parcel?", body_text="No scan.", channel="email"
+        services.NewTicket(
+            customer=customer, subject="Where is my parcel?", body_text="No scan.", channel="email"
+        )
     )
     login(page, live_server, cast.alice.email, cast.password)
     page.goto(f"{live_server.url}/tickets/{ticket.pk}/")

@@ -30,11 +30,13 @@ def customer_ticket(db, cast) -> Ticket:
     """Pat's email ticket, answered by alice (the agent credited with its rating)."""
     customer = customer_for_email("pat@shop.example", name="Pat Customer")
     ticket, _ = tickets.create_ticket(
-        customer=customer,
-        subject="Size chart",
-        body_text="Which size is EU 43?",
-        channel="email",
-        message_id="<first@shop.example>",
+        tickets.NewTicket(
+            customer=customer,
+            subject="Size chart",
+            body_text="Which size is EU 43?",
+            channel="email",
+            message_id="<first@shop.example>",
+        )
     )
     tickets.add_agent_reply(ticket, by=cast.alice, body_text="EU 43 is US 10.")
     return Ticket.objects.get(pk=ticket.pk)

@@ -17,7 +17,7 @@ from wow_credits import services as wow
 
 def _rated(agent, email: str, rating: int, comment: str = "") -> None:
     ticket, _ = tickets.create_ticket(
-        customer=customer_for_email(email), subject="Help", body_text="Hello"
+        tickets.NewTicket(customer=customer_for_email(email), subject="Help", body_text="Hello")
     )
     tickets.change_ticket(
         ticket,

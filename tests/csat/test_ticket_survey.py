@@ -154,7 +154,9 @@ def test_a_token_of_another_conversation_never_rates_this_one(cast, customer_tic
     from customers.services import customer_for_email
 
     other, _ = tickets.create_ticket(
-        customer=customer_for_email("sam@shop.example"), subject="Gift wrap", body_text="Hi"
+        tickets.NewTicket(
+            customer=customer_for_email("sam@shop.example"), subject="Gift wrap", body_text="Hi"
+        )
     )
     mine, theirs = services.request_for_ticket(customer_ticket), services.request_for_ticket(other)
     # A payload that names this survey but another ticket, signed with our own key: refused.

@@ -120,8 +120,8 @@ def test_embedded_profile_sends_a_due_follow_up_by_the_sweep(tmp_path: Path) -> 
         "from datetime import timedelta; from django.utils import timezone; "
         "from accounts.models import User; from customers.services import customer_for_email; "
         "from tickets import services; agent = User.objects.get(email='smoke@example.com'); "
-        "ticket, _ = services.create_ticket(subject='Size chart', body_text='Which size?', "
-        "customer=customer_for_email('c@example.com', name='C')); "
+        "ticket, _ = services.create_ticket(services.NewTicket(subject='Size chart', "
+        "body_text='Which size?', customer=customer_for_email('c@example.com', name='C'))); "
         "services.schedule_follow_up(ticket, body='Here is the chart.', "
         "send_at=timezone.now() + timedelta(seconds=1), by=agent)"
     )

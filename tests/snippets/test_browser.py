@@ -35,11 +35,13 @@ def test_snippets_insert_into_a_ticket_reply_which_the_agent_then_sends(
 ) -> None:
     customer = factories.CustomerFactory(name="Ben Best", email="ben@shop.example")
     ticket, _ = tickets.create_ticket(
-        customer=customer,
-        subject="Which size is EU 43?",
-        body_text="Do you have a size chart? And how long does shipping take?",
-        channel="email",
-        message_id="<sizes-1@shop.example>",
+        tickets.NewTicket(
+            customer=customer,
+            subject="Which size is EU 43?",
+            body_text="Do you have a size chart? And how long does shipping take?",
+            channel="email",
+            message_id="<sizes-1@shop.example>",
+        )
     )
     login(page, live_server, cast.alice.email, cast.password)
     page.goto(f"{live_server.url}/tickets/{ticket.pk}/")

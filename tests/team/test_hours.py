@@ -124,7 +124,9 @@ def test_time_before_the_season_does_not_count(cast, settings):
 
 def test_tally_counts_tickets_and_chats_handled_and_is_sorted_by_name(cast):
     customer = factories.CustomerFactory()
-    ticket, _ = tickets.create_ticket(customer=customer, subject="Boots", body_text="Too big")
+    ticket, _ = tickets.create_ticket(
+        tickets.NewTicket(customer=customer, subject="Boots", body_text="Too big")
+    )
     tickets.add_agent_reply(ticket, by=cast.bob, body_text="Swapping them")
     tickets.add_agent_reply(ticket, by=cast.bob, body_text="Shipped", internal=True)
     tickets.add_agent_reply(ticket, by=cast.alice, body_text="Note", internal=True)
@@ -155,7 +157,9 @@ def test_tally_filters_by_team(cast):
 def test_ticket_handle_time_is_first_response_and_time_to_solve(cast):
     with time_machine.travel(timezone.now() - timedelta(days=1), tick=False) as traveller:
         customer = factories.CustomerFactory()
-        ticket, _ = tickets.create_ticket(customer=customer, subject="Size?", body_text="?")
+        ticket, _ = tickets.create_ticket(
+            tickets.NewTicket(customer=customer, subject="Size?", body_text="?")
+        )
         traveller.shift(timedelta(minutes=30))
         tickets.add_agent_reply(ticket, by=cast.alice, body_text="Checking", internal=True)
         traveller.shift(timedelta(minutes=12))

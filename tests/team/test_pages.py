@@ -78,7 +78,9 @@ def test_person_page_for_the_person_and_managers_only(client, cast):
     _work(cast.alice, 30)
     _chat(cast.alice, minutes=20, email="c@shop.example")
     customer = factories.CustomerFactory()
-    ticket, _ = tickets.create_ticket(customer=customer, subject="Gift wrap?", body_text="?")
+    ticket, _ = tickets.create_ticket(
+        tickets.NewTicket(customer=customer, subject="Gift wrap?", body_text="?")
+    )
     tickets.add_agent_reply(ticket, by=cast.alice, body_text="Of course")
     client.force_login(cast.alice)
     response = client.get(f"/team/{cast.alice.pk}/")
@@ -130,7 +132,9 @@ def test_ticket_page_shows_handle_time_and_trainee_badge(client, cast):
     trainee = factories.AgentFactory(name="Tina Trainee", is_trainee=True)
     with time_machine.travel(timezone.now() - timedelta(hours=1), tick=False) as traveller:
         customer = factories.CustomerFactory()
-        ticket, _ = tickets.create_ticket(customer=customer, subject="Returns", body_text="How?")
+        ticket, _ = tickets.create_ticket(
+            tickets.NewTicket(customer=customer, subject="Returns", body_text="How?")
+        )
         traveller.shift(timedelta(minutes=7))
         tickets.add_agent_reply(ticket, by=trainee, body_text="Here is how")
     client.force_login(cast.alice)

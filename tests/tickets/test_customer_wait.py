@@ -29,11 +29,13 @@ def targets(settings):
 def _customer_ticket(**kwargs) -> Ticket:
     customer = factories.CustomerFactory()
     ticket, _ = services.create_ticket(
-        customer=customer,
-        subject=kwargs.pop("subject", "Where is my parcel?"),
-        body_text=kwargs.pop("body_text", "It has been a week."),
-        channel=kwargs.pop("channel", "email"),
-        **kwargs,
+        services.NewTicket(
+            customer=customer,
+            subject=kwargs.pop("subject", "Where is my parcel?"),
+            body_text=kwargs.pop("body_text", "It has been a week."),
+            channel=kwargs.pop("channel", "email"),
+            **kwargs,
+        )
     )
     ticket.refresh_from_db()
     return ticket
@@ -168,9 +170,10 @@ def test_waiting_longest_lists_open_waits_oldest_first_across_pages(cast) -> Non
     solved = made[1][1]
     services.set_status(solved, status=Status.SOLVED, by=cast.alice)  # 1h: solved
 
-    first = selectors.ticket_page(user=cast.alice, view="waiting", limit=2)
+    waiting = selectors.InboxFilters(view="waiting")
+    first = selectors.ticket_page(user=cast.alice, filters=waiting, limit=2)
     second = selectors.ticket_page(
-        user=cast.alice, view="waiting", limit=2, cursor=first.next_cursor
+        user=cast.alice, filters=waiting, limit=2, cursor=first.next_cursor
     )
 
     subjects = [row.subject for row in first.items + second.items]

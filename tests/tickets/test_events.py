@@ -19,7 +19,7 @@ def test_a_new_ticket_and_a_reply_reach_the_inbox_and_the_ticket(db, cast, publi
 
     def open_ticket() -> None:
         created["ticket"], _ = services.create_ticket(
-            customer=customer, subject="Parcel", body_text="Where is it?"
+            services.NewTicket(customer=customer, subject="Parcel", body_text="Where is it?")
         )
 
     [changed] = published([events.INBOX_GROUP], open_ticket)

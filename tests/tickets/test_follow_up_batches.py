@@ -18,8 +18,8 @@ from tickets.models import FollowUp, FollowUpStatus, Message, Status
 def _ticket(email: str, subject: str):
     customer = factories.CustomerFactory(email=email)
     ticket, first = services.create_ticket(
-        customer=customer, subject=subject, body_text="Where is my parcel?",
-        message_id=f"<first.{email}>",
+        services.NewTicket(customer=customer, subject=subject, body_text="Where is my parcel?",
+        message_id=f"<first.{email}>",)
     )  # fmt: skip
     return ticket, first
 

@@ -104,9 +104,13 @@ def test_filters_by_status_type_channel_tag_and_customer_kind(cast, alice_client
 def test_full_text_search_finds_words_in_messages(cast, alice_client) -> None:
     customer = factories.CustomerFactory()
     services.create_ticket(
-        customer=customer, subject="Shoes", body_text="My zeppelin-shaped shoes never arrived"
+        services.NewTicket(
+            customer=customer, subject="Shoes", body_text="My zeppelin-shaped shoes never arrived"
+        )
     )
-    services.create_ticket(customer=customer, subject="Hat", body_text="The hat is too small")
+    services.create_ticket(
+        services.NewTicket(customer=customer, subject="Hat", body_text="The hat is too small")
+    )
     html = alice_client.get("/inbox/", {"view": "all", "q": "zeppelin"}).content.decode()
     assert _subjects(html) == ["Shoes"]
     html = alice_client.get("/inbox/", {"view": "all", "q": "nothing-like-this"}).content.decode()

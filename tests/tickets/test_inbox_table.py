@@ -50,7 +50,9 @@ TEMPLATE_PARTIAL = """\
 
 def _render_both(user, *, unread=frozenset(), has_filters=False) -> tuple[str, str]:
     now = timezone.now()
-    page = selectors.ticket_page(user=user, view="all", all_emails=False)
+    page = selectors.ticket_page(
+        user=user, filters=selectors.InboxFilters(view="all"), all_emails=False
+    )
     for row in page.items:
         row.unread = row.id in unread
     tickets = list(

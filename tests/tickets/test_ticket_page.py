@@ -35,11 +35,13 @@ def alice_client(cast) -> Client:
 def ticket(db) -> Ticket:
     customer = factories.CustomerFactory(name="Ben Best", email="ben@shop.example")
     ticket, _ = services.create_ticket(
-        customer=customer,
-        subject="Wedding shoes went to the wrong address",
-        body_text="Please help, the wedding is tomorrow.",
-        channel="email",
-        message_id="<first@shop.example>",
+        services.NewTicket(
+            customer=customer,
+            subject="Wedding shoes went to the wrong address",
+            body_text="Please help, the wedding is tomorrow.",
+            channel="email",
+            message_id="<first@shop.example>",
+        )
     )
     return ticket
 

@@ -13,7 +13,10 @@ pytestmark = pytest.mark.django_db
 
 
 def _ids(user, view):
-    return [row.id for row in selectors.ticket_page(user=user, view=view).items]
+    return [
+        row.id
+        for row in selectors.ticket_page(user=user, filters=selectors.InboxFilters(view=view)).items
+    ]
 
 
 def test_a_ticket_marked_spam_leaves_every_view_but_spam_and_not_spam_restores_it(api_client, cast):

@@ -62,7 +62,9 @@ def test_a_real_worker_retries_until_the_receiver_recovers(
             by=None,
         )
         ticket, _ = tickets.create_ticket(
-            customer=customer_for_email("pat@shop.example"), subject="Down", body_text="x"
+            tickets.NewTicket(
+                customer=customer_for_email("pat@shop.example"), subject="Down", body_text="x"
+            )
         )
         tickets.set_status(ticket, status="pending", by=cast.alice)
 

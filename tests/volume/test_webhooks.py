@@ -129,11 +129,13 @@ def test_an_event_exists_only_if_its_change_committed(receiver):
     customer = customer_for_email("pat@shop.example")
 
     with pytest.raises(RuntimeError), transaction.atomic():
-        tickets.create_ticket(customer=customer, subject="Rolled back", body_text="x")
+        tickets.create_ticket(
+            tickets.NewTicket(customer=customer, subject="Rolled back", body_text="x")
+        )
         raise RuntimeError("the request failed")
     assert not Event.objects.exists()
 
-    tickets.create_ticket(customer=customer, subject="Kept", body_text="x")
+    tickets.create_ticket(tickets.NewTicket(customer=customer, subject="Kept", body_text="x"))
     assert sorted(Event.objects.values_list("type", flat=True)) == [
         "message.created",
         "ticket.created",
@@ -143,7 +145,9 @@ def test_an_event_exists_only_if_its_change_committed(receiver):
 def test_a_receiver_that_fails_then_recovers_gets_every_event_once_in_order(receiver, cast):
     webhook = _subscribe(receiver.url)
     customer = customer_for_email("pat@shop.example")
-    ticket, _ = tickets.create_ticket(customer=customer, subject="Shoes", body_text="Help")
+    ticket, _ = tickets.create_ticket(
+        tickets.NewTicket(customer=customer, subject="Shoes", body_text="Help")
+    )
     tickets.set_status(ticket, status="pending", by=cast.alice)
 
     receiver.status = 500
@@ -225,7 +229,9 @@ def test_a_backlog_beyond_one_call_queues_the_next_delivery_task(receiver):
 def test_delivery_log_and_redelivery_through_the_api(receiver, token_client, cast):
     webhook = _subscribe(receiver.url, events=["ticket.created"])
     tickets.create_ticket(
-        customer=customer_for_email("pat@shop.example"), subject="Log me", body_text="x"
+        tickets.NewTicket(
+            customer=customer_for_email("pat@shop.example"), subject="Log me", body_text="x"
+        )
     )
     services.deliver_due()
     admin = token_client(cast.dave)
@@ -246,7 +252,9 @@ def test_delivery_log_and_redelivery_through_the_api(receiver, token_client, cas
 def test_redirects_are_not_followed_and_count_as_failures(receiver):
     _subscribe(receiver.url, events=["ticket.created"])
     receiver.mode = "redirect"
-    tickets.create_ticket(customer=customer_for_email("p@shop.example"), subject="R", body_text="x")
+    tickets.create_ticket(
+        tickets.NewTicket(customer=customer_for_email("p@shop.example"), subject="R", body_text="x")
+    )
 
     services.deliver_due()
 
@@ -259,14 +267,18 @@ def test_redirects_are_not_followed_and_count_as_failures(receiver):
 def test_a_huge_answer_is_read_only_up_to_the_cap_and_silence_times_out(receiver):
     _subscribe(receiver.url, events=["ticket.created"])
     receiver.mode = "huge"
-    tickets.create_ticket(customer=customer_for_email("p@shop.example"), subject="H", body_text="x")
+    tickets.create_ticket(
+        tickets.NewTicket(customer=customer_for_email("p@shop.example"), subject="H", body_text="x")
+    )
 
     started = time.monotonic()
     assert services.deliver_due() == 1
     assert time.monotonic() - started < 5
 
     receiver.mode = "silent"
-    tickets.create_ticket(customer=customer_for_email("q@shop.example"), subject="S", body_text="x")
+    tickets.create_ticket(
+        tickets.NewTicket(customer=customer_for_email("q@shop.example"), subject="S", body_text="x")
+    )
     services.deliver_due()
     late = Delivery.objects.filter(status="pending").get()
     assert late.last_status_code is None and "timed out" in late.last_error.lower()
@@ -288,8 +300,10 @@ def test_a_webhook_failing_for_days_is_disabled_and_admins_are_emailed(receiver,
 def test_slack_webhooks_get_readable_text(receiver):
     _subscribe(receiver.url, events=["ticket.created"], kind="slack")
     customer = customer_for_email("p@shop.example")
-    tickets.create_ticket(customer=customer, subject="A question", body_text="x")
-    tickets.create_ticket(customer=customer, subject="Parcel late", body_text="x", type="care")
+    tickets.create_ticket(tickets.NewTicket(customer=customer, subject="A question", body_text="x"))
+    tickets.create_ticket(
+        tickets.NewTicket(customer=customer, subject="Parcel late", body_text="x", type="care")
+    )
 
     services.deliver_due()
 

@@ -48,7 +48,9 @@ class Command(BaseCommand):
                 weeks_ago = 11 - i % 12
                 agent, customer = agents[i % len(agents)], customers[i % len(customers)]
                 ticket, _ = tickets.create_ticket(
-                    customer=customer, subject=rng.choice(SUBJECTS), body_text="Hello!"
+                    tickets.NewTicket(
+                        customer=customer, subject=rng.choice(SUBJECTS), body_text="Hello!"
+                    )
                 )
                 tickets.change_ticket(
                     ticket,

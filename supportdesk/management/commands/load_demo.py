@@ -195,7 +195,9 @@ class Command(BaseCommand):
 
         for index, subject, body, status, reply in TICKETS:
             ticket, _ = tickets.create_ticket(
-                customer=customers[index], subject=subject, body_text=body, channel="email"
+                tickets.NewTicket(
+                    customer=customers[index], subject=subject, body_text=body, channel="email"
+                )
             )
             agent = alice if index % 2 == 0 else bob
             if reply:
@@ -216,10 +218,12 @@ class Command(BaseCommand):
         for n in range(40):
             customer = customers[n % len(customers)]
             ticket, _ = tickets.create_ticket(
-                customer=customer,
-                subject=f"Question about order DEMO-{1000 + (n % len(customers)) * 10}: {rng.choice(['delivery', 'sizing', 'returns', 'gift wrap', 'exchange'])}",
-                body_text="Hello, could you help me with my order? Thanks!",
-                channel=rng.choice(["email", "web", "api"]),
+                tickets.NewTicket(
+                    customer=customer,
+                    subject=f"Question about order DEMO-{1000 + (n % len(customers)) * 10}: {rng.choice(['delivery', 'sizing', 'returns', 'gift wrap', 'exchange'])}",
+                    body_text="Hello, could you help me with my order? Thanks!",
+                    channel=rng.choice(["email", "web", "api"]),
+                )
             )
             if n % 3 == 0:
                 tickets.change_ticket(
