@@ -343,9 +343,11 @@ def _make_backlog(count: int, url: str) -> dict[str, Any]:
     )
     for i in range(count // 2):
         tickets.create_ticket(
-            customer=customers[i % len(customers)],
-            subject=f"Parcel {i} stuck in transit",
-            body_text="The tracking page has not moved for three days. Where is it?",
+            tickets.NewTicket(
+                customer=customers[i % len(customers)],
+                subject=f"Parcel {i} stuck in transit",
+                body_text="The tracking page has not moved for three days. Where is it?",
+            )
         )
     with transaction.atomic():
         Webhook.objects.filter(pk=webhook.pk).update(active=False)

@@ -181,7 +181,9 @@ def test_many_objects_go_out_over_several_connections_each_in_order(receiver, ca
     customer = customer_for_email("pat@shop.example")
     made = []
     for n in range(12):
-        ticket, _ = tickets.create_ticket(customer=customer, subject=f"Order {n}", body_text="x")
+        ticket, _ = tickets.create_ticket(
+            tickets.NewTicket(customer=customer, subject=f"Order {n}", body_text="x")
+        )
         tickets.set_status(ticket, status="pending", by=cast.alice)
         made.append(ticket.pk)
     stuck = made[5]
@@ -217,7 +219,9 @@ def test_a_backlog_beyond_one_call_queues_the_next_delivery_task(receiver):
     _subscribe(receiver.url, events=["ticket.created"])
     customer = customer_for_email("pat@shop.example")
     for n in range(7):
-        tickets.create_ticket(customer=customer, subject=f"Backlog {n}", body_text="x")
+        tickets.create_ticket(
+            tickets.NewTicket(customer=customer, subject=f"Backlog {n}", body_text="x")
+        )
 
     # One call stops at its limit and queues the next (run in-process by the eager test profile).
     assert services.deliver_due(limit=4) == 4
