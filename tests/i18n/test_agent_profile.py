@@ -52,7 +52,9 @@ def test_without_a_chosen_language_the_browser_decides(alice) -> None:
 
 def test_times_on_agent_pages_show_in_the_agents_timezone(cast, alice) -> None:
     customer = customer_for_email("pat@shop.example", name="Pat")
-    ticket, message = tickets.create_ticket(customer=customer, subject="Boots", body_text="Hi")
+    ticket, message = tickets.create_ticket(
+        tickets.NewTicket(customer=customer, subject="Boots", body_text="Hi")
+    )
     Message.objects.filter(pk=message.pk).update(
         created_at=datetime(2026, 3, 2, 23, 30, tzinfo=UTC)
     )

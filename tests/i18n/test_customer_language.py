@@ -136,7 +136,9 @@ def test_the_csat_survey_email_and_page_speak_the_customers_language(
 ) -> None:
     customer = customer_for_email("pat@shop.example", name="Pat Customer", language=language)
     ticket, _ = tickets.create_ticket(
-        customer=customer, subject="Botas", body_text="¿Talla 43?", channel="email"
+        tickets.NewTicket(
+            customer=customer, subject="Botas", body_text="¿Talla 43?", channel="email"
+        )
     )
     tickets.add_agent_reply(ticket, by=cast.alice, body_text="Sí.")
     with django_capture_on_commit_callbacks(execute=True):
@@ -160,7 +162,9 @@ def test_the_csat_page_without_a_known_language_follows_the_browser(
     cast, django_capture_on_commit_callbacks
 ) -> None:
     customer = customer_for_email("pat@shop.example", name="Pat Customer")
-    ticket, _ = tickets.create_ticket(customer=customer, subject="Boots", body_text="Hi")
+    ticket, _ = tickets.create_ticket(
+        tickets.NewTicket(customer=customer, subject="Boots", body_text="Hi")
+    )
     with django_capture_on_commit_callbacks(execute=True):
         tickets.set_status(ticket, status="solved", by=cast.alice)
     token = token_in(_last_email("pat@shop.example").body_text)

@@ -132,7 +132,9 @@ def test_a_backlog_is_drained_by_both_worker_processes_each_event_once_in_order(
     )
     customer = customer_for_email("pat@shop.example")
     for n in range(300):
-        tickets.create_ticket(customer=customer, subject=f"Parcel {n}", body_text="x")
+        tickets.create_ticket(
+            tickets.NewTicket(customer=customer, subject=f"Parcel {n}", body_text="x")
+        )
     Webhook.objects.filter(pk=webhook.pk).update(active=False)  # the outage, then the fix:
     worker = start_celery_worker(
         tmp_path, smtp_server, extra_env={"SUPPORTDESK_WEBHOOK_ALLOW_PRIVATE": "true"}
