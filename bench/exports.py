@@ -112,11 +112,11 @@ def _load(env: dict[str, str], total: int) -> float:
     people = Stream(
         url,
         "customers_customer",
-        ("id", "name", "kind", "tier", "external_id", "notes", "created_at"),
+        ("id", "name", "kind", "tier", "external_id", "notes", "created_at", "language"),
     )
     emails = Stream(url, "customers_customeremail", ("id", "customer_id", "address", "is_primary"))
     for c in datagen.customers(datagen.customer_count(total)):
-        people.add(c.id, c.name, c.kind, c.tier, "", "", c.created_at)
+        people.add(c.id, c.name, c.kind, c.tier, "", "", c.created_at, "")
         emails.add(c.id, c.id, c.email, True)
     people.close()
     emails.close()
@@ -128,7 +128,7 @@ def _load(env: dict[str, str], total: int) -> float:
         (
             "id", "subject", "status", "priority", "type", "channel", "customer_id",
             "assignee_id", "reference", "created_at", "updated_at", "last_message_at",
-            "solved_at", "search_document", "status_before_spam",
+            "solved_at", "search_document", "status_before_spam", "last_message_preview",
         ),
     )  # fmt: skip
     ticket_tags = Stream(url, "tickets_ticket_tags", ("id", "ticket_id", "tag_id"))
@@ -139,6 +139,7 @@ def _load(env: dict[str, str], total: int) -> float:
             t.id, t.subject, t.status, t.priority, t.type, t.channel, t.customer_id,
             None if t.assignee is None else agents[t.assignee], f"b{t.id:09x}",
             t.created_at, t.updated_at, t.updated_at, solved, t.subject, "",
+            " ".join(t.body.split())[:160],
         )  # fmt: skip
         for tag in t.tag_ids:
             tag_row += 1

@@ -179,13 +179,13 @@ class Loader:
         people = Stream(
             self.sd_url,
             "customers_customer",
-            ("id", "name", "kind", "tier", "external_id", "notes", "created_at"),
+            ("id", "name", "kind", "tier", "external_id", "notes", "created_at", "language"),
         )
         emails = Stream(
             self.sd_url, "customers_customeremail", ("id", "customer_id", "address", "is_primary")
         )
         for c in datagen.customers(count):
-            people.add(c.id, c.name, c.kind, c.tier, "", "", c.created_at)
+            people.add(c.id, c.name, c.kind, c.tier, "", "", c.created_at, "")
             emails.add(c.id, c.id, c.email, True)
         people.close()
         emails.close()

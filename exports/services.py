@@ -47,13 +47,27 @@ class _Line:
         return value
 
 
+def _safe_row(row: Sequence[Any]) -> list[Any]:
+    """safe_cell over a row, inlined (this runs for every cell of a million-row export)."""
+    return [
+        ("'" + v if v[:1] in _FORMULA_FIRST else v)
+        if type(v) is str
+        else ("" if v is None else (v.isoformat() if type(v) is datetime else v))
+        for v in row
+    ]
+
+
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)
+
+
 def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
     """The header then each row as CSV text, joined into chunks of about CHUNK rows."""
     writer = csv.writer(_Line())
     yield writer.writerow(header)
     buffer: list[str] = []
+    writerow = writer.writerow
     for row in rows:
-        buffer.append(writer.writerow([safe_cell(v) for v in row]))
+        buffer.append(writerow(_safe_row(row)))
         if len(buffer) >= CHUNK:
             yield "".join(buffer)
             buffer.clear()
