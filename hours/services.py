@@ -197,7 +197,7 @@ def add_business_time(start: datetime, duration: timedelta, hours: Hours | None 
     when the week has no open range within a year: a target is never pushed to "never").
 
     Used for customer-wait targets: "first reply within 8 business hours" of a Friday 16:00
-    message is Monday 15:00 on a 09:00-17:00 week. Arithmetic is done in UTC, so a day that
+    message is Monday 16:00 on a 09:00-17:00 week. Arithmetic is done in UTC, so a day that
     changes clocks (DST) still counts the hours that were actually open."""
     hours = hours or current()
     if hours.always_open or duration <= timedelta(0):

@@ -9,8 +9,8 @@ Targets come from two settings (environment variables, README "Customer-wait tar
 list of `key=duration` where key is a priority (`urgent`), a channel (`chat`) or both
 (`chat:urgent`), and duration is minutes, hours or days (`30m`, `8h`, `2d`). The most specific key
 wins: `channel:priority`, then `channel`, then `priority`, then `*`. When business hours are set
-(hours/, through the `business_clock` lookup), a target counts open hours only (a Friday 16:00 email with an 8 h target is due Monday
-15:00 on a 09:00-17:00 week); otherwise calendar hours.
+(hours/, through the `business_clock` lookup), a target counts open hours only (a Friday 16:00
+email with an 8 h target is due Monday 16:00 on a 09:00-17:00 week); otherwise calendar hours.
 
 The due times are stored on the ticket and kept by the ticket services in the same transaction as
 the change that moves them (creation, a customer's message, an agent's public reply, a change of
