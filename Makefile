@@ -80,6 +80,7 @@ lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) scripts/import_graph.py --modules
+	$(VENV)/bin/mypy
 
 format: install-test
 	$(VENV)/bin/ruff format .

@@ -2,10 +2,10 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
 
 from accounts import auditing, services
 from accounts.cutoff import deactivate_agent
+from accounts.http import AgentRequest
 from accounts.models import ApiToken, User
 
 
@@ -34,12 +34,12 @@ class UserAdmin(admin.ModelAdmin):
             deactivate_agent(obj, by=request.user)
 
     @admin.action(description="Reset second factors (they set up a new one at next login)")
-    def reset_second_factors(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+    def reset_second_factors(self, request: AgentRequest, queryset: QuerySet[User]) -> None:
         removed = 0
         for person in queryset:
             removed += services.reset_second_factors(
                 person,
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,
                 **auditing.request_origin(request),
             )
         self.message_user(

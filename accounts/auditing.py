@@ -4,7 +4,7 @@ exports and erasures. Never a secret, a code, or erased data."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from audit.services import record as audit_record
 
@@ -30,7 +30,12 @@ def record(
     )
 
 
-def request_origin(request: Any) -> dict[str, str]:
+class RequestOrigin(TypedDict):
+    ip: str
+    user_agent: str
+
+
+def request_origin(request: Any) -> RequestOrigin:
     """The `ip` and `user_agent` of a request, for record(**request_origin(request))."""
     if request is None:
         return {"ip": "", "user_agent": ""}

@@ -37,7 +37,7 @@ class LoginForm(AllauthLoginForm):
 
     def clean(self) -> dict[str, Any]:
         account = str(self.data.get("login", "")).strip().lower()[:254]
-        if self._errors:
+        if self.errors:  # already cleaned fields: their errors, no second full_clean
             return super().clean()
         if (
             settings.SUPPORTDESK_OIDC_REQUIRED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
 from django.contrib.auth.models import UserManager as DjangoUserManager
@@ -21,16 +22,16 @@ ROLE_RANK = {Role.AGENT: 1, Role.MANAGER: 2, Role.ADMIN: 3}
 
 
 class UserManager(DjangoUserManager["User"]):
-    def _create_user(self, email: str, password: str | None, **extra: object) -> User:  # type: ignore[override]
+    def _create_user(self, email: str, password: str | None, **extra: object) -> User:
         user = self.model(email=self.normalize_email(email).lower(), **extra)
         user.set_password(password)
         user.save(using=self._db)
         return user
 
-    def create_user(self, email: str, password: str | None = None, **extra: object) -> User:  # type: ignore[override]
+    def create_user(self, email: str, password: str | None = None, **extra: object) -> User:  # type: ignore[override]  # email, not Django's username
         return self._create_user(email, password, **extra)
 
-    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> User:  # type: ignore[override]
+    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> User:  # type: ignore[override]  # email, not Django's username
         extra.setdefault("is_staff", True)
         extra.setdefault("is_superuser", True)
         extra.setdefault("role", Role.ADMIN)
@@ -60,7 +61,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         ordering = ["name", "email"]
@@ -80,15 +81,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_manager(self) -> bool:
         return self.has_role(Role.MANAGER)
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # A token without the admin scope lowers the role in memory (accounts/scopes.py); that
         # lowered role must never be written back.
         fields = kwargs.get("update_fields")
         if getattr(self, "_role_capped_by_token", False) and (
-            fields is None or {"role", "is_staff", "is_superuser"} & set(fields)  # type: ignore[arg-type]
+            fields is None or {"role", "is_staff", "is_superuser"} & set(fields)
         ):
             raise RuntimeError("Refusing to save a user whose role a token's scopes lowered")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        super().save(*args, **kwargs)
 
 
 def hash_token(raw: str) -> str:

@@ -28,7 +28,8 @@ from typing import Any
 from allauth.account import app_settings as account_settings
 from allauth.account.internal.flows import reauthentication
 from allauth.account.internal.flows.login import get_authentication_records
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 
 from accounts.models import Scope
@@ -39,11 +40,11 @@ def recently_verified(request: HttpRequest) -> bool:
     """True when this session passed a second factor (at login or since) within the timeout; for a
     person without any factor, when they recently re-entered their password."""
     user = request.user
-    if not getattr(user, "is_authenticated", False) or getattr(request, "api_token", None):
+    if not user.is_authenticated or getattr(request, "api_token", None):
         return False
-    if not has_second_factor(user):  # type: ignore[arg-type]
+    if not has_second_factor(user):
         return reauthentication.did_recently_reauthenticate(request)
-    records = get_authentication_records(request, user)  # type: ignore[arg-type]
+    records = get_authentication_records(request, user)
     now = time.time()
     return any(
         r.get("method") == "mfa"
@@ -52,11 +53,13 @@ def recently_verified(request: HttpRequest) -> bool:
     )
 
 
-def second_factor_again(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def second_factor_again(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
     @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.is_authenticated and not recently_verified(request):
-            if has_second_factor(request.user):  # type: ignore[arg-type]
+            if has_second_factor(request.user):
                 target = reverse("mfa_reauthenticate")
             else:
                 target = reverse("account_reauthenticate")

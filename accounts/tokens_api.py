@@ -7,12 +7,12 @@ from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 
 from accounts import auditing, services
-from accounts.models import ApiToken, Role, User
+from accounts.http import AgentRequest
+from accounts.models import ApiToken, Role, User, hash_token
 from accounts.reauth import ensure_second_factor_again
 from core.api import ApiError
 
@@ -73,8 +73,8 @@ def _out(token: ApiToken) -> dict[str, object]:
 
 
 @router.get("/tokens", response=TokenList, summary="Your API tokens (an admin's: everyone's)")
-def list_tokens(request: HttpRequest, owner: int | None = None) -> dict[str, object]:
-    viewer: User = request.user  # type: ignore[assignment]
+def list_tokens(request: AgentRequest, owner: int | None = None) -> dict[str, object]:
+    viewer: User = request.user
     owner_user = get_object_or_404(User, pk=owner) if owner is not None else None
     return {"items": [_out(t) for t in services.visible_tokens(viewer, owner=owner_user)]}
 
@@ -84,9 +84,9 @@ def list_tokens(request: HttpRequest, owner: int | None = None) -> dict[str, obj
     response={201: NewTokenOut},
     summary="Create a token for yourself (a session that passed the second factor just now)",
 )
-def create_token(request: HttpRequest, payload: TokenIn) -> Status:
+def create_token(request: AgentRequest, payload: TokenIn) -> Status:
     ensure_second_factor_again(request)
-    user: User = request.user  # type: ignore[assignment]
+    user: User = request.user
     try:
         raw = services.issue_api_token(
             user,
@@ -98,18 +98,18 @@ def create_token(request: HttpRequest, payload: TokenIn) -> Status:
         )
     except DjangoValidationError as error:
         raise ApiError(422, " ".join(error.messages), "invalid") from None
-    token = ApiToken.objects.select_related("user").get(digest=services.hash_token(raw))
+    token = ApiToken.objects.select_related("user").get(digest=hash_token(raw))
     return Status(201, {**_out(token), "token": raw})
 
 
 @router.post(
     "/tokens/{token_id}/revoke", response=TokenOut, summary="Revoke a token (owner or admin)"
 )
-def revoke_token(request: HttpRequest, token_id: int) -> dict[str, object]:
+def revoke_token(request: AgentRequest, token_id: int) -> dict[str, object]:
     try:
         token = services.revoke_api_token(
             token_id,
-            by=request.user,  # type: ignore[arg-type]
+            by=request.user,
             **auditing.request_origin(request),
         )
     except ApiToken.DoesNotExist:
@@ -122,8 +122,8 @@ def revoke_token(request: HttpRequest, token_id: int) -> dict[str, object]:
     response=FactorsReset,
     summary="Remove every second factor of a person (admin); they set up a new one at next login",
 )
-def reset_factors(request: HttpRequest, user_id: int) -> dict[str, int]:
-    admin: User = request.user  # type: ignore[assignment]
+def reset_factors(request: AgentRequest, user_id: int) -> dict[str, int]:
+    admin: User = request.user
     if not admin.has_role(Role.ADMIN):
         raise PermissionDenied("Only admins may reset second factors")
     person = get_object_or_404(User, pk=user_id)

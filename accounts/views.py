@@ -20,6 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import PasswordChangeView
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -27,6 +28,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from accounts import auditing, services
+from accounts.http import AgentRequest
 from accounts.models import ALL_SCOPES, ApiToken, Role, Scope
 from accounts.reauth import second_factor_again
 from core.ratelimit import ratelimit
@@ -49,12 +51,12 @@ password_change_view = login_required(
 
 
 @login_required
-def reauthenticate(request: HttpRequest) -> HttpResponse:
+def reauthenticate(request: AgentRequest) -> HttpResponseBase:
     """allauth's password reauthentication, except for people with a second factor: for them
     only the factor counts as asking again (issue 14), so they go to the factor's page."""
     from allauth.account.views import reauthenticate as password_reauthenticate
 
-    if services.has_second_factor(request.user):  # type: ignore[arg-type]
+    if services.has_second_factor(request.user):
         query = request.META.get("QUERY_STRING", "")
         return redirect(reverse("mfa_reauthenticate") + (f"?{query}" if query else ""))
     return password_reauthenticate(request)
@@ -71,20 +73,20 @@ def _expiry(value: str) -> datetime | None:
 
 
 @login_required
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AgentRequest) -> HttpResponse:
     """The agent's language for the agent app and the timezone its times are shown in."""
     user = request.user
     if request.method == "POST":
         try:
             services.update_profile(
-                user,  # type: ignore[arg-type]
+                user,
                 language=request.POST.get("language", ""),
                 timezone_name=request.POST.get("timezone", ""),
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return render(request, "accounts/profile.html", _profile_context(), status=422)
-        with translation.override(user.language or translation.get_language()):  # type: ignore[union-attr]
+        with translation.override(user.language or translation.get_language()):
             messages.success(request, gettext("Your profile was saved."))
         return redirect("accounts:profile")
     return render(request, "accounts/profile.html", _profile_context())
@@ -100,19 +102,15 @@ def _profile_context() -> dict[str, Any]:
 
 
 @login_required
-def tokens(request: HttpRequest) -> HttpResponse:
+def tokens(request: AgentRequest) -> HttpResponse:
     """Your API tokens (an admin sees everyone's): name, scopes, expiry, last used, revoke."""
     new_token = request.session.pop("new_api_token", None)
     return render(
         request,
         "accounts/tokens.html",
         {
-            "tokens": services.visible_tokens(request.user),  # type: ignore[arg-type]
-            "scopes": [
-                s
-                for s in Scope
-                if s != Scope.ADMIN or request.user.has_role(Role.ADMIN)  # type: ignore[union-attr]
-            ],
+            "tokens": services.visible_tokens(request.user),
+            "scopes": [s for s in Scope if s != Scope.ADMIN or request.user.has_role(Role.ADMIN)],
             "new_token": new_token,
             "now": timezone.now(),
         },
@@ -122,15 +120,15 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 @second_factor_again
-def create_token(request: HttpRequest) -> HttpResponse:
+def create_token(request: AgentRequest) -> HttpResponse:
     scopes = [s for s in request.POST.getlist("scopes") if s in ALL_SCOPES]
     try:
         raw = services.issue_api_token(
-            request.user,  # type: ignore[arg-type]
+            request.user,
             name=request.POST.get("name", ""),
             scopes=scopes,
             expires_at=_expiry(request.POST.get("expires", "").strip()),
-            by=request.user,  # type: ignore[arg-type]
+            by=request.user,
             **auditing.request_origin(request),
         )
     except ValidationError as error:
@@ -143,11 +141,11 @@ def create_token(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def revoke_token(request: HttpRequest, token_id: int) -> HttpResponse:
+def revoke_token(request: AgentRequest, token_id: int) -> HttpResponse:
     try:
         token = services.revoke_api_token(
             token_id,
-            by=request.user,  # type: ignore[arg-type]
+            by=request.user,
             **auditing.request_origin(request),
         )
     except ApiToken.DoesNotExist:

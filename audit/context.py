@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 MAX_USER_AGENT = 300
 
@@ -68,10 +71,10 @@ def client_ip(meta_or_scope_client: Any) -> str | None:
 class AuditContextMiddleware:
     """Carries each HTTP request's address, user agent and (lazy) user into the audit context."""
 
-    def __init__(self, get_response):  # type: ignore[no-untyped-def]
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):  # type: ignore[no-untyped-def]
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         with acting(
             ip=client_ip(request.META.get("REMOTE_ADDR")),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),

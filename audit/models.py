@@ -21,7 +21,7 @@ class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs: Any) -> int:
         raise AuditLogError("The audit log is append-only")
 
-    def delete(self) -> Any:  # type: ignore[override]
+    def delete(self) -> Any:
         raise AuditLogError("The audit log is append-only")
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.utils.html import escape
 
 # (requests, seconds) per client and scope. Generous for people, tight enough for scripts.
@@ -99,13 +100,13 @@ def ratelimit(
     *,
     methods: tuple[str, ...] = ("POST",),
     key: Callable[[HttpRequest], str] = client_ip,
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """Decorate a Django view: its `methods` requests count against `scope`, per `key(request)`
     (the client address unless told otherwise; an empty key is not counted)."""
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @functools.wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.method in methods and (value := key(request)):
                 try:
                     hit(scope, value)

@@ -124,6 +124,8 @@ class _ResyncRetrier:
             failed = set()
             for group in groups:
                 try:
+                    if layer is None:
+                        raise RuntimeError("No channel layer is configured")
                     await layer.group_send(group, resync_event([group]))
                 except Exception:
                     failed.add(group)
@@ -192,12 +194,12 @@ try:
     )
     from channels_redis.utils import _wrap_close, decode_hosts
 except ImportError:  # pragma: no cover - the embedded profile has no Redis layer
-    RedisPubSubChannelLayer = None  # type: ignore[assignment,misc]
+    RedisPubSubChannelLayer = None
 
 if RedisPubSubChannelLayer is not None:
     from redis.asyncio.client import PubSub
 
-    class _PubSub(PubSub):  # type: ignore[misc]
+    class _PubSub(PubSub):
         """redis-py's PubSub, which calls on_connect to resubscribe after its connection came
         back, telling the layer too: what was published meanwhile never reached this process."""
 
@@ -209,7 +211,7 @@ if RedisPubSubChannelLayer is not None:
             await super().on_connect(connection)
             self._on_reconnect()
 
-    class _Shard(RedisSingleShardConnection):  # type: ignore[misc]
+    class _Shard(RedisSingleShardConnection):  # type: ignore[misc]  # channels_redis is untyped (Any)
         def __init__(self, host: Any, channel_layer: Any) -> None:
             super().__init__(host, channel_layer)
             self._publishing = asyncio.Semaphore(PUBLISH_CONCURRENCY)
@@ -217,10 +219,11 @@ if RedisPubSubChannelLayer is not None:
         def _ensure_redis(self) -> None:
             if self._redis is None:
                 super()._ensure_redis()
+                redis: Any = self._redis  # set by the call above
                 self._pubsub = _PubSub(
-                    self._redis.connection_pool,
+                    redis.connection_pool,
                     on_reconnect=self._reconnected,
-                    event_dispatcher=self._redis._event_dispatcher,
+                    event_dispatcher=redis._event_dispatcher,
                 )
 
         def _reconnected(self) -> None:
@@ -257,7 +260,7 @@ if RedisPubSubChannelLayer is not None:
                 if queue is not None:
                     queue.put_nowait(event)
 
-    class _LoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
+    class _LoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]  # channels_redis is untyped (Any)
         def __init__(self, hosts: Any = None, **kwargs: Any) -> None:
             super().__init__(hosts, **kwargs)
             self._shards = [_Shard(host, self) for host in decode_hosts(hosts)]
@@ -296,7 +299,7 @@ if RedisPubSubChannelLayer is not None:
                 if inbox is not None:
                     inbox.put_nowait(resync_event(names))
 
-    class PubSubLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
+    class PubSubLayer(RedisPubSubChannelLayer):  # type: ignore[misc]  # channels_redis is untyped (Any)
         """CHANNEL_LAYERS backend in the production profile (see the comment above)."""
 
         def deserialize(self, message: Any) -> Any:
@@ -306,7 +309,8 @@ if RedisPubSubChannelLayer is not None:
         async def new_channel_into(self, inbox: Mailbox) -> str:
             """A new channel whose messages go into `inbox`, which may also hold other input: the
             socket's own (ChatSocket.__call__ waits on one inbox instead of a task per source)."""
-            return await self._get_layer().new_channel_into(inbox)
+            channel: str = await self._get_layer().new_channel_into(inbox)
+            return channel
 
         async def delete_channel(self, channel: str) -> None:
             """Undo new_channel_into (the stock layer does this when a receive is cancelled)."""

@@ -86,8 +86,8 @@ def collect(root: Path) -> tuple[list[str], dict[str, set[str]], dict[str, set[s
     edges: dict[str, set[str]] = {}
     with_strings: dict[str, set[str]] = {}
     for name, path in modules.items():
-        targets = set()
-        named = set()
+        targets: set[str] = set()
+        named: set[str] = set()
         for imported in imported_modules(path, name):
             is_string = imported.startswith(STRING)
             # Keep the longest prefix that is one of our modules (`a.b.C` -> `a.b`).

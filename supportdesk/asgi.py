@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -20,18 +21,20 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from accounts.middleware import RequireSecondFactorSocketMiddleware  # noqa: E402
 from supportdesk.routing import websocket_urlpatterns  # noqa: E402
 
-websocket_router = URLRouter(websocket_urlpatterns)
+# types-channels wants its own URLPattern subtype, which Django's path() never returns.
+websocket_router = URLRouter(websocket_urlpatterns)  # type: ignore[arg-type]
 authenticated_websockets = AuthMiddlewareStack(
     RequireSecondFactorSocketMiddleware(websocket_router)
 )
 
 
-async def websockets(scope, receive, send):  # type: ignore[no-untyped-def]
+async def websockets(scope: Any, receive: Any, send: Any) -> None:
     # Visitor sockets (the widget, possibly thousands of idle ones) carry no session: skipping the
     # cookie/session/auth layers saves their scope copies and a trip to the ORM thread per socket.
     if scope["path"] == "/ws/chat/":
         return await websocket_router(scope, receive, send)
-    return await authenticated_websockets(scope, receive, send)
+    # types-channels types the stack as ASGI2 or ASGI3; AuthMiddlewareStack is ASGI3.
+    return await authenticated_websockets(scope, receive, send)  # type: ignore[misc, call-arg]
 
 
 application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websockets})

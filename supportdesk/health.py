@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -45,13 +47,13 @@ async def _check_channel_layer() -> None:
     await asyncio.wait_for(layer.receive(channel), timeout=2)
 
 
-async def _timed(check: object) -> dict[str, object]:
+async def _timed(check: Callable[[], Any]) -> dict[str, object]:
     started = time.perf_counter()
     try:
         if asyncio.iscoroutinefunction(check):
             await asyncio.wait_for(check(), timeout=3)
         else:
-            await asyncio.wait_for(sync_to_async(check, thread_sensitive=False)(), timeout=3)  # type: ignore[arg-type]
+            await asyncio.wait_for(sync_to_async(check, thread_sensitive=False)(), timeout=3)
     except Exception as exc:
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
     return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}

@@ -18,7 +18,7 @@ import os
 import sys
 import types
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 
 def _use_uvloop() -> None:
@@ -45,13 +45,17 @@ from daphne.http_protocol import WebRequest as DaphneWebRequest  # noqa: E402
 from daphne.server import Server as DaphneServer  # noqa: E402
 from daphne.ws_protocol import WebSocketFactory as DaphneWebSocketFactory  # noqa: E402
 from daphne.ws_protocol import WebSocketProtocol as DaphneWebSocketProtocol  # noqa: E402
-from twisted.internet import reactor  # noqa: E402
+from twisted.internet import reactor as _installed_reactor  # noqa: E402
 from twisted.internet.endpoints import serverFromString  # noqa: E402
 from twisted.internet.interfaces import IDelayedCall  # noqa: E402
 from twisted.logger import STDLibLogObserver, globalLogBeginner  # noqa: E402
 from twisted.web import http  # noqa: E402
 
 from core.realtime import Mailbox  # noqa: E402
+
+# The asyncio reactor daphne installed; Twisted types the module global as bare zope interfaces,
+# whose methods mypy reads without `self`.
+reactor: Any = _installed_reactor
 
 
 class WebRequest(DaphneWebRequest):
@@ -221,7 +225,7 @@ class WebSocketProtocol(DaphneWebSocketProtocol):
         super().onOpen()
         # The handshake is done: nothing reads its request or response again (autobahn keeps
         # them "for the testsuite"). The scope keeps its own headers list for the consumer.
-        self.request = _RequestPath(self.request.path)
+        self.request: Any = _RequestPath(self.request.path)
         self.http_request_data = self.http_response_data = self.http_status_line = None
         self.http_headers = self.http_request_params = None
         self.http_request_uri = None
@@ -240,10 +244,13 @@ class WebSocketFactory(DaphneWebSocketFactory):
         # A protocol class carrying this factory's options as class attributes (see _CONFIG_ATTRS).
         # Sockets opened earlier keep the class, and so the options, they were created with, as
         # autobahn's copies did.
-        self.protocol = type(
-            "WebSocketProtocol",
-            (WebSocketProtocol,),
-            {"__slots__": (), **{name: _option(getattr(self, name)) for name in _CONFIG_ATTRS}},
+        self.protocol = cast(
+            "type[WebSocketProtocol]",
+            type(
+                "WebSocketProtocol",
+                (WebSocketProtocol,),
+                {"__slots__": (), **{name: _option(getattr(self, name)) for name in _CONFIG_ATTRS}},
+            ),
         )
 
 
@@ -261,7 +268,7 @@ class Server(DaphneServer):
         # A websocket upgrade must be answered (the consumer accepts or refuses) in as long.
         self.websocket_handshake_timeout = min(self.websocket_handshake_timeout, request_timeout)
         self.websocket_connect_timeout = min(self.websocket_connect_timeout, request_timeout)
-        self.connections = {}
+        self.connections: dict[Any, Any] = {}
         self.http_factory = HTTPFactory(
             self,
             request_timeout=request_timeout,
@@ -281,10 +288,13 @@ class Server(DaphneServer):
         )
         if self.verbosity <= 1:
             globalLogBeginner.beginLoggingTo(
-                [lambda _: None], redirectStandardIO=False, discardBuffer=True
+                [lambda _: None],  # type: ignore[list-item]  # zope.interface: mypy can't see providers
+                redirectStandardIO=False,
+                discardBuffer=True,
             )
         else:
-            globalLogBeginner.beginLoggingTo([STDLibLogObserver("daphne.server")])
+            observer = STDLibLogObserver("daphne.server")
+            globalLogBeginner.beginLoggingTo([observer])  # type: ignore[list-item]  # zope.interface: mypy can't see @implementer
         reactor.callLater(1, self.application_checker)
         reactor.callLater(2, self.timeout_checker)
         for socket_description in self.endpoints:

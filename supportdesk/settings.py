@@ -266,6 +266,7 @@ SUPPORTDESK_ATTACHMENT_LINK_DAYS = envint("SUPPORTDESK_ATTACHMENT_LINK_DAYS", 90
 
 # Realtime: a channel layer is a delivery hint, never the record (see TRAPS.md). The pub/sub layer
 # loses nothing under load, unlike RedisChannelLayer's bounded per-channel queues.
+CHANNEL_LAYERS: dict[str, dict[str, object]]
 if EMBEDDED:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 else:
