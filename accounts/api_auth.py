@@ -27,7 +27,7 @@ class BearerToken(HttpBearer):
         user = cap_role(api_token.user, api_token)
         request.user = user
         set_actor(user, token_prefix=token[:10], via="api")
-        request.api_token = api_token  # type: ignore[attr-defined]
+        request.api_token = api_token  # type: ignore[attr-defined]  # ours, on Django's request (read by reauth)
         return user
 
 

@@ -200,20 +200,26 @@ class RevocableSocket:
     cutoff_group = ""
     cutoff_session = ""
     cutoff_token_id: int | None = None
+    # What the Channels consumer this is mixed into provides.
+    scope: Any
+    channel_layer: Any
+    channel_name: str
+    send: Any
+    close: Any
 
     async def watch_revocation(self, user: Any, *, token_id: int | None = None) -> None:
-        session = self.scope.get("session")  # type: ignore[attr-defined]
+        session = self.scope.get("session")
         self.cutoff_session = (
             (getattr(session, "session_key", "") or "") if token_id is None else ""
         )
         self.cutoff_token_id = token_id
         self.cutoff_group = user_group(user.pk)
-        await self.channel_layer.group_add(self.cutoff_group, self.channel_name)  # type: ignore[attr-defined]
+        await self.channel_layer.group_add(self.cutoff_group, self.channel_name)
 
     async def stop_watching_revocation(self) -> None:
         if self.cutoff_group:
             try:
-                await self.channel_layer.group_discard(self.cutoff_group, self.channel_name)  # type: ignore[attr-defined]
+                await self.channel_layer.group_discard(self.cutoff_group, self.channel_name)
             except Exception:
                 log.info("Could not leave %s", self.cutoff_group, exc_info=True)
             self.cutoff_group = ""
@@ -224,5 +230,5 @@ class RevocableSocket:
         import json
 
         frame = {"type": "error", "code": "revoked", "detail": f"Signed out: {event.get('reason')}"}
-        await self.send(text_data=json.dumps(frame))  # type: ignore[attr-defined]
-        await self.close(code=CLOSE_REVOKED)  # type: ignore[attr-defined]
+        await self.send(text_data=json.dumps(frame))
+        await self.close(code=CLOSE_REVOKED)

@@ -15,4 +15,5 @@ from accounts.models import User
 
 class AgentRequest(HttpRequest):
     user: User
+    auth: User  # what django-ninja's agent auth (accounts.api_auth) returned: the same agent
     htmx: HtmxDetails

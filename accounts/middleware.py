@@ -81,7 +81,7 @@ class AgentLocaleMiddleware:
         zone = _zone(user.timezone)
         if user.language in dict(settings.LANGUAGES):
             translation.activate(user.language)
-            request.LANGUAGE_CODE = user.language  # type: ignore[attr-defined]
+            request.LANGUAGE_CODE = user.language
         if zone is not None:
             timezone.activate(zone)
         try:

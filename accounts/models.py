@@ -62,6 +62,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
+    # Set in memory when a token's scopes lower the role (accounts/scopes.py); never saved.
+    _role_capped_by_token = False
 
     class Meta:
         ordering = ["name", "email"]

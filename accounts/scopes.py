@@ -34,5 +34,5 @@ def cap_role(user: User, token: ApiToken) -> User:
         user.role = Role.MANAGER
         user.is_staff = False
         user.is_superuser = False
-        user._role_capped_by_token = True  # type: ignore[attr-defined]
+        user._role_capped_by_token = True
     return user

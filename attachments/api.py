@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from accounts.http import AgentRequest
 from attachments import services
 from attachments.models import Source
 from core.api import ApiError
@@ -61,5 +62,5 @@ def take_upload(request: HttpRequest, upload: UploadedFile | None, **fields: Any
     response={201: UploadOut},
     summary="Upload a file (multipart field `file`) to attach to a reply or a chat line",
 )
-def upload(request: HttpRequest, file: File[UploadedFile | None] = None) -> Status[dict[str, Any]]:
+def upload(request: AgentRequest, file: File[UploadedFile | None] = None) -> Status[dict[str, Any]]:
     return Status(201, take_upload(request, file, source=Source.AGENT, uploaded_by=request.auth))

@@ -173,7 +173,9 @@ def _clean_image(content: bytes, content_type: str) -> _Image:
             else:
                 frame = ImageOps.exif_transpose(image).copy()
                 if has_metadata:
-                    keep = {k: v for k, v in image.info.items() if k == "icc_profile"}
+                    keep: dict[str, Any] = {}
+                    if "icc_profile" in image.info:
+                        keep["icc_profile"] = image.info["icc_profile"]
                     frame.info = {}
                     out = io.BytesIO()
                     if fmt == "JPEG":
@@ -260,7 +262,7 @@ def read_upload(upload: Any, *, max_bytes: int | None = None) -> bytes:
         raise AttachmentError(
             f"The file is larger than the limit of {limit:,} bytes", code="too_large", status=413
         )
-    data = upload.read(limit + 1)
+    data: bytes = upload.read(limit + 1)
     if len(data) > limit:
         raise AttachmentError(
             f"The file is larger than the limit of {limit:,} bytes", code="too_large", status=413
@@ -402,7 +404,8 @@ def signed_url(attachment: Attachment) -> str:
 def read_signature(token: str, *, attachment_id: int) -> bool:
     max_age = settings.SUPPORTDESK_ATTACHMENT_LINK_DAYS * 86400
     try:
-        return signing.loads(token[:500], salt=SIGNING_SALT, max_age=max_age) == attachment_id
+        signed: object = signing.loads(token[:500], salt=SIGNING_SALT, max_age=max_age)
+        return signed == attachment_id
     except (signing.BadSignature, TypeError, ValueError):
         return False
 
@@ -411,6 +414,6 @@ def mail_files(attachments: Iterable[Attachment]) -> list[dict[str, str]]:
     """What the mailer needs to attach stored files (it knows no models): storage name, display
     name and type."""
     return [
-        {"name": a.file.name, "filename": a.filename, "content_type": a.content_type}
+        {"name": a.file.name or "", "filename": a.filename, "content_type": a.content_type}
         for a in attachments
     ]

@@ -145,12 +145,12 @@ def _queue_survey_email(survey: Survey) -> None:
 
     if not survey.email:
         return
-    ticket = survey.ticket if survey.ticket_id else None
-    if ticket is None and survey.conversation_id:
-        ticket = survey.conversation.ticket  # type: ignore[union-attr]
+    ticket = survey.ticket  # None without a query when ticket_id is None
+    if ticket is None and survey.conversation is not None:
+        ticket = survey.conversation.ticket
     language = languages.or_default(survey_language(survey))
     with translation.override(language):
-        about = survey.ticket.subject if survey.ticket_id else gettext("your chat with us")  # type: ignore[union-attr]
+        about = survey.ticket.subject if survey.ticket is not None else gettext("your chat with us")
     email = render_email("csat-survey", _email_context(survey, about=about), language=language)
     # RFC 3834: an automatic message, so autoresponders do not answer it.
     headers = {"Auto-Submitted": "auto-generated"}

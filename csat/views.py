@@ -77,10 +77,10 @@ def _survey(request: HttpRequest, token: str, found: Survey) -> HttpResponse:
             if not isinstance(data, dict):
                 raise ValueError
         except ValueError:
-            error = services.CsatError(
+            refusal = services.CsatError(
                 gettext("The body is not a JSON object."), code="invalid_json"
             )
-            return _refused(request, error, found)
+            return _refused(request, refusal, found)
     else:
         data = request.POST
     try:

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import translation
 from ninja import Field, Query, Router, Schema, Status
 
+from accounts.http import AgentRequest
 from core import ratelimit
 from core.api import ApiError
 from helpcenter import services
@@ -149,7 +150,7 @@ def search_articles(request: HttpRequest, filters: Query[SearchFilters]) -> dict
 
 
 @router.post("/help/articles", response={201: ArticleOut})
-def create_article(request: HttpRequest, payload: ArticleIn) -> Status[dict[str, Any]]:
+def create_article(request: AgentRequest, payload: ArticleIn) -> Status[dict[str, Any]]:
     source = None
     if payload.translation_of is not None:
         source = get_object_or_404(Article, pk=payload.translation_of)
@@ -161,7 +162,7 @@ def create_article(request: HttpRequest, payload: ArticleIn) -> Status[dict[str,
             lang=payload.lang,
             status=payload.status,
             translation_of=source,
-            by=request.user,  # type: ignore[arg-type]
+            by=request.user,
         )
     except services.HelpError as exc:
         _raise(exc)
@@ -177,12 +178,12 @@ def get_article(request: HttpRequest, article_id: int) -> dict[str, Any]:
 
 
 @router.patch("/help/articles/{article_id}", response=ArticleOut)
-def update_article(request: HttpRequest, article_id: int, payload: ArticlePatch) -> dict[str, Any]:
+def update_article(request: AgentRequest, article_id: int, payload: ArticlePatch) -> dict[str, Any]:
     article = get_object_or_404(Article, pk=article_id)
     try:
         services.update_article(
             article,
-            by=request.user,  # type: ignore[arg-type]
+            by=request.user,
             title=payload.title,
             body=payload.body,
             category=payload.category,

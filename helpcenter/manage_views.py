@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.http import AgentRequest
 from helpcenter import services
 from helpcenter.forms import ArticleForm
 from helpcenter.models import LANGUAGE_NAMES, Article, ArticleStatus
@@ -71,11 +72,11 @@ def _editor(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def article_new(request: HttpRequest) -> HttpResponse:
+def article_new(request: AgentRequest) -> HttpResponse:
     source = None
     if request.GET.get("translate") or request.POST.get("translation_of"):
-        source_id = request.GET.get("translate") or request.POST.get("translation_of")
-        source = get_object_or_404(Article, pk=int(source_id) if str(source_id).isdigit() else 0)
+        source_id = request.GET.get("translate") or request.POST.get("translation_of") or ""
+        source = get_object_or_404(Article, pk=int(source_id) if source_id.isdigit() else 0)
     initial = {"status": ArticleStatus.DRAFT, "lang": "en"}
     if source is not None:
         initial |= {"category": source.category.slug, "title": source.title, "body": source.body}
@@ -98,7 +99,7 @@ def article_new(request: HttpRequest) -> HttpResponse:
                 lang=data["lang"],
                 status=data["status"],
                 translation_of=source,
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,
             )
         except services.HelpError as exc:
             form.add_error(exc.field or None, str(exc))
@@ -110,7 +111,7 @@ def article_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def article_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def article_edit(request: AgentRequest, pk: int) -> HttpResponse:
     article = get_object_or_404(Article.objects.select_related("category"), pk=pk)
     initial = {
         "title": article.title,
@@ -129,7 +130,7 @@ def article_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.update_article(
                 article,
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,
                 title=data["title"],
                 body=data["body"],
                 category=data["category"],
@@ -153,11 +154,11 @@ def preview(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def article_status(request: HttpRequest, pk: int) -> HttpResponse:
+def article_status(request: AgentRequest, pk: int) -> HttpResponse:
     article = get_object_or_404(Article, pk=pk)
     status = request.POST.get("status", "")
     try:
-        services.set_status(article, status=status, by=request.user)  # type: ignore[arg-type]
+        services.set_status(article, status=status, by=request.user)
     except services.HelpError as exc:
         messages.error(request, str(exc))
     else:

@@ -8,6 +8,8 @@ links its other versions.
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -20,6 +22,12 @@ from django.views.decorators.http import require_GET, require_POST
 from core.ratelimit import RateLimited, hit, response_for
 from helpcenter import services
 from helpcenter.models import LANGUAGE_NAMES, LANGUAGES, Article, ArticleStatus, Category
+
+
+class _Section(TypedDict):
+    category: Category
+    name: str
+    articles: list[Article]
 
 
 def page_language(request: HttpRequest) -> str:
@@ -55,7 +63,7 @@ def home(request: HttpRequest) -> HttpResponse:
     articles = list(
         services.published().filter(lang=lang).select_related("category").order_by("title")
     )
-    sections: dict[int, dict[str, object]] = {}
+    sections: dict[int, _Section] = {}
     for article in articles:
         section = sections.setdefault(
             article.category_id,
@@ -65,10 +73,10 @@ def home(request: HttpRequest) -> HttpResponse:
                 "articles": [],
             },
         )
-        section["articles"].append(article)  # type: ignore[attr-defined]
+        section["articles"].append(article)
     ordered = sorted(
         sections.values(),
-        key=lambda s: (s["category"].position, s["category"].slug),  # type: ignore[attr-defined]
+        key=lambda s: (s["category"].position, s["category"].slug),
     )
     return _render(
         request,

@@ -11,16 +11,17 @@ from ninja import Field, Router, Schema
 from ninja import Status as WithStatus
 
 from accounts.api_auth import AgentSession, BearerToken
-from accounts.models import Role
+from accounts.http import AgentRequest
+from accounts.models import Role, User
 from accounts.reauth import ensure_second_factor_again
 from core.api import ApiError
 from mailboxes import services
 from mailboxes.models import Mailbox, OAuthProvider, Security
 
 
-def _admin_only(user: object) -> object:
+def _admin_only(user: User | None) -> User | None:
     """Authenticated but not an admin: 403 before the body is even validated (no 422 hints)."""
-    if user is not None and not user.has_role(Role.ADMIN):  # type: ignore[attr-defined]
+    if user is not None and not user.has_role(Role.ADMIN):
         raise PermissionDenied("Only admins manage mailboxes")
     return user
 
@@ -120,8 +121,8 @@ class TestOut(Schema):
     unseen: int | None
 
 
-def _admin(request: HttpRequest) -> None:
-    if not request.user.has_role(Role.ADMIN):  # type: ignore[union-attr]
+def _admin(request: AgentRequest) -> None:
+    if not request.user.has_role(Role.ADMIN):
         raise PermissionDenied("Only admins manage mailboxes")
 
 
@@ -153,7 +154,7 @@ def _smtp(payload: SmtpIn | None) -> services.SmtpSettings | None:
 
 
 @router.post("/mailboxes", response={201: MailboxDetail}, summary="Add a mailbox (admin)")
-def create_mailbox(request: HttpRequest, payload: MailboxIn) -> WithStatus[Mailbox]:
+def create_mailbox(request: AgentRequest, payload: MailboxIn) -> WithStatus[Mailbox]:
     """With a session, the second factor must have been given in the last minutes (else 403
     `reauthentication_required`); a bearer token needs the `admin` scope (accounts/reauth.py)."""
     _admin(request)
@@ -172,13 +173,13 @@ def create_mailbox(request: HttpRequest, payload: MailboxIn) -> WithStatus[Mailb
 
 
 @router.get("/mailboxes", response=MailboxList, summary="Mailboxes and their fetch state (admin)")
-def list_mailboxes(request: HttpRequest) -> dict[str, object]:
+def list_mailboxes(request: AgentRequest) -> dict[str, object]:
     _admin(request)
     return {"items": list(Mailbox.objects.order_by("address")[:1000])}
 
 
 @router.get("/mailboxes/{mailbox_id}", response=MailboxDetail, summary="One mailbox (admin)")
-def get_mailbox(request: HttpRequest, mailbox_id: int) -> Mailbox:
+def get_mailbox(request: AgentRequest, mailbox_id: int) -> Mailbox:
     _admin(request)
     return get_object_or_404(Mailbox, pk=mailbox_id)
 
@@ -186,7 +187,7 @@ def get_mailbox(request: HttpRequest, mailbox_id: int) -> Mailbox:
 @router.patch(
     "/mailboxes/{mailbox_id}", response=MailboxDetail, summary="Change or pause a mailbox (admin)"
 )
-def patch_mailbox(request: HttpRequest, mailbox_id: int, payload: MailboxPatch) -> Mailbox:
+def patch_mailbox(request: AgentRequest, mailbox_id: int, payload: MailboxPatch) -> Mailbox:
     _admin(request)
     mailbox = get_object_or_404(Mailbox, pk=mailbox_id)
     try:
@@ -204,7 +205,7 @@ def patch_mailbox(request: HttpRequest, mailbox_id: int, payload: MailboxPatch) 
 
 
 @router.delete("/mailboxes/{mailbox_id}", response={204: None}, summary="Remove a mailbox (admin)")
-def delete_mailbox(request: HttpRequest, mailbox_id: int) -> WithStatus[None]:
+def delete_mailbox(request: AgentRequest, mailbox_id: int) -> WithStatus[None]:
     _admin(request)
     services.delete_mailbox(get_object_or_404(Mailbox, pk=mailbox_id))
     return WithStatus(204, None)
@@ -215,6 +216,6 @@ def delete_mailbox(request: HttpRequest, mailbox_id: int) -> WithStatus[None]:
     response=TestOut,
     summary="Log in and open the folder; report what happened (admin)",
 )
-def test_mailbox(request: HttpRequest, mailbox_id: int) -> services.TestResult:
+def test_mailbox(request: AgentRequest, mailbox_id: int) -> services.TestResult:
     _admin(request)
     return services.test_connection(get_object_or_404(Mailbox, pk=mailbox_id))

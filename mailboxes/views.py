@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.http import AgentRequest
 from accounts.models import Role
 from accounts.reauth import second_factor_again
 from mailboxes import services
@@ -21,8 +22,8 @@ from mailboxes.models import Mailbox
 
 def admin_required(view: Any) -> Any:
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.has_role(Role.ADMIN):  # type: ignore[union-attr]
+    def wrapper(request: AgentRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.has_role(Role.ADMIN):
             raise PermissionDenied("Only admins manage mailboxes")
         return view(request, *args, **kwargs)
 

@@ -93,6 +93,10 @@ MARK_SENT = (
 )
 
 
+def _reset(smtp: smtplib.SMTP) -> None:
+    smtp._rset()  # type: ignore[attr-defined]  # smtplib's RSET that ignores a dropped link; private, not in typeshed
+
+
 def _sendmail(smtp: smtplib.SMTP, sender: str, recipients: list[str], raw: bytes) -> None:
     """smtplib.SMTP.sendmail, command for command, for envelope addresses already quoted
     (`<addr-spec>`, see `_envelope`): sendmail re-parses every address with the email package,
@@ -105,7 +109,7 @@ def _sendmail(smtp: smtplib.SMTP, sender: str, recipients: list[str], raw: bytes
         if code == 421:
             smtp.close()
         else:
-            smtp._rset()
+            _reset(smtp)
         raise smtplib.SMTPSenderRefused(code, resp, sender)
     refused: dict[str, tuple[int, bytes]] = {}
     for recipient in recipients:
@@ -117,14 +121,14 @@ def _sendmail(smtp: smtplib.SMTP, sender: str, recipients: list[str], raw: bytes
             smtp.close()
             raise smtplib.SMTPRecipientsRefused(refused)
     if len(refused) == len(recipients):
-        smtp._rset()
+        _reset(smtp)
         raise smtplib.SMTPRecipientsRefused(refused)
     code, resp = smtp.data(raw)
     if code != 250:
         if code == 421:
             smtp.close()
         else:
-            smtp._rset()
+            _reset(smtp)
         raise smtplib.SMTPDataError(code, resp)
 
 
@@ -134,14 +138,14 @@ def server_cursor() -> Any:
     import psycopg
 
     db.ensure_connection()
-    return psycopg.Cursor(db.connection)  # type: ignore[arg-type]
+    return psycopg.Cursor(db.connection)
 
 
 def _mark_sent(email: OutboundEmail) -> None:
     """One row `sent`, committed at once: a crash after this never resends this email. Plain SQL
     and, on Postgres, a prepared statement with server-side parameters (no ORM compile, no
     client-side quoting, no parse and plan on the server): it runs once per email."""
-    params = [timezone.now(), email.attempts + 1, email.pk]
+    params = (timezone.now(), email.attempts + 1, email.pk)
     if db.vendor == "postgresql":
         with server_cursor() as cursor:  # the prepared statement lives on the connection
             cursor.execute(MARK_SENT, params, prepare=True)

@@ -50,7 +50,9 @@ def render(email: OutboundEmail) -> None:
     try:
         raw = render_plain(email)
         if raw is None:
-            raw = build_message(email, None).message().as_bytes(linesep="\r\n")
+            message = build_message(email, None).message()
+            # django-stubs types message() as the stdlib class; Django's SafeMIME* take linesep.
+            raw = message.as_bytes(linesep="\r\n")  # type: ignore[call-arg]
             recipients = [_envelope(address) for address in email.to if address]
         else:
             recipients = [
@@ -126,7 +128,7 @@ def build_message(email: OutboundEmail, connection: object) -> EmailMultiAlterna
         to=email.to,
         reply_to=[email.reply_to] if email.reply_to else None,
         headers=headers,
-        connection=connection,  # type: ignore[arg-type]
+        connection=connection,
     )
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from email import message_from_string, policy
-from email.message import EmailMessage
-from typing import cast
 
 import nh3
 from django.contrib.auth.decorators import login_required
@@ -33,8 +31,7 @@ class RenderedEmail:
 
 
 def render_email(raw: str) -> RenderedEmail:
-    # policy.default builds EmailMessage objects (typeshed only knows the base class).
-    message = cast(EmailMessage, message_from_string(raw, policy=policy.default))
+    message = message_from_string(raw, policy=policy.default)
     text_part = message.get_body(("plain",))
     html_part = message.get_body(("html",))
     attachments = [

@@ -7,11 +7,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema, Status
 
+from accounts.http import AgentRequest
 from accounts.models import Role, User
 from core.api import ApiError
 from customers.models import Customer
@@ -46,8 +46,8 @@ class ErasureOut(Schema):
     counts: dict[str, int]
 
 
-def _require(request: HttpRequest, role: Role) -> User:
-    user: User = request.user  # type: ignore[assignment]
+def _require(request: AgentRequest, role: Role) -> User:
+    user: User = request.user
     if not user.has_role(role):
         raise PermissionDenied(f"Only {role.label.lower()}s may do this")
     return user
@@ -68,7 +68,7 @@ def _require(request: HttpRequest, role: Role) -> User:
     ),
 )
 def export_customer(
-    request: HttpRequest,
+    request: AgentRequest,
     customer_id: int,
     background: bool = False,
     attachments: bool = Query(False, description="A zip with the attachment files"),
@@ -100,7 +100,7 @@ def export_customer(
 @router.get(
     "/privacy/exports/{job_id}", response=ExportJobOut, summary="An export's state (manager)"
 )
-def export_status(request: HttpRequest, job_id: int) -> dict[str, Any]:
+def export_status(request: AgentRequest, job_id: int) -> dict[str, Any]:
     _require(request, Role.MANAGER)
     job = get_object_or_404(ExportJob, pk=job_id)
     return {
@@ -119,7 +119,7 @@ def export_status(request: HttpRequest, job_id: int) -> dict[str, Any]:
     response=ErasureOut,
     summary="Erase a person (admin): redacted everywhere, the grant ledger kept anonymously",
 )
-def erase_customer(request: HttpRequest, customer_id: int) -> dict[str, Any]:
+def erase_customer(request: AgentRequest, customer_id: int) -> dict[str, Any]:
     admin = _require(request, Role.ADMIN)
     customer = get_object_or_404(Customer, pk=customer_id)
     try:

@@ -291,7 +291,7 @@ class _Encoder(DjangoJSONEncoder):
         return super().default(o)
 
 
-def _origin(request: Any) -> dict[str, str]:
+def _origin(request: Any) -> auditing.RequestOrigin:
     return auditing.request_origin(request)
 
 
@@ -442,7 +442,7 @@ def take_download(secret: str) -> Download:
             raise PrivacyError("This link has expired", "gone")
         if job.status != ExportStatus.READY:
             raise PrivacyError("The export is not ready yet", "not_ready")
-        name, storage = job.file.name, job.file.storage
+        name, storage = job.file.name or "", job.file.storage  # a ready export has its file
         handle = storage.open(name, "rb")
         job.status = ExportStatus.DOWNLOADED
         job.downloaded_at = timezone.now()
@@ -480,7 +480,7 @@ def erase_customer(customer: Customer, *, by: Any, request: Any = None) -> dict[
         held = _attachments(ticket_ids, conversation_ids)
         for attachment in held:
             for stored in (attachment.file, attachment.thumbnail):
-                if stored:
+                if stored.name:  # a FieldFile is true when it has a name
                     files.append((stored.storage, stored.name))
         counts["attachments"] = Attachment.objects.filter(
             pk__in=list(held.values_list("pk", flat=True))

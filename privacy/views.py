@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
 
 from privacy import services
 
 STATUS = {"not_found": 404, "gone": 410, "not_ready": 409}
 
 
-def download(request: HttpRequest, secret: str) -> HttpResponse:
+def download(request: HttpRequest, secret: str) -> HttpResponseBase:
     """The export behind a one-time link: the link is the credential, it works once and expires."""
     try:
         download = services.take_download(secret)

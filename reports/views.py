@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from accounts.http import AgentRequest
 from csat.reports import report_context as csat_report_context
 from team.reports import hours_chart as team_hours_chart
 from tickets.reports import wait_report_context
@@ -20,8 +21,8 @@ PERIODS = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}
 
 @login_required
 @require_GET
-def reports(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_manager:  # type: ignore[union-attr]
+def reports(request: AgentRequest) -> HttpResponse:
+    if not request.user.is_manager:
         raise PermissionDenied("Reports are for managers")
     days = PERIODS.get(request.GET.get("period", ""), 90)
     context = {

@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -62,8 +63,8 @@ class PostgresServer:
         if os.geteuid() == 0:
             self.as_user = ["runuser", "-u", "postgres", "--"]
 
-    def _run(self, *args: str, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run([*self.as_user, *args], check=True, **kwargs)  # type: ignore[call-overload]
+    def _run(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([*self.as_user, *args], check=True, **kwargs)
 
     def start(self) -> None:
         self.root.mkdir(parents=True)

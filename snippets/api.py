@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
+from accounts.http import AgentRequest
 from core.api import ApiError
 from snippets import services
 from snippets.models import BODY_MAX, SHORTCUT_MAX, TAGS_MAX, TITLE_MAX, Snippet
@@ -72,14 +73,14 @@ def list_snippets(request: HttpRequest, filters: Query[SnippetFilters]) -> dict[
 
 
 @router.post("/snippets", response={201: SnippetOut})
-def create_snippet(request: HttpRequest, payload: SnippetIn) -> Status[Snippet]:
+def create_snippet(request: AgentRequest, payload: SnippetIn) -> Status[Snippet]:
     try:
         snippet = services.create_snippet(
             title=payload.title,
             shortcut=payload.shortcut,
             body=payload.body,
             tags=payload.tags,
-            by=request.user,  # type: ignore[arg-type]
+            by=request.user,
         )
     except services.SnippetError as exc:
         _raise(exc)
@@ -92,13 +93,13 @@ def get_snippet(request: HttpRequest, snippet_id: int) -> Snippet:
 
 
 @router.patch("/snippets/{snippet_id}", response=SnippetOut)
-def update_snippet(request: HttpRequest, snippet_id: int, payload: SnippetPatch) -> Snippet:
+def update_snippet(request: AgentRequest, snippet_id: int, payload: SnippetPatch) -> Snippet:
     snippet = get_object_or_404(Snippet, pk=snippet_id)
     by = request.user
     try:
         services.update_snippet(
             snippet,
-            by=by,  # type: ignore[arg-type]
+            by=by,
             title=payload.title,
             shortcut=payload.shortcut,
             body=payload.body,
@@ -107,12 +108,12 @@ def update_snippet(request: HttpRequest, snippet_id: int, payload: SnippetPatch)
     except services.SnippetError as exc:
         _raise(exc)
     if payload.archived is not None and payload.archived != snippet.archived:
-        services.set_archived(snippet, archived=payload.archived, by=by)  # type: ignore[arg-type]
+        services.set_archived(snippet, archived=payload.archived, by=by)
     return snippet
 
 
 @router.post("/snippets/{snippet_id}/use", response=UseOut)
-def use_snippet(request: HttpRequest, snippet_id: int) -> dict[str, int]:
+def use_snippet(request: AgentRequest, snippet_id: int) -> dict[str, int]:
     """Count one insertion (the picker calls this after inserting; it sends nothing)."""
     snippet = get_object_or_404(Snippet, pk=snippet_id)
-    return {"usage_count": services.record_use(snippet, by=request.user)}  # type: ignore[arg-type]
+    return {"usage_count": services.record_use(snippet, by=request.user)}

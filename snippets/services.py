@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Func, IntegerField, Q, QuerySet, Value, When
+from django.db.models.expressions import Combinable
 from django.utils import timezone
 
 from accounts.models import User
@@ -240,7 +241,7 @@ def search_queryset(q: str = "", *, archived: bool = False) -> QuerySet[Snippet]
     words = [w.lower() for w in _WORD.findall(query)][:8]
     if query and not words:
         return qs.none()  # only punctuation: nothing can match
-    order: list[object] = []
+    order: list[str | Combinable] = []
     if words:
         prefix = query.split()[0]
         # alias(), not annotate(): computed for the WHERE and ORDER BY only, never selected.
@@ -269,4 +270,4 @@ def search_queryset(q: str = "", *, archived: bool = False) -> QuerySet[Snippet]
                 condition &= Q(search_document__contains=word)
             qs = qs.filter(condition | Q(shortcut__startswith=prefix))
     order += [F("usage_count").desc(), "title", "pk"]
-    return qs.order_by(*order)  # type: ignore[misc]
+    return qs.order_by(*order)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.http import AgentRequest
 from snippets import services
 from snippets.forms import SnippetForm
 from snippets.models import Snippet
@@ -22,7 +23,7 @@ LIBRARY_LIMIT = 100
 
 @login_required
 @require_GET
-def library(request: HttpRequest) -> HttpResponse:
+def library(request: AgentRequest) -> HttpResponse:
     q = request.GET.get("q", "")[:200]
     archived = request.GET.get("archived") == "1"
     context = {
@@ -32,12 +33,12 @@ def library(request: HttpRequest) -> HttpResponse:
         "snippets": services.search(q, limit=LIBRARY_LIMIT, archived=archived),
         "limit": LIBRARY_LIMIT,
     }
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "snippets/partials/snippet_list.html", context)
     return render(request, "snippets/library.html", context)
 
 
-def _save(request: HttpRequest, form: SnippetForm, snippet: Snippet | None) -> Snippet | None:
+def _save(request: AgentRequest, form: SnippetForm, snippet: Snippet | None) -> Snippet | None:
     """Run the service for a valid form; put its refusal on the right field and return None."""
     data = form.cleaned_data
     try:
@@ -47,11 +48,11 @@ def _save(request: HttpRequest, form: SnippetForm, snippet: Snippet | None) -> S
                 shortcut=data["shortcut"],
                 body=data["body"],
                 tags=services.parse_tags(data["tags"]),
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,
             )
         return services.update_snippet(
             snippet,
-            by=request.user,  # type: ignore[arg-type]
+            by=request.user,
             title=data["title"],
             shortcut=data["shortcut"],
             body=data["body"],
@@ -64,7 +65,7 @@ def _save(request: HttpRequest, form: SnippetForm, snippet: Snippet | None) -> S
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def snippet_new(request: HttpRequest) -> HttpResponse:
+def snippet_new(request: AgentRequest) -> HttpResponse:
     form = SnippetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         saved = _save(request, form, None)
@@ -76,7 +77,7 @@ def snippet_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def snippet_edit(request: HttpRequest, snippet_id: int) -> HttpResponse:
+def snippet_edit(request: AgentRequest, snippet_id: int) -> HttpResponse:
     snippet = get_object_or_404(Snippet, pk=snippet_id)
     initial = {
         "title": snippet.title,
@@ -97,12 +98,12 @@ def snippet_edit(request: HttpRequest, snippet_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def snippet_archive(request: HttpRequest, snippet_id: int) -> HttpResponse:
+def snippet_archive(request: AgentRequest, snippet_id: int) -> HttpResponse:
     """Archive (archived=1, the default) or restore (archived=0)."""
     snippet = get_object_or_404(Snippet, pk=snippet_id)
     archived = request.POST.get("archived", "1") == "1"
-    services.set_archived(snippet, archived=archived, by=request.user)  # type: ignore[arg-type]
-    if request.htmx:  # type: ignore[attr-defined]
+    services.set_archived(snippet, archived=archived, by=request.user)
+    if request.htmx:
         return render(request, "snippets/partials/snippet_row.html", {"s": snippet})
     verb = "archived" if archived else "restored"
     messages.success(request, f"Snippet /{snippet.shortcut} {verb}.")

@@ -47,8 +47,9 @@ from daphne.ws_protocol import WebSocketFactory as DaphneWebSocketFactory  # noq
 from daphne.ws_protocol import WebSocketProtocol as DaphneWebSocketProtocol  # noqa: E402
 from twisted.internet import reactor as _installed_reactor  # noqa: E402
 from twisted.internet.endpoints import serverFromString  # noqa: E402
-from twisted.internet.interfaces import IDelayedCall  # noqa: E402
+from twisted.internet.protocol import connectionDone  # noqa: E402
 from twisted.logger import STDLibLogObserver, globalLogBeginner  # noqa: E402
+from twisted.python.failure import Failure  # noqa: E402
 from twisted.web import http  # noqa: E402
 
 from core.realtime import Mailbox  # noqa: E402
@@ -103,7 +104,8 @@ class HTTPChannel(http.HTTPChannel):
 
     request_timeout: float = 10.0
     max_body_bytes: int = 10 * 1024 * 1024
-    _deadline: IDelayedCall | None = None
+    # An IDelayedCall; mypy reads zope.interface methods without `self`, so not annotated as one.
+    _deadline: Any = None
 
     def connectionMade(self) -> None:
         super().connectionMade()
@@ -126,7 +128,7 @@ class HTTPChannel(http.HTTPChannel):
         if self.persistent and self.transport is not None and self.transport.connected:
             self._arm(self.request_timeout)
 
-    def connectionLost(self, reason: Any) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._disarm()
         super().connectionLost(reason)
 
@@ -148,7 +150,7 @@ class HTTPChannel(http.HTTPChannel):
         # Also Twisted's idle timeout (nothing received for `timeOut` seconds) ends here.
         self._disarm()
         if not self._handlingRequest and self.transport is not None:
-            self.transport.write(
+            self.transport.write(  # type: ignore[call-arg]  # zope.interface: mypy reads write without self
                 b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
             )
         super().timeoutConnection()  # close, and abort 15 s later if the client does not let go
@@ -162,7 +164,7 @@ class HTTPFactory(DaphneHTTPFactory):
         # Twisted's idle timeout (between bytes, and on a kept-alive connection between requests).
         self.timeOut = request_timeout
 
-    def protocol(self) -> Any:  # type: ignore[override]  (Twisted's factory is a function too)
+    def protocol(self) -> Any:
         channel = HTTPChannel()
         channel.request_timeout = self.request_timeout
         channel.max_body_bytes = self.max_body_bytes
@@ -259,6 +261,9 @@ MAX_WS_MESSAGE_BYTES = 24 * 1024 * 1024
 
 class Server(DaphneServer):
     """daphne.server.Server with the factories above and a small inbox per websocket."""
+
+    websocket_handshake_timeout: float  # daphne's, set in its __init__
+    websocket_connect_timeout: float
 
     def run(self) -> None:
         # daphne's run(), with our factories.

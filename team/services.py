@@ -269,6 +269,8 @@ def chat_lengths(season: Season, user_ids: list[int]) -> dict[int, list[int]]:
     ).values_list("assignee_id", "joined_at", "ended_at")[:50_000]
     lengths: dict[int, list[int]] = defaultdict(list)
     for assignee_id, joined_at, ended_at in rows:
+        if assignee_id is None or joined_at is None or ended_at is None:
+            continue  # excluded by the query; the columns are nullable
         lengths[assignee_id].append(max(0, int((ended_at - joined_at).total_seconds())))
     return lengths
 

@@ -12,6 +12,7 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.http import AgentRequest
 from accounts.models import User
 from core.charts import bar_chart
 from core.security import parse_json
@@ -20,7 +21,7 @@ from team.models import ActivitySource
 
 
 @require_POST
-def heartbeat(request: HttpRequest) -> JsonResponse:
+def heartbeat(request: AgentRequest) -> JsonResponse:
     """`POST /team/heartbeat` from static/js/activity.js: {"visible": bool, "idle_seconds": int}.
 
     Session auth with the CSRF header. Counted only when the page was visible and used lately.
@@ -35,7 +36,7 @@ def heartbeat(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"detail": "A JSON object is expected", "code": "invalid"}, status=400)
     idle = data.get("idle_seconds")
     span = services.record_heartbeat(
-        request.user,  # type: ignore[arg-type]
+        request.user,
         source=ActivitySource.PAGE,
         visible=data.get("visible") is True,
         idle_seconds=idle if isinstance(idle, int) and not isinstance(idle, bool) else None,
@@ -64,9 +65,9 @@ def team_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def person_page(request: HttpRequest, user_id: int) -> HttpResponse:
+def person_page(request: AgentRequest, user_id: int) -> HttpResponse:
     person = get_object_or_404(User, pk=user_id)
-    viewer: User = request.user  # type: ignore[assignment]
+    viewer: User = request.user
     if viewer.pk != person.pk and not viewer.is_manager:
         # Hours are on the team page for everyone; the rest of a person's page is theirs and leads'.
         raise PermissionDenied("Only this person and managers see this page")
