@@ -149,8 +149,11 @@ class HTTPChannel(http.HTTPChannel):
     def timeoutConnection(self) -> None:
         # Also Twisted's idle timeout (nothing received for `timeOut` seconds) ends here.
         self._disarm()
-        if not self._handlingRequest and self.transport is not None:
-            self.transport.write(  # type: ignore[call-arg]  # zope.interface: mypy reads write without self
+        transport: Any = (
+            self.transport
+        )  # an ITransport; mypy reads zope.interface methods sans self
+        if not self._handlingRequest and transport is not None:
+            transport.write(
                 b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
             )
         super().timeoutConnection()  # close, and abort 15 s later if the client does not let go
