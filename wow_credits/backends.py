@@ -84,24 +84,13 @@ class LocalBackend:
             return None, wording.recorded(grant)
         if kind == GrantKind.DISCOUNT_CODE:
             code = self._discount_code(grant)
-            value = f"{code.percent}%" if code.percent else f"{code.amount} {code.currency}"
-            expiry = f", valid until {code.expires_at:%Y-%m-%d}" if code.expires_at else ""
-            return (
-                None,
-                f"Your discount code {code.code} takes {value} off your next order{expiry}.",
-            )
+            return None, wording.english(wording.discount, code)
         if kind == GrantKind.OVERNIGHT_RESHIP:
             shipment = self._reship(grant)
-            return shipment, (
-                f"We are sending a new {', '.join(i.name for i in grant.order.items.all()) or 'shipment'}"
-                f" by overnight shipping with {shipment.carrier}, tracking {shipment.tracking}."
-            )
+            return shipment, wording.english(wording.reship, grant, shipment)
         if kind == GrantKind.REROUTE_OVERNIGHT:
             shipment = self._reroute(grant)
-            return shipment, (
-                f"Your shipment now travels overnight to {shipment.address or 'your address'}"
-                f" with {shipment.carrier or 'the carrier'}, tracking {shipment.tracking}."
-            )
+            return shipment, wording.english(wording.reroute, shipment)
         return None, wording.recorded(grant)
 
     def _discount_code(self, grant: Grant) -> DiscountCode:

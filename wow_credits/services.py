@@ -754,10 +754,13 @@ def _queue_confirmation(row: Grant) -> None:
     ticket = row.ticket or _chat_ticket(row)
     language = language_of(row.customer)
     outcome = row.outcome
+    # The local backend's own words are ours to translate; a shop backend's stay as it wrote.
+    if language != settings.LANGUAGE_CODE and outcome == wording.english(
+        wording.local_outcome, row
+    ):
+        with translation.override(language):
+            outcome = wording.local_outcome(row) or outcome
     with translation.override(language):
-        # The local backend's own words are ours to translate; a shop backend's stay as it wrote.
-        if language != settings.LANGUAGE_CODE and outcome == wording.recorded(row):
-            outcome = wording.done(row)
         kind = row.get_kind_display().lower()
     email = render_email(
         "grant-confirmation",

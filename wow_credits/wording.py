@@ -4,11 +4,15 @@ the chat line and the confirmation email show once it is executed)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from wow_credits.models import Grant, GrantKind
+from customers.models import Shipment
+from wow_credits.models import DiscountCode, Grant, GrantKind, LocalEffect
 
 
 def _money(grant: Grant) -> str:
@@ -65,8 +69,67 @@ def done(grant: Grant) -> str:
     return (_("%(kind)s on order %(order)s.") if values["order"] else _("%(kind)s.")) % values
 
 
+def discount(code: DiscountCode) -> str:
+    """The discount code a grant made, in the active language."""
+    values = {
+        "code": code.code,
+        "value": f"{code.percent}%" if code.percent else f"{code.amount} {code.currency}",
+        "date": f"{code.expires_at:%Y-%m-%d}" if code.expires_at else "",
+    }
+    if code.expires_at:
+        text = _(
+            "Your discount code %(code)s takes %(value)s off your next order, valid until %(date)s."
+        )
+    else:
+        text = _("Your discount code %(code)s takes %(value)s off your next order.")
+    return text % values
+
+
+def reship(grant: Grant, shipment: Shipment) -> str:
+    """The new overnight shipment of a reship, in the active language."""
+    items = ", ".join(i.name for i in grant.order.items.all()) if grant.order_id else ""  # type: ignore[union-attr]
+    return _(
+        "We are sending a new %(items)s by overnight shipping with %(carrier)s, tracking %(tracking)s."
+    ) % {
+        "items": items or _("shipment"),
+        "carrier": shipment.carrier,
+        "tracking": shipment.tracking,
+    }
+
+
+def reroute(shipment: Shipment) -> str:
+    """A shipment rerouted overnight, in the active language."""
+    return _(
+        "Your shipment now travels overnight to %(address)s with %(carrier)s, tracking %(tracking)s."
+    ) % {
+        "address": shipment.address or _("your address"),
+        "carrier": shipment.carrier or _("the carrier"),
+        "tracking": shipment.tracking,
+    }
+
+
+def local_outcome(grant: Grant) -> str | None:
+    """What the local backend did for `grant`, in the active language; None when it did not."""
+    kind = GrantKind(grant.kind)
+    if kind == GrantKind.DISCOUNT_CODE:
+        code = DiscountCode.objects.filter(grant=grant).first()
+        return discount(code) if code is not None else None
+    if kind in (GrantKind.OVERNIGHT_RESHIP, GrantKind.REROUTE_OVERNIGHT):
+        effect = LocalEffect.objects.filter(grant=grant).select_related("shipment").first()
+        if effect is None or effect.shipment is None:
+            return None
+        shipment = effect.shipment
+        return reship(grant, shipment) if kind == GrantKind.OVERNIGHT_RESHIP else reroute(shipment)
+    return done(grant)
+
+
 def recorded(grant: Grant) -> str:
     """`done` in English, as the backend records it on the grant (whatever language the agent's
     page is in); the confirmation email translates it for the customer."""
+    return english(done, grant)
+
+
+def english(words: Callable[..., str], *args: Any) -> str:
+    """`words(*args)` in English: what backends record on the grant."""
     with translation.override(settings.LANGUAGE_CODE):
-        return done(grant)
+        return words(*args)

@@ -193,6 +193,28 @@ def test_the_grant_confirmation_speaks_the_customers_language(
     assert ("arreglado" if language == "es" else "wiedergutgemacht") in mail.subject
 
 
+@pytest.mark.parametrize(
+    ("kind", "extra", "spanish"),
+    [
+        ("discount_code", {"amount": "15"}, "Tu código de descuento WOW-"),
+        (
+            "overnight_reship",
+            {},
+            "Te enviamos de nuevo Oxford shoes, size 10 por envío urgente con",
+        ),
+    ],
+)
+def test_the_local_backends_outcomes_are_translated(cast, order, kind, extra, spanish) -> None:
+    remember_language(order.customer, "es")
+    target = {"order": order} if kind == "overnight_reship" else {"customer": order.customer}
+    grant = make_grant(kind, by=cast.alice, **target, **extra)
+    with time_machine.travel(timezone.now() + timedelta(minutes=10, seconds=1), tick=False):
+        execute_due_grants()
+    grant.refresh_from_db()
+    assert grant.outcome.startswith(("Your discount code", "We are sending a new"))  # recorded
+    assert spanish in _last_email(order.customer.primary_email).body_text
+
+
 def test_a_shops_own_outcome_words_are_kept_as_written(cast, order) -> None:
     from wow_credits.models import Grant
 
