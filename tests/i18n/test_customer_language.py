@@ -279,3 +279,40 @@ def test_render_email_falls_back_to_english_for_an_unknown_language(db, name) ->
     english = render_email(name, context)
     assert render_email(name, context, language="xx") == english
     assert render_email(name, context, language="es") != english
+
+
+@pytest.mark.parametrize(
+    ("header", "hello", "opens", "subject"),
+    [
+        (
+            "es-ES",
+            "Hola, Pat Customer:",
+            "Volvemos a abrir el lunes 7 diciembre a las 09:00",
+            "Recibimos tu mensaje",
+        ),
+        (
+            "de-DE",
+            "Hallo Pat Customer,",
+            "Wir öffnen am Montag 7 Dezember um 09:00",
+            "Wir haben deine Nachricht erhalten",
+        ),
+    ],
+)
+def test_the_out_of_hours_acknowledgement_speaks_the_senders_language(
+    cast, time_machine, django_capture_on_commit_callbacks, header, hello, opens, subject
+) -> None:
+    from datetime import UTC, datetime
+
+    from hours import services as hours
+
+    week = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+    hours.set_hours(timezone="Europe/Madrid", week=week, holidays=[], by=cast.dave)
+    time_machine.move_to(datetime(2026, 12, 4, 19, 0, tzinfo=UTC), tick=True)  # Fri 20:00
+    mail = build_email(sender="Pat Customer <pat@shop.example>")
+    mail["Content-Language"] = header
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_raw(Client(), mail.as_bytes()).status_code == 202
+    ack = _last_email("pat@shop.example")
+    assert ack.subject.startswith(subject)
+    assert hello in ack.body_text and opens in ack.body_text
+    assert hello in ack.body_html
