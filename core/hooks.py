@@ -179,6 +179,20 @@ def _grant_changed(*, grant: Any, change: str) -> None:
     change's transaction by wow_credits.services."""
 
 
+def _chat_started(*, conversation: Any, agents_online: bool) -> None:
+    """A chat started: its visitor's first line put it in the queue (`agents_online`: someone
+    online and not away right now). Fired inside the line's transaction by livechat.services."""
+
+
+def _chat_ending(*, conversation: Any, by: Any) -> None:
+    """A chat is being ended (`by`: the agent, or None for the visitor). Fired inside the ending
+    transaction by livechat.services (webhooks' outbox); `chat_ended` follows after commit."""
+
+
+def _story_nominated(*, story: Any) -> None:
+    """A WOW story was nominated by its author. Fired inside its transaction by wow_credits."""
+
+
 def _survey_rated(*, survey: Any) -> None:
     """A CSAT survey was rated or re-rated. Fired inside the rating's transaction by csat."""
 
@@ -195,6 +209,9 @@ ticket_updated = Hook("ticket_updated", _ticket_updated)
 message_created = Hook("message_created", _message_created)
 grant_changed = Hook("grant_changed", _grant_changed)
 survey_rated = Hook("survey_rated", _survey_rated)
+chat_started = Hook("chat_started", _chat_started)
+chat_ending = Hook("chat_ending", _chat_ending)
+story_nominated = Hook("story_nominated", _story_nominated)
 
 
 # The lookups. Models of the asking app are typed Any: core names no app.

@@ -197,6 +197,7 @@ class ChatSocket(AsyncWebsocketConsumer):
         *,
         author_type: str,
         author_user: Any = None,
+        first_line: bool = False,
     ) -> bool:
         client_id = frame.get("client_id")
         body = frame.get("body")
@@ -211,6 +212,7 @@ class ChatSocket(AsyncWebsocketConsumer):
                 client_id=client_id,
                 author_user=author_user,
                 attachment_ids=frame.get("attachment_ids") or [],
+                first_line=first_line,
             )
         except services.ChatError as error:
             await self.send_error(error.code, str(error), client_id=client_id)
@@ -270,6 +272,11 @@ class VisitorConsumer(ChatSocket):
         self.setup_limits()
         self.conversation_id = conversation.pk
         self.visitor_name = conversation.visitor_display_name
+        # The visitor's first line starts the chat (webhook event, routing): it takes the ORM
+        # path, whose transaction carries the event; later lines take the pool.
+        self.visitor_wrote = conversation.last_seq > 0 and await database_sync_to_async(
+            services.visitor_has_written
+        )(conversation.pk)
         self.group = events.chat_group(conversation.pk)
         await self.join_group(self.group)
         await self.accept()
@@ -293,7 +300,11 @@ class VisitorConsumer(ChatSocket):
         await self.leave_groups()
 
     async def on_message(self, frame: dict[str, Any]) -> None:
-        posted = await self.post(self.conversation_id, frame, author_type=ChatAuthorType.VISITOR)
+        first = not self.visitor_wrote
+        posted = await self.post(
+            self.conversation_id, frame, author_type=ChatAuthorType.VISITOR, first_line=first
+        )
+        self.visitor_wrote = self.visitor_wrote or posted
         if posted and time.monotonic() - self.token_sent > TOKEN_RENEW_SECONDS:
             # The visitor is active: keep their token from expiring under them.
             conversation = await database_sync_to_async(Conversation.objects.get)(

@@ -26,7 +26,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
-from django.db.models.functions import Greatest
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
@@ -611,6 +611,25 @@ def _store_on_connection(line: ChatLine, now: datetime) -> StoredLine | None:
     return stored
 
 
+def _first_visitor_line(stored: StoredLine) -> bool:
+    return (
+        stored.conversation.status == ConversationStatus.WAITING
+        and not ChatMessage.objects.filter(
+            conversation_id=stored.conversation.pk,
+            author_type=ChatAuthorType.VISITOR,
+            seq__lt=stored.message.seq,
+        ).exists()
+    )
+
+
+def _chat_started(conversation: Conversation) -> None:
+    """The visitor's first line put the chat in the queue: `chat_started` (webhooks write their
+    outbox rows in this transaction), then, after commit, routing offers it to a free agent."""
+    hooks.chat_started.fire(conversation=conversation, agents_online=agents_available())
+    if conversation.assignee_id is None:
+        hooks.chat_waiting.fire_on_commit(conversation_id=conversation.pk)
+
+
 def post_message(
     conversation_id: int,
     *,
@@ -656,6 +675,14 @@ def post_message(
             _bind_files(line, stored.message)
             for group, event in _line_events(stored):
                 send_event_on_commit(group, event)
+            if line.author_type == ChatAuthorType.VISITOR and _first_visitor_line(stored):
+                _chat_started(stored.conversation)
+            if (
+                line.author_type == ChatAuthorType.AGENT
+                and line.author_user is not None
+                and stored.conversation.status == ConversationStatus.WAITING
+            ):
+                answer_waiting_chat(conversation_id, agent=line.author_user)
             if (
                 line.author_type == ChatAuthorType.AGENT
                 and stored.conversation.status == ConversationStatus.ENDED
@@ -684,6 +711,7 @@ async def apost_message(
     client_id: str,
     author_user: User | None = None,
     attachment_ids: Iterable[Any] = (),
+    first_line: bool = False,
 ) -> tuple[ChatMessage, bool]:
     """`post_message` for sockets: the same line, statement, result and after-commit fan-out, but
     a line of a waiting or active chat is stored over the async pool (livechat/asyncdb.py) and
@@ -692,7 +720,8 @@ async def apost_message(
     A repeated client_id returns the first copy from the pool too. Only an ended or unknown chat
     (whose agent lines continue by email), a database error, or the embedded profile (SQLite:
     no pool) go through post_message, whose client_id idempotency makes that retry safe. So does
-    a line with files: their rows are checked and bound under lock in the line's transaction.
+    a line with files: their rows are checked and bound under lock in the line's transaction, and
+    the visitor's `first_line` (the chat starts: its webhook event commits with the line).
     """
     from psycopg.errors import UniqueViolation
 
@@ -706,7 +735,7 @@ async def apost_message(
         author_user=author_user,
         attachment_ids=attachment_ids,
     )
-    if client_id and asyncdb.available() and not line.attachment_ids:
+    if client_id and asyncdb.available() and not line.attachment_ids and not first_line:
         now = timezone.now()
         try:
             row = await asyncdb.fetchone(_STORE_LINE, _params(line, now, any_status=False))
@@ -726,6 +755,14 @@ async def apost_message(
             stored = _stored(line, now, row[0], row[1], row[2:])
             # The line and, in a waiting chat, the queue entry go out together.
             await asyncio.gather(*(asend_event(g, e) for g, e in _line_events(stored)))
+            if (
+                line.author_type == ChatAuthorType.AGENT
+                and author_user is not None
+                and stored.conversation.status == ConversationStatus.WAITING
+            ):
+                await database_sync_to_async(answer_waiting_chat)(
+                    conversation_id, agent=author_user
+                )
             return stored.message, True
     return await database_sync_to_async(post_message)(
         conversation_id,
@@ -735,6 +772,30 @@ async def apost_message(
         author_user=author_user,
         attachment_ids=line.attachment_ids,
     )
+
+
+def visitor_has_written(conversation_id: int) -> bool:
+    return ChatMessage.objects.filter(
+        conversation_id=conversation_id, author_type=ChatAuthorType.VISITOR
+    ).exists()
+
+
+def answer_waiting_chat(conversation_id: int, *, agent: User) -> None:
+    """An agent's line in a waiting chat answers it: the chat becomes active, and theirs when
+    nobody had it. (An assigned chat stays waiting until answered, so routing can re-queue it
+    if its agent goes away first.)"""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().filter(pk=conversation_id).first()
+        if conversation is None or conversation.status != ConversationStatus.WAITING:
+            return
+        conversation.status = ConversationStatus.ACTIVE
+        conversation.assignee_id = conversation.assignee_id or agent.pk
+        conversation.joined_at = conversation.joined_at or timezone.now()
+        conversation.save(update_fields=["status", "assignee", "joined_at"])
+        record("chat.answered", obj=conversation, object_type="chat", actor=agent)
+        send_event_on_commit(
+            events.QUEUE_GROUP, events.group_event(events.queue_frame(conversation, "joined"))
+        )
 
 
 def post_system_message(conversation_id: int, body: str, *, key: str = "") -> ChatMessage:
@@ -903,6 +964,7 @@ def end_conversation(conversation_id: int, *, by: User | None = None) -> Convers
             conversation.pk, author_type=ChatAuthorType.SYSTEM, body=f"{who} ended the chat."
         )
         conversation.refresh_from_db()
+        hooks.chat_ending.fire(conversation=conversation, by=by)
         send_event_on_commit(
             events.QUEUE_GROUP, events.group_event(events.queue_frame(conversation, "ended"))
         )
@@ -1034,13 +1096,22 @@ def agent_connected(user: User) -> None:
     )
     if not created:
         AgentPresence.objects.filter(pk=presence.pk).update(
-            sockets=Greatest(F("sockets") + 1, 1), status=PresenceStatus.ONLINE, last_seen=now
+            sockets=Greatest(F("sockets") + 1, 1),
+            status=PresenceStatus.ONLINE,
+            last_seen=now,
+            away_since=None,
         )
+    # An agent who came online may take waiting chats (routing).
+    hooks.chat_capacity_changed.fire_on_commit(user_id=user.pk)
 
 
 def agent_disconnected(user: User) -> None:
     AgentPresence.objects.filter(user=user).update(sockets=Greatest(F("sockets") - 1, 0))
-    AgentPresence.objects.filter(user=user, sockets=0).update(status=PresenceStatus.OFFLINE)
+    # The last socket closed: the routing grace period starts (their unanswered chats are
+    # re-queued after SUPPORTDESK_CHAT_ROUTING_GRACE_SECONDS unless they come back).
+    AgentPresence.objects.filter(user=user, sockets=0).update(
+        status=PresenceStatus.OFFLINE, away_since=Coalesce(F("away_since"), timezone.now())
+    )
 
 
 def agent_heartbeat(
@@ -1053,10 +1124,19 @@ def agent_heartbeat(
     """Presence heartbeat of an agent socket. While the agent is active in the console (page
     visible, recent input, not away) it also counts toward their support hours; the spans it
     extends are the same ones the pages' heartbeats extend, so nothing is counted twice."""
-    changes: dict[str, object] = {"last_seen": timezone.now()}
+    now = timezone.now()
+    changes: dict[str, object] = {"last_seen": now}
     if status in (PresenceStatus.ONLINE, PresenceStatus.AWAY):
         changes["status"] = status
+    if status == PresenceStatus.AWAY:
+        changes["away_since"] = Coalesce(F("away_since"), now)
+    back = status == PresenceStatus.ONLINE and bool(
+        AgentPresence.objects.filter(user=user, away_since__isnull=False).update(away_since=None)
+    )
     AgentPresence.objects.filter(user=user).update(**changes)
+    if back:
+        # Back from away: the grace period ends and waiting chats may come to them (routing).
+        hooks.chat_capacity_changed.fire_on_commit(user_id=user.pk)
     if status != PresenceStatus.AWAY:
         hooks.agent_active.fire(
             user_id=user.pk, source="console", visible=visible, idle_seconds=idle_seconds

@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts.models import User
+from teams.models import Team
 
 WIDGET_PATH = Path(settings.BASE_DIR) / "static" / "widget.js"
 
@@ -55,4 +56,13 @@ def demo_shop(request: HttpRequest) -> HttpResponse:
 @require_GET
 def console(request: HttpRequest) -> HttpResponse:
     agents = User.objects.filter(is_active=True).only("id", "name", "email")[:200]
-    return render(request, "livechat/console.html", {"nav": "chats", "agents": agents})
+    return render(
+        request,
+        "livechat/console.html",
+        {
+            "nav": "chats",
+            "agents": agents,
+            "teams": Team.objects.only("id", "name")[:100],
+            "routing": settings.SUPPORTDESK_CHAT_ROUTING,
+        },
+    )

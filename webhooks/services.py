@@ -57,6 +57,7 @@ EVENT_TYPES = (
     "grant.created",
     "grant.executed",
     "csat.rated",
+    "story.nominated",
 )
 BATCH = 200
 LEASE = timedelta(seconds=60)

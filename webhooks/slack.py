@@ -12,8 +12,8 @@ from webhooks.models import Event
 
 def worth_telling(event_type: str, data: dict[str, Any]) -> bool:
     """A Slack channel hears what a person should notice, not every change: care tasks opened,
-    grants over SUPPORTDESK_SLACK_GRANT_THRESHOLD, chats waiting, and the types it asked for
-    that are not filtered here."""
+    grants over SUPPORTDESK_SLACK_GRANT_THRESHOLD, a new chat while nobody is online, WOW stories
+    nominated, and the types it asked for that are not filtered here."""
     match event_type:
         case "ticket.created":
             return data.get("type") == "care"
@@ -23,7 +23,10 @@ def worth_telling(event_type: str, data: dict[str, Any]) -> bool:
             except InvalidOperation:
                 return False
             return amount >= Decimal(settings.SUPPORTDESK_SLACK_GRANT_THRESHOLD)
-        case "ticket.updated" | "message.created":
+        case "chat.started":
+            # Only when nobody is online to see the queue: otherwise the console tells them.
+            return data.get("agents_online") is False
+        case "ticket.updated" | "message.created" | "chat.ended":
             return False
         case _:
             return True
@@ -41,7 +44,18 @@ def text_for(event: Event) -> str:
             who = data.get("author_type", "someone")
             return f"New {who} message on ticket #{data.get('ticket_id')}"
         case "chat.started":
-            return "A new chat is waiting and nobody is online"
+            who = data.get("visitor_name") or "A visitor"
+            return f"A new chat is waiting and nobody is online: {who} (chat {data.get('id')})"
+        case "chat.ended":
+            return f"Chat {data.get('id')} with {data.get('visitor_name') or 'a visitor'} ended"
+        case "story.nominated":
+            about = f" about {data['subject_name']}" if data.get("subject_name") else ""
+            values = data.get("values") or []
+            tagged = f" ({', '.join(values)})" if values else ""
+            return (
+                f"WOW story nominated by {data.get('author_name', 'someone')}{about}: "
+                f"\u201c{data.get('title', '')}\u201d{tagged} {data.get('url', '')}".rstrip()
+            )
         case "grant.created":
             return f"A {data.get('kind', '')} grant of {data.get('amount', '')} was made"
         case _:

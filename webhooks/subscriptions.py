@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from core import hooks
 from webhooks.services import record_event
 
@@ -88,9 +90,68 @@ def on_survey_rated(*, survey: Any) -> None:
     )
 
 
+def _chat_data(conversation: Any) -> dict[str, Any]:
+    return {
+        "id": conversation.pk,
+        "status": conversation.status,
+        "visitor_name": conversation.visitor_display_name,
+        "verified": conversation.verified,
+        "customer_id": conversation.customer_id,
+        "assignee_id": conversation.assignee_id,
+        "team_id": conversation.team_id,
+        "ticket_id": conversation.ticket_id,
+        "page_url": conversation.page_url,
+        "created_at": conversation.created_at,
+    }
+
+
+def on_chat_started(*, conversation: Any, agents_online: bool) -> None:
+    record_event(
+        type="chat.started",
+        object_key=f"chat:{conversation.pk}",
+        data={**_chat_data(conversation), "agents_online": agents_online},
+    )
+
+
+def on_chat_ending(*, conversation: Any, by: Any) -> None:
+    record_event(
+        type="chat.ended",
+        object_key=f"chat:{conversation.pk}",
+        data={
+            **_chat_data(conversation),
+            "ended_at": conversation.ended_at,
+            "ended_by": "agent" if by is not None else "visitor",
+            "ended_by_id": by.pk if by is not None else None,
+        },
+    )
+
+
+def on_story_nominated(*, story: Any) -> None:
+    record_event(
+        type="story.nominated",
+        object_key=f"story:{story.pk}",
+        data={
+            "id": story.pk,
+            "title": story.title,
+            "author_id": story.author_id,
+            "author_name": story.author.display_name,
+            "subject_user_id": story.subject_user_id,
+            "subject_name": story.subject_user.display_name if story.subject_user else None,
+            "values": sorted(v.name for v in story.values.all()),
+            "ticket_id": story.ticket_id,
+            "chat_id": story.chat_id,
+            "url": f"{settings.SITE_URL}/wall/#story-{story.pk}",
+            "created_at": story.created_at,
+        },
+    )
+
+
 def register() -> None:
     hooks.ticket_created.register(on_ticket_created)
     hooks.ticket_updated.register(on_ticket_updated)
     hooks.message_created.register(on_message_created)
     hooks.grant_changed.register(on_grant_changed)
     hooks.survey_rated.register(on_survey_rated)
+    hooks.chat_started.register(on_chat_started)
+    hooks.chat_ending.register(on_chat_ending)
+    hooks.story_nominated.register(on_story_nominated)

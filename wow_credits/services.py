@@ -849,6 +849,7 @@ def nominate_story(
         created.values.set(found)
         created.grants.set(grants)
         record("story.nominated", obj=created, actor=by, detail={"grants": [g.pk for g in grants]})
+        hooks.story_nominated.fire(story=created)
     return created
 
 

@@ -14,6 +14,11 @@
   var connEl = document.getElementById("chat-connection");
   var presenceEl = document.getElementById("chat-presence");
   var agentOptions = document.getElementById("chat-agents").innerHTML;
+  var teamsTpl = document.getElementById("chat-teams");
+  var teamOptions = teamsTpl ? teamsTpl.innerHTML : "";
+  var me = +rootEl.dataset.userId;
+  var agentNames = {};
+  [].forEach.call(document.getElementById("chat-agents").content.querySelectorAll("option"), function (o) { agentNames[o.value] = o.textContent; });
   var baseTitle = document.title;
 
   var ws = null, attempts = 0, unseen = 0;
@@ -50,8 +55,10 @@
   }
 
   // --- notifications: title count and a short tone, only when the tab is in the background ---
-  function notify() {
-    if (!document.hidden) return;
+  // `assigned`: routing gave this agent a chat; the badge lights even in a visible tab, until
+  // they act in the console.
+  function notify(assigned) {
+    if (!document.hidden && !assigned) return;
     unseen++;
     document.title = "(" + unseen + ") " + baseTitle;
     try {
@@ -63,9 +70,10 @@
       osc.stop(ctx.currentTime + 0.12);
     } catch (e) { /* no audio */ }
   }
-  document.addEventListener("visibilitychange", function () {
-    if (!document.hidden) { unseen = 0; document.title = baseTitle; }
-  });
+  function seen() { if (unseen) { unseen = 0; document.title = baseTitle; } }
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) seen(); });
+  rootEl.addEventListener("pointerdown", seen);
+  rootEl.addEventListener("keydown", seen);
 
   // --- queue ---
   function renderQueue() {
@@ -79,7 +87,8 @@
       who.appendChild(el("strong", {}, c.visitor_name + (c.verified ? " \u2713" : "")));
       if (!c.verified && c.visitor_email) who.appendChild(el("span", { class: "badge unverified-chat" }, "unverified: says they are " + c.visitor_email));
       who.appendChild(el("span", { class: "queue-wait muted", "data-since": c.created_at }, waited(c.created_at)));
-      if (c.team) who.appendChild(el("span", { class: "badge" }, c.team));
+      if (c.team) who.appendChild(el("span", { class: "badge queue-team" }, c.team));
+      if (c.assignee_id) who.appendChild(el("span", { class: "badge queue-assignee" }, "with " + (agentNames[c.assignee_id] || "an agent")));
       li.appendChild(who);
       li.appendChild(el("p", { class: "queue-preview muted" }, previews[id] || ""));
       preview(+id, c.last_seq);
@@ -115,9 +124,20 @@
     }).catch(function () {});
   }
 
+  // A waiting chat routing gave to me: it opens by itself (subscribed, not yet answered; my
+  // first line makes it active), with a sound and the tab badge.
+  function mine(c) { return c.status === "waiting" && c.last_seq > 0 && +c.assignee_id === me; }
+  function openAssigned(c, alert) {
+    var fresh = !panes[c.id];
+    if (fresh) openPane(c.id, "join", true, true);
+    if (fresh && alert) notify(true);
+  }
   function onQueue(frame) {
     var c = frame.conversation;
-    if (c.status === "waiting" && c.last_seq > 0) {
+    if (mine(c)) {
+      delete queue[c.id];
+      openAssigned(c, true);
+    } else if (c.status === "waiting" && c.last_seq > 0) {
       if (!queue[c.id]) notify();
       queue[c.id] = c;
     } else {
@@ -164,7 +184,9 @@
     tabsEl.appendChild(p.tab);
   }
 
-  function openPane(id, mode, noTake) {
+  // `background`: opened for the agent (routing) while they work in another chat: a new tab
+  // marked unread, their focus stays where it is.
+  function openPane(id, mode, noTake, background) {
     var p = panes[id];
     if (p && (p.mode === mode || mode === "watch")) { show(id); p.input && p.input.focus(); return; }
     if (p) { p.node.remove(); p.tab.remove(); }
@@ -236,13 +258,15 @@
     node.appendChild(p.context);
     panesEl.appendChild(node);
     addTab(p);
-    show(id);
+    var quiet = background && current !== null && panes[current] && +current !== +id;
+    if (quiet) { node.hidden = true; p.tab.classList.add("unread"); p.tab.tabIndex = -1; p.tab.setAttribute("aria-selected", "false"); }
+    else show(id);
     subscribe(p, !noTake);
     api("GET", "chats/" + id + "?after_seq=999999999").then(function (c) {
       updateHeader(p, c);
       loadCustomer(p, c);
     }).catch(function () {});
-    if (p.input) p.input.focus();
+    if (p.input && !quiet) p.input.focus();
   }
 
   function subscribe(p, take) {
@@ -280,7 +304,8 @@
     var transfer = el("form", { class: "chat-transfer" });
     var select = el("select", { "aria-label": "Transfer to", required: "" });
     // Nobody is preselected (least of all yourself): a transfer is a choice.
-    select.innerHTML = '<option value="" selected disabled>Transfer to\u2026</option>' + agentOptions;
+    select.innerHTML = '<option value="" selected disabled>Transfer to\u2026</option>' + agentOptions +
+      (teamOptions ? '<optgroup label="Teams">' + teamOptions + "</optgroup>" : "");
     var mine = select.querySelector('option[value="' + rootEl.dataset.userId + '"]');
     if (mine) mine.remove();
     transfer.appendChild(select);
@@ -288,7 +313,8 @@
     transfer.addEventListener("submit", function (e) {
       e.preventDefault();
       if (!select.value) return;
-      send({ type: "transfer", conversation_id: p.id, to_user_id: +select.value });
+      if (select.value.indexOf("team:") === 0) send({ type: "transfer", conversation_id: p.id, to_team_id: +select.value.slice(5) });
+      else send({ type: "transfer", conversation_id: p.id, to_user_id: +select.value });
     });
     box.appendChild(transfer);
     // Ending is final for the customer: a secondary action that asks once, in place.
@@ -526,7 +552,7 @@
       var f = JSON.parse(event.data);
       if (f.type === "hello") {
         queue = {};
-        (f.queue || []).forEach(function (c) { queue[c.id] = c; });
+        (f.queue || []).forEach(function (c) { if (mine(c)) openAssigned(c, true); else queue[c.id] = c; });
         renderQueue();
         loadActive();
       } else if (f.type === "queue") onQueue(f);

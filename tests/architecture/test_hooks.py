@@ -99,11 +99,16 @@ def test_the_apps_register_for_the_product_hooks():
             hooks.message_created,
             hooks.grant_changed,
             hooks.survey_rated,
+            hooks.chat_waiting,
+            hooks.chat_capacity_changed,
+            hooks.chat_started,
+            hooks.chat_ending,
+            hooks.story_nominated,
         )
     }
     assert names == {
         "ticket_solved": {"csat.services.request_for_ticket_id"},
-        "chat_ended": {"csat.services.request_for_chat_id"},
+        "chat_ended": {"csat.services.request_for_chat_id", "livechat.routing.on_chat_ended"},
         "customer_merged": {
             "tickets.services.move_customer_tickets",
             "livechat.services.move_customer_chats",
@@ -116,6 +121,11 @@ def test_the_apps_register_for_the_product_hooks():
         "message_created": {"webhooks.subscriptions.on_message_created"},
         "grant_changed": {"webhooks.subscriptions.on_grant_changed"},
         "survey_rated": {"webhooks.subscriptions.on_survey_rated"},
+        "chat_waiting": {"livechat.routing.on_chat_waiting"},
+        "chat_capacity_changed": {"livechat.routing.on_capacity_changed"},
+        "chat_started": {"webhooks.subscriptions.on_chat_started"},
+        "chat_ending": {"webhooks.subscriptions.on_chat_ending"},
+        "story_nominated": {"webhooks.subscriptions.on_story_nominated"},
     }
     for lookup in (
         hooks.ticket_csat,
