@@ -681,8 +681,9 @@ def post_message(
                 line.author_type == ChatAuthorType.AGENT
                 and line.author_user is not None
                 and stored.conversation.status == ConversationStatus.WAITING
+                and stored.conversation.assignee_id == line.author_user.pk
             ):
-                answer_waiting_chat(conversation_id, agent=line.author_user)
+                answer_assigned_chat(conversation_id, agent=line.author_user)
             if (
                 line.author_type == ChatAuthorType.AGENT
                 and stored.conversation.status == ConversationStatus.ENDED
@@ -759,8 +760,9 @@ async def apost_message(
                 line.author_type == ChatAuthorType.AGENT
                 and author_user is not None
                 and stored.conversation.status == ConversationStatus.WAITING
+                and stored.conversation.assignee_id == author_user.pk
             ):
-                await database_sync_to_async(answer_waiting_chat)(
+                await database_sync_to_async(answer_assigned_chat)(
                     conversation_id, agent=author_user
                 )
             return stored.message, True
@@ -780,18 +782,21 @@ def visitor_has_written(conversation_id: int) -> bool:
     ).exists()
 
 
-def answer_waiting_chat(conversation_id: int, *, agent: User) -> None:
-    """An agent's line in a waiting chat answers it: the chat becomes active, and theirs when
-    nobody had it. (An assigned chat stays waiting until answered, so routing can re-queue it
-    if its agent goes away first.)"""
+def answer_assigned_chat(conversation_id: int, *, agent: User) -> None:
+    """The assigned agent's first line in a chat routing gave them answers it: the chat becomes
+    active. (An assigned chat stays waiting until then, so routing can re-queue it if its agent
+    goes away first.) Another agent's line in a waiting chat changes nothing, as before."""
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().filter(pk=conversation_id).first()
-        if conversation is None or conversation.status != ConversationStatus.WAITING:
+        if (
+            conversation is None
+            or conversation.status != ConversationStatus.WAITING
+            or conversation.assignee_id != agent.pk
+        ):
             return
         conversation.status = ConversationStatus.ACTIVE
-        conversation.assignee_id = conversation.assignee_id or agent.pk
         conversation.joined_at = conversation.joined_at or timezone.now()
-        conversation.save(update_fields=["status", "assignee", "joined_at"])
+        conversation.save(update_fields=["status", "joined_at"])
         record("chat.answered", obj=conversation, object_type="chat", actor=agent)
         send_event_on_commit(
             events.QUEUE_GROUP, events.group_event(events.queue_frame(conversation, "joined"))

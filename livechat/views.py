@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
 from accounts.models import User
@@ -49,7 +50,9 @@ def demo_shop(request: HttpRequest) -> HttpResponse:
             "name": request.GET.get("name", "").strip()[:200],
             "user_hash": expected_user_hash(login, int(time.time()) + 3600),
         }
-    return render(request, "livechat/demo_shop.html", {"shopper": shopper})
+    # `?team=returns`: the widget tag names a team (data-team), as a shop's returns page would.
+    team = slugify(request.GET.get("team", ""))[:50]
+    return render(request, "livechat/demo_shop.html", {"shopper": shopper, "team": team})
 
 
 @login_required

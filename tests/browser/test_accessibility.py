@@ -12,7 +12,7 @@ from tickets import services
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 AGENT_PAGES = ["/inbox/", "/chats/", "/wall/", "/wall/new", "/team/", "/snippets/", "/wow/bonus",
-               "/password/", "/audit/", "/help/manage/", "/tokens/"]  # fmt: skip
+               "/password/", "/audit/", "/help/manage/", "/tokens/", "/teams/"]  # fmt: skip
 
 
 @pytest.fixture

@@ -246,6 +246,8 @@ class Command(BaseCommand):
         call_command("load_help_demo", stdout=self.stdout)
         # Saved views, a bulk action and a merged duplicate (issue 16).
         call_command("load_volume_demo", stdout=self.stdout)
+        # Teams for chat routing (issue 16): Returns and Wholesale.
+        call_command("load_teams_demo", stdout=self.stdout)
         # The same sweep beat runs: the late shipment and the failed payment become care tasks.
         from care.services import sweep_care
 

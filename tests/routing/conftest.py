@@ -1,0 +1,1 @@
+from tests.helpers.grants import core_values  # noqa: F401 (fixture)
