@@ -171,12 +171,15 @@ def offer_waiting(*, user_id: int | None = None, limit: int = 50) -> int:
     if not enabled():
         return 0
     now = timezone.now()
-    if not AgentPresence.objects.filter(_online(now)).exists():
-        return 0
+    present = AgentPresence.objects.filter(_online(now))
+    if user_id is not None:
+        present = present.filter(user_id=user_id)
+    capacity = dict(present.values_list("user_id", "user__max_chats"))
+    loads = open_chats(list(capacity))
+    if not any(loads.get(agent, 0) < room for agent, room in capacity.items()):
+        return 0  # nobody (or not this agent) has room: no lock taken, nothing tried
     team_ids = None
     if user_id is not None:
-        if not AgentPresence.objects.filter(_online(now), user_id=user_id).exists():
-            return 0
         team_ids = list(User.objects.get(pk=user_id).teams.values_list("pk", flat=True))
     assigned = 0
     for conversation_id in waiting_chats(team_ids=team_ids, limit=limit):
