@@ -96,7 +96,8 @@ class HTTPChannel(http.HTTPChannel):
     within `request_timeout` seconds of the connection opening (or of the previous response on a
     kept-alive connection, which also bounds an idle keep-alive connection), and the body within
     `request_timeout` more plus its length at MIN_BODY_BYTES_PER_SECOND. Past the deadline the
-    client gets a 408 and the connection is closed (aborted 15 s later if it does not go). Once a
+    client gets a 408 (if it sent part of a request) and the connection is closed (aborted 15 s
+    later if it does not go). Once a
     request has arrived in full, the deadline is off: the answer may take as long as it takes (a
     websocket upgrade belongs to the websocket protocol from there, with its own handshake
     timeout).
@@ -106,10 +107,15 @@ class HTTPChannel(http.HTTPChannel):
     max_body_bytes: int = 10 * 1024 * 1024
     # An IDelayedCall; mypy reads zope.interface methods without `self`, so not annotated as one.
     _deadline: Any = None
+    _partial = False  # bytes of a request not yet complete have arrived
 
     def connectionMade(self) -> None:
         super().connectionMade()
         self._arm(self.request_timeout)
+
+    def dataReceived(self, data: bytes) -> None:
+        self._partial = True
+        super().dataReceived(data)
 
     def allHeadersReceived(self) -> None:
         super().allHeadersReceived()
@@ -121,6 +127,7 @@ class HTTPChannel(http.HTTPChannel):
 
     def allContentReceived(self) -> None:
         self._disarm()
+        self._partial = False
         super().allContentReceived()
 
     def requestDone(self, request: Any) -> None:
@@ -147,12 +154,14 @@ class HTTPChannel(http.HTTPChannel):
             self.timeoutConnection()
 
     def timeoutConnection(self) -> None:
-        # Also Twisted's idle timeout (nothing received for `timeOut` seconds) ends here.
+        # Also Twisted's idle timeout (nothing received for `timeOut` seconds) ends here. A
+        # half-sent request is answered 408; a connection that sent nothing (a browser's
+        # preconnect, an idle keep-alive) is closed quietly, as clients expect of idle sockets.
         self._disarm()
         transport: Any = (
             self.transport
         )  # an ITransport; mypy reads zope.interface methods sans self
-        if not self._handlingRequest and transport is not None:
+        if self._partial and not self._handlingRequest and transport is not None:
             transport.write(
                 b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
             )

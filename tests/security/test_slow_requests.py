@@ -78,6 +78,15 @@ def open_descriptors(server) -> int:
         return json.loads(response.read())["checks"]["file_descriptors"]["open"]
 
 
+def settled_descriptors(server) -> int:
+    counts = [open_descriptors(server)]
+    while len(counts) < 3 or len(set(counts[-3:])) > 1:
+        time.sleep(0.2)
+        counts.append(open_descriptors(server))
+        assert len(counts) < 50, counts
+    return counts[-1]
+
+
 def log_in(server, email: str, password: str) -> str:
     """A real login through the form; the page it lands on."""
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
@@ -96,14 +105,13 @@ def log_in(server, email: str, password: str) -> str:
 def test_half_sent_requests_are_closed_while_agents_log_in(cast, strict_daphne):
     server = strict_daphne
     log_in(server, cast.bob.email, cast.password)  # warm: the first request loads every view
-    before = open_descriptors(server)
+    before = settled_descriptors(server)  # once daphne has closed the warm-up's connections
     started = time.monotonic()
-    stalled = (
-        [half_open(server.port, b"") for _ in range(15)]
-        + [half_open(server.port, HALF_HEADERS) for _ in range(15)]
-        + [half_open(server.port, HALF_UPGRADE) for _ in range(15)]
-        + [half_open(server.port, HALF_BODY) for _ in range(15)]
-    )
+    # Four kinds, 15 each, a kind at a time (daphne's listen backlog is 50).
+    stalled: list[socket.socket] = []
+    for sent in (b"", HALF_HEADERS, HALF_UPGRADE, HALF_BODY):
+        stalled += [half_open(server.port, sent) for _ in range(15)]
+        time.sleep(0.2)
     # Slowloris proper: a header byte every 0.2 s, which an idle timeout alone never ends.
     trickler = half_open(server.port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
     trickled = threading.Event()
@@ -117,22 +125,25 @@ def test_half_sent_requests_are_closed_while_agents_log_in(cast, strict_daphne):
 
     threading.Thread(target=trickle, daemon=True).start()
 
-    # Meanwhile the desk serves: health, a login through the form, the inbox.
-    assert open_descriptors(server) >= before + 60
+    # Meanwhile the desk serves: health, a login through the form, the inbox. (daphne holds
+    # nearly all of them by now; a few may still wait in the kernel's accept queue.)
+    assert open_descriptors(server) >= before + 50
     assert log_in(server, cast.alice.email, cast.password).endswith("/inbox/")
-    assert open_descriptors(server) >= before + 60, "the stalled connections were still held"
+    assert open_descriptors(server) >= before + 50, "the stalled connections were still held"
 
     deadline = started + TIMEOUT + 5
     answers = [wait_closed(sock, deadline) for sock in stalled]
     assert time.monotonic() - started >= TIMEOUT - 0.5  # closed by the timeout, not at once
-    assert all(a.startswith(b"HTTP/1.1 408") for a in answers), [a[:12] for a in answers]
+    # Nothing sent: closed quietly, as an idle socket. Part of a request: 408, then closed.
+    assert answers[:15] == [b""] * 15, answers[:15]
+    assert all(a.startswith(b"HTTP/1.1 408") for a in answers[15:]), [a[:12] for a in answers]
     assert wait_closed(trickler, deadline).startswith(b"HTTP/1.1 408")
     assert trickled.wait(10)  # the trickler's next write failed: the server had let go
     for sock in [*stalled, trickler]:
         sock.close()
 
     # The descriptors came back, and a complete request on a fresh connection still works.
-    assert open_descriptors(server) <= before + 2
+    assert settled_descriptors(server) <= before + 2
 
 
 def test_a_slow_but_steady_upload_is_not_cut(cast, strict_daphne):
