@@ -97,10 +97,9 @@ class HTTPChannel(http.HTTPChannel):
     kept-alive connection, which also bounds an idle keep-alive connection), and the body within
     `request_timeout` more plus its length at MIN_BODY_BYTES_PER_SECOND. Past the deadline the
     client gets a 408 (if it sent part of a request) and the connection is closed (aborted 15 s
-    later if it does not go). Once a
-    request has arrived in full, the deadline is off: the answer may take as long as it takes (a
-    websocket upgrade belongs to the websocket protocol from there, with its own handshake
-    timeout).
+    later if it does not go). Once a request has arrived in full, the deadline is off: the answer
+    may take as long as it takes (a websocket upgrade belongs to the websocket protocol from
+    there, with its own handshake timeout).
     """
 
     request_timeout: float = 10.0
