@@ -23,17 +23,19 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from allauth.account import app_settings as account_settings
 from allauth.account.internal.flows import reauthentication
 from allauth.account.internal.flows.login import get_authentication_records
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import reverse
 
 from accounts.models import Scope
 from accounts.services import has_second_factor
+
+_R = TypeVar("_R", bound=HttpResponseBase)
 
 
 def recently_verified(request: HttpRequest) -> bool:
@@ -53,11 +55,9 @@ def recently_verified(request: HttpRequest) -> bool:
     )
 
 
-def second_factor_again(
-    view: Callable[..., HttpResponseBase],
-) -> Callable[..., HttpResponseBase]:
+def second_factor_again(view: Callable[..., _R]) -> Callable[..., _R | HttpResponse]:
     @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> _R | HttpResponse:
         if request.user.is_authenticated and not recently_verified(request):
             if has_second_factor(request.user):
                 target = reverse("mfa_reauthenticate")

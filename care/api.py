@@ -19,7 +19,7 @@ def care_result(task: CareTask | None) -> dict[str, object] | None:
         "reason": task.reason,
         "reason_label": task.get_reason_display(),
         "detail": task.detail,
-        "order_external_id": task.order.external_id if task.order_id else None,  # type: ignore[union-attr]
+        "order_external_id": task.order.external_id if task.order is not None else None,
         "shipment_id": task.shipment_id,
         "suggested_grant": task.suggested_grant,
         "suggested_grant_label": task.suggested_grant_label,

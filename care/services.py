@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -75,10 +76,11 @@ def no_scan_window() -> timedelta:
     return timedelta(hours=settings.SUPPORTDESK_CARE_NO_SCAN_HOURS)
 
 
-def _without_task(qs: QuerySet, key: Concat) -> QuerySet:
-    return qs.annotate(care_key=key).exclude(
+def _without_task(qs: QuerySet[Any], key: Concat) -> QuerySet[Any]:
+    without: QuerySet[Any] = qs.annotate(care_key=key).exclude(
         Exists(Ticket.objects.filter(care_key=OuterRef("care_key")))
     )
+    return without
 
 
 def troubled_shipments(*, now: datetime, limit: int = 200) -> list[Shipment]:

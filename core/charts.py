@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.utils.html import escape
@@ -14,7 +15,7 @@ VALUE_WIDTH = 90
 
 
 def bar_chart(
-    rows: list[tuple[str, Decimal | int | float]], *, title: str, unit: str = ""
+    rows: Sequence[tuple[str, Decimal | int | float]], *, title: str, unit: str = ""
 ) -> SafeString:
     """A horizontal bar chart of (label, value) rows, as inline SVG with a text alternative."""
     width = LABEL_WIDTH + BAR_WIDTH + VALUE_WIDTH

@@ -133,9 +133,9 @@ def _create_survey(**fields: Any) -> Survey | None:
 def survey_language(survey: Survey) -> str:
     """The customer's language (remembered on them, else the chat's) for the email and the page;
     "" when unknown (the email is then in English, the page in the browser's language)."""
-    language = survey.customer.language if survey.customer_id else ""  # type: ignore[union-attr]
-    if not language and survey.conversation_id:
-        language = survey.conversation.language  # type: ignore[union-attr]
+    language = survey.customer.language if survey.customer is not None else ""
+    if not language and survey.conversation is not None:
+        language = survey.conversation.language
     return languages.supported(language)
 
 

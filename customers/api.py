@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
@@ -145,7 +145,7 @@ class CustomerPatch(Schema):
     name: str | None = Field(None, max_length=200)
 
 
-def _order_queryset() -> object:
+def _order_queryset() -> QuerySet[Order]:
     return Order.objects.prefetch_related(
         "items", Prefetch("shipments", Shipment.objects.order_by("created_at", "id"))
     )
@@ -203,14 +203,14 @@ def upsert_order(request: HttpRequest, payload: OrderIn) -> Status[Order]:
         problem=payload.problem,
         problem_detail=payload.problem_detail,
     )
-    return Status(201 if created else 200, _order_queryset().get(pk=order.pk))  # type: ignore[attr-defined]
+    return Status(201 if created else 200, _order_queryset().get(pk=order.pk))
 
 
 def _customer(customer_id: int) -> Customer:
     return get_object_or_404(
         Customer.objects.prefetch_related(
             "emails",
-            Prefetch("orders", _order_queryset()),  # type: ignore[arg-type]
+            Prefetch("orders", _order_queryset()),
         ),
         pk=customer_id,
     )

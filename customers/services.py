@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -131,7 +133,9 @@ def update_customer(
         customer.name = name.strip()[:200]
         changed.append("name")
     if changed:
-        before = Customer.objects.filter(pk=customer.pk).values("kind").first() or {}
+        before: Mapping[str, Any] = (
+            Customer.objects.filter(pk=customer.pk).values("kind").first() or {}
+        )
         with transaction.atomic():
             customer.save(update_fields=changed)
             # Names are personal data and would outlive an erasure here: only the fact is kept.

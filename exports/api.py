@@ -13,6 +13,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
 from accounts.api_auth import role_auth
+from accounts.http import AgentRequest
 from exports import services
 
 router = Router(tags=["exports"], auth=role_auth("manager"))
@@ -40,8 +41,8 @@ class GrantExportFilters(Range):
     agent: int | None = None
 
 
-def _manager(request: HttpRequest) -> None:
-    if not request.user.has_role("manager"):  # type: ignore[union-attr]
+def _manager(request: AgentRequest) -> None:
+    if not request.user.has_role("manager"):
         raise PermissionDenied("Exports are for managers")
 
 
@@ -86,12 +87,14 @@ def _response(
     summary="Tickets as CSV, with the inbox's filters (manager)",
     response={200: None},
 )
-def tickets_csv(request: HttpRequest, filters: Query[TicketExportFilters]) -> StreamingHttpResponse:
+def tickets_csv(
+    request: AgentRequest, filters: Query[TicketExportFilters]
+) -> StreamingHttpResponse:
     from tickets import selectors
 
     _manager(request)
     qs = selectors.filtered(
-        user=request.user,  # type: ignore[arg-type]
+        user=request.user,
         filters=selectors.InboxFilters(
             view=filters.view if filters.view in selectors.InboxView._value2member_map_ else None,
             status=filters.status,
@@ -113,7 +116,7 @@ def tickets_csv(request: HttpRequest, filters: Query[TicketExportFilters]) -> St
 
 
 @router.get("/exports/grants.csv", summary="WOW grants as CSV (manager)", response={200: None})
-def grants_csv(request: HttpRequest, filters: Query[GrantExportFilters]) -> StreamingHttpResponse:
+def grants_csv(request: AgentRequest, filters: Query[GrantExportFilters]) -> StreamingHttpResponse:
     from wow_credits.models import Grant
 
     _manager(request)
@@ -136,7 +139,7 @@ def grants_csv(request: HttpRequest, filters: Query[GrantExportFilters]) -> Stre
 
 
 @router.get("/exports/csat.csv", summary="CSAT ratings as CSV (manager)", response={200: None})
-def csat_csv(request: HttpRequest, filters: Query[Range]) -> StreamingHttpResponse:
+def csat_csv(request: AgentRequest, filters: Query[Range]) -> StreamingHttpResponse:
     from csat.models import Survey
 
     _manager(request)
@@ -159,7 +162,7 @@ def csat_csv(request: HttpRequest, filters: Query[Range]) -> StreamingHttpRespon
     summary="Everyone's support time (activity spans) as CSV (manager)",
     response={200: None},
 )
-def hours_csv(request: HttpRequest, filters: Query[Range]) -> StreamingHttpResponse:
+def hours_csv(request: AgentRequest, filters: Query[Range]) -> StreamingHttpResponse:
     from team.models import ActivitySpan
 
     _manager(request)

@@ -124,13 +124,17 @@ def in_one_transaction(lines: Iterator[str]) -> Iterator[str]:
         yield from lines
 
 
+def _next_chunk(lines: Iterator[str]) -> str | None:
+    return next(lines, None)
+
+
 async def for_asgi(lines: Iterator[str]) -> AsyncIterator[str]:
     """Chunks of the sync generator `lines`, one at a time, each pulled on the request's own
     thread (thread-sensitive: the connection and its open cursor live there); closed there too,
     also when the client goes away."""
-    pull = sync_to_async(next, thread_sensitive=True)
+    pull = sync_to_async(_next_chunk, thread_sensitive=True)
     try:
-        while (chunk := await pull(lines, None)) is not None:
+        while (chunk := await pull(lines)) is not None:
             yield chunk
     finally:
         close = getattr(lines, "close", None)

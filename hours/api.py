@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
 from accounts.api_auth import AgentSession, BearerToken
+from accounts.http import AgentRequest
 from accounts.models import Role
 from core.api import ApiError
 from hours import services
@@ -69,7 +70,7 @@ def get_hours(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.put("/business-hours", auth=[AdminBearer(), AdminSession()], response=BusinessHoursOut)
-def put_hours(request: HttpRequest, payload: BusinessHoursIn) -> dict[str, Any]:
+def put_hours(request: AgentRequest, payload: BusinessHoursIn) -> dict[str, Any]:
     """Admins only. 422 for an unknown timezone or day, a bad time, overlapping or inverted
     ranges, or a holiday that is not a date."""
     try:
@@ -77,7 +78,7 @@ def put_hours(request: HttpRequest, payload: BusinessHoursIn) -> dict[str, Any]:
             timezone=payload.timezone,
             week=payload.week,
             holidays=payload.holidays,
-            by=request.user,  # type: ignore[arg-type]
+            by=request.user,
         )
     except services.HoursError as exc:
         raise ApiError(exc.status, str(exc), exc.code) from exc

@@ -5,10 +5,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from accounts.http import AgentRequest
 from accounts.models import Role
 from hours import services
 
@@ -27,8 +28,8 @@ def _parse_ranges(text: str) -> list[list[str]]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def hours_page(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_role(Role.ADMIN):  # type: ignore[union-attr]
+def hours_page(request: AgentRequest) -> HttpResponse:
+    if not request.user.has_role(Role.ADMIN):
         raise PermissionDenied("Only an admin may change business hours")
     hours = services.current()
     values = {
@@ -44,7 +45,7 @@ def hours_page(request: HttpRequest) -> HttpResponse:
                 timezone=values["timezone"].strip(),
                 week={day: _parse_ranges(values[day]) for day in services.DAYS},
                 holidays=[d.strip() for d in values["holidays"].split() if d.strip()],
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,
             )
         except services.HoursError as exc:
             error = str(exc)

@@ -11,6 +11,7 @@ from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
+from accounts.http import AgentRequest
 from attachments.api import UploadOut, take_upload
 from attachments.models import Source
 from core import hooks, languages, ratelimit
@@ -87,7 +88,7 @@ def create_session(request: HttpRequest, payload: SessionIn) -> Status[dict[str,
         {
             "visitor_token": token,
             "conversation_id": conversation.pk,
-            "team": conversation.team.slug if conversation.team_id else None,
+            "team": conversation.team.slug if conversation.team is not None else None,
             "websocket_url": _websocket_url(request, token),
             "agents_online": services.agents_available(),
             "verified": conversation.verified,
@@ -107,7 +108,8 @@ class VisitorBearer(HttpBearer):
 
 
 def _visitor_conversation(request: HttpRequest) -> Conversation:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
+    conversation: Conversation = request.auth  # type: ignore[attr-defined]  # set by django-ninja's VisitorBearer
+    return conversation
 
 
 class VerificationOut(Schema):
@@ -333,7 +335,7 @@ def get_chat(request: HttpRequest, chat_id: int, after_seq: int = 0) -> dict[str
 
 
 @router.post("/chats/{chat_id}/join", response=ChatOut)
-def join_chat(request: HttpRequest, chat_id: int) -> dict[str, Any]:
+def join_chat(request: AgentRequest, chat_id: int) -> dict[str, Any]:
     get_object_or_404(Conversation, pk=chat_id)
     return _chat(services.join_conversation(chat_id, agent=request.auth))
 
@@ -352,7 +354,7 @@ class ChatMessageIn(Schema):
 
 @router.post("/chats/{chat_id}/messages", response={200: ChatMessageOut, 201: ChatMessageOut})
 def post_chat_message(
-    request: HttpRequest, chat_id: int, payload: ChatMessageIn
+    request: AgentRequest, chat_id: int, payload: ChatMessageIn
 ) -> Status[dict[str, Any]]:
     get_object_or_404(Conversation, pk=chat_id)
     try:
@@ -377,7 +379,7 @@ class TransferIn(Schema):
 
 
 @router.post("/chats/{chat_id}/transfer", response=ChatOut)
-def transfer_chat(request: HttpRequest, chat_id: int, payload: TransferIn) -> dict[str, Any]:
+def transfer_chat(request: AgentRequest, chat_id: int, payload: TransferIn) -> dict[str, Any]:
     from accounts.models import User
     from teams.models import Team
 
@@ -395,7 +397,7 @@ def transfer_chat(request: HttpRequest, chat_id: int, payload: TransferIn) -> di
 
 
 @router.post("/chats/{chat_id}/end", response=ChatOut)
-def end_chat(request: HttpRequest, chat_id: int) -> dict[str, Any]:
+def end_chat(request: AgentRequest, chat_id: int) -> dict[str, Any]:
     get_object_or_404(Conversation, pk=chat_id)
     return _chat(services.end_conversation(chat_id, by=request.auth))
 
@@ -417,14 +419,16 @@ class EscalateOut(Schema):
 
 @router.post("/chats/{chat_id}/escalate", response={201: EscalateOut})
 def escalate_chat(
-    request: HttpRequest, chat_id: int, payload: EscalateIn
+    request: AgentRequest, chat_id: int, payload: EscalateIn
 ) -> Status[dict[str, Any]]:
     get_object_or_404(Conversation, pk=chat_id)
     if payload.email and "@" not in payload.email:
         raise ApiError(422, "email: not an email address", "invalid")
-    follow_up_at = payload.follow_up_at
-    if follow_up_at == "next_business_morning":
-        follow_up_at = business_hours.next_business_morning()
+    follow_up_at = (
+        business_hours.next_business_morning()
+        if isinstance(payload.follow_up_at, str)  # the one string it takes: "next_business_morning"
+        else payload.follow_up_at
+    )
     if isinstance(follow_up_at, datetime) and follow_up_at.tzinfo is None:
         raise ApiError(422, "follow_up_at must include a timezone", "naive_datetime")
     try:
@@ -433,7 +437,7 @@ def escalate_chat(
             by=request.auth,
             email=payload.email,
             note=payload.note,
-            follow_up_at=follow_up_at,  # type: ignore[arg-type]
+            follow_up_at=follow_up_at,
         )
     except services.ChatError as error:
         raise ApiError(422, str(error), error.code) from None

@@ -83,7 +83,9 @@ class ChatSocket(AsyncWebsocketConsumer):
         # handlers still run one at a time. Anything else (the embedded in-memory layer, plain
         # daphne) takes Channels' way.
         inbox = getattr(receive, "__self__", None)
-        layer = get_channel_layer(self.channel_layer_alias)
+        layer: Any = get_channel_layer(
+            self.channel_layer_alias
+        )  # core.realtime's, when it has new_channel_into
         if not isinstance(inbox, Mailbox) or not hasattr(layer, "new_channel_into"):
             return await super().__call__(scope, receive, send)
         self.scope = scope
@@ -499,6 +501,7 @@ class AgentConsumer(RevocableSocket, ChatSocket):
             if team_id is not None:
                 await database_sync_to_async(_transfer_to_team)(conversation_id, team_id, self.user)
                 return
+            assert to_id is not None  # a team or a person, checked above
             await database_sync_to_async(_transfer)(conversation_id, to_id, self.user)
         except services.ChatError as error:
             await self.send_error(error.code, str(error))

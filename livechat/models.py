@@ -7,10 +7,15 @@ so clients can tell a gap and ask to resume from the last number they saw.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from attachments.models import Attachment
 
 
 class ConversationStatus(models.TextChoices):
@@ -135,6 +140,9 @@ class ChatMessage(models.Model):
     author_trainee = models.BooleanField(default=False)
     body = models.TextField()
     sent_at = models.DateTimeField(default=timezone.now)
+
+    # Not a field: the files bound to a new line in its transaction, read by events.message_frame.
+    files: list[Attachment]
 
     class Meta:
         ordering = ["conversation", "seq"]

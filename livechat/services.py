@@ -183,8 +183,8 @@ def start_session(
             if language and existing.language != language:
                 existing.language = language
                 existing.save(update_fields=["language"])
-            if language and existing.customer_id is not None:
-                remember_language(existing.customer, language)  # type: ignore[arg-type]
+            if language and existing.customer is not None:
+                remember_language(existing.customer, language)
             return existing, issue_visitor_token(existing)
     # Only a proven address links the chat to a customer: an unverified claim is shown to agents
     # as a claim ("says they are ...") and never opens that customer's orders, tickets or grants.
@@ -417,7 +417,7 @@ def _bind_files(line: ChatLine, message: ChatMessage) -> None:
     if not line.attachment_ids:
         return
     try:
-        message.files = attachment_services.bind_to_chat_message(  # type: ignore[attr-defined]
+        message.files = attachment_services.bind_to_chat_message(
             line.attachment_ids,
             conversation_id=line.conversation_id,
             chat_message_id=message.pk,
@@ -1169,7 +1169,11 @@ def usual_wait_seconds() -> int | None:
         .order_by("-created_at")
         .values_list("created_at", "joined_at")[:50]
     )
-    waits = sorted(max(0, int((joined - created).total_seconds())) for created, joined in rows)
+    waits = sorted(
+        max(0, int((joined - created).total_seconds()))
+        for created, joined in rows
+        if joined is not None  # always: the query asks for joined chats
+    )
     usual = waits[len(waits) // 2] if waits else None
     cache.set("livechat:usual-wait", -1 if usual is None else usual, 60)
     return usual

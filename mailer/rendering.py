@@ -51,8 +51,7 @@ def render(email: OutboundEmail) -> None:
         raw = render_plain(email)
         if raw is None:
             message = build_message(email, None).message()
-            # django-stubs types message() as the stdlib class; Django's SafeMIME* take linesep.
-            raw = message.as_bytes(linesep="\r\n")  # type: ignore[call-arg]
+            raw = message.as_bytes(linesep="\r\n")  # type: ignore[call-arg]  # django-stubs: message() is the stdlib class, Django's SafeMIME* take linesep
             recipients = [_envelope(address) for address in email.to if address]
         else:
             recipients = [

@@ -21,8 +21,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from accounts.middleware import RequireSecondFactorSocketMiddleware  # noqa: E402
 from supportdesk.routing import websocket_urlpatterns  # noqa: E402
 
-# types-channels wants its own URLPattern subtype, which Django's path() never returns.
-websocket_router = URLRouter(websocket_urlpatterns)  # type: ignore[arg-type]
+websocket_router = URLRouter(websocket_urlpatterns)  # type: ignore[arg-type]  # types-channels wants a URLPattern subtype path() never returns
 authenticated_websockets = AuthMiddlewareStack(
     RequireSecondFactorSocketMiddleware(websocket_router)
 )
@@ -33,8 +32,7 @@ async def websockets(scope: Any, receive: Any, send: Any) -> None:
     # cookie/session/auth layers saves their scope copies and a trip to the ORM thread per socket.
     if scope["path"] == "/ws/chat/":
         return await websocket_router(scope, receive, send)
-    # types-channels types the stack as ASGI2 or ASGI3; AuthMiddlewareStack is ASGI3.
-    return await authenticated_websockets(scope, receive, send)  # type: ignore[misc, call-arg]
+    return await authenticated_websockets(scope, receive, send)  # type: ignore[misc, call-arg]  # types-channels: ASGI2 or 3; this stack is ASGI3
 
 
 application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websockets})

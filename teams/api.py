@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 
 from accounts.api_auth import role_auth
+from accounts.http import AgentRequest
 from accounts.models import User
 from core.api import ApiError
 from teams import services
@@ -87,14 +88,14 @@ def list_teams(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.post("/teams", response={201: TeamOut}, auth=role_auth("manager"))
-def create_team(request: HttpRequest, payload: TeamIn) -> Status[dict[str, Any]]:
+def create_team(request: AgentRequest, payload: TeamIn) -> Status[dict[str, Any]]:
     try:
         team = services.create_team(
             name=payload.name,
             slug=payload.slug,
             member_ids=payload.members,
             page_prefixes=payload.page_prefixes,
-            by=request.auth,  # type: ignore[attr-defined]
+            by=request.auth,
         )
     except services.TeamError as error:
         raise _refused(error) from None
@@ -107,7 +108,7 @@ def get_team(request: HttpRequest, team_id: int) -> dict[str, Any]:
 
 
 @router.patch("/teams/{team_id}", response=TeamOut, auth=role_auth("manager"))
-def update_team(request: HttpRequest, team_id: int, payload: TeamPatch) -> dict[str, Any]:
+def update_team(request: AgentRequest, team_id: int, payload: TeamPatch) -> dict[str, Any]:
     team = get_object_or_404(Team, pk=team_id)
     try:
         team = services.update_team(
@@ -116,7 +117,7 @@ def update_team(request: HttpRequest, team_id: int, payload: TeamPatch) -> dict[
             slug=payload.slug,
             member_ids=payload.members,
             page_prefixes=payload.page_prefixes,
-            by=request.auth,  # type: ignore[attr-defined]
+            by=request.auth,
         )
     except services.TeamError as error:
         raise _refused(error) from None
@@ -124,17 +125,17 @@ def update_team(request: HttpRequest, team_id: int, payload: TeamPatch) -> dict[
 
 
 @router.delete("/teams/{team_id}", response={204: None}, auth=role_auth("manager"))
-def delete_team(request: HttpRequest, team_id: int) -> HttpResponse:
-    services.delete_team(get_object_or_404(Team, pk=team_id), by=request.auth)  # type: ignore[attr-defined]
+def delete_team(request: AgentRequest, team_id: int) -> HttpResponse:
+    services.delete_team(get_object_or_404(Team, pk=team_id), by=request.auth)
     return HttpResponse(status=204)
 
 
 @router.patch("/teams/agents/{user_id}", response=TeamMemberOut, auth=role_auth("manager"))
-def set_capacity(request: HttpRequest, user_id: int, payload: CapacityIn) -> dict[str, Any]:
+def set_capacity(request: AgentRequest, user_id: int, payload: CapacityIn) -> dict[str, Any]:
     """An agent's chat capacity: how many open chats automatic routing gives them at once."""
     agent = get_object_or_404(User, pk=user_id, is_active=True)
     try:
-        agent = services.set_max_chats(agent, max_chats=payload.max_chats, by=request.auth)  # type: ignore[attr-defined]
+        agent = services.set_max_chats(agent, max_chats=payload.max_chats, by=request.auth)
     except services.TeamError as error:
         raise _refused(error) from None
     return _member(agent)

@@ -24,6 +24,10 @@ class Team(models.Model):
     page_prefixes = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
+    # Not fields: what the teams page shows in its form (teams/views.py).
+    member_ids: set[int]
+    prefix_text: str
+
     class Meta:
         ordering = ["name"]
 

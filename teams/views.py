@@ -6,10 +6,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from accounts.http import AgentRequest
 from accounts.models import Role, User
 from teams import services
 from teams.models import Team
@@ -25,9 +26,9 @@ def _lines(text: str) -> list[str]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def teams_page(request: HttpRequest) -> HttpResponse:
+def teams_page(request: AgentRequest) -> HttpResponse:
     user = request.user
-    if not user.has_role(Role.MANAGER):  # type: ignore[union-attr]
+    if not user.has_role(Role.MANAGER):
         raise PermissionDenied("Only a manager may change teams")
     error = ""
     if request.method == "POST":
@@ -39,7 +40,7 @@ def teams_page(request: HttpRequest) -> HttpResponse:
                     slug=request.POST.get("slug", "")[:100],
                     member_ids=_ids(request.POST.getlist("members")),
                     page_prefixes=_lines(request.POST.get("page_prefixes", "")),
-                    by=user,  # type: ignore[arg-type]
+                    by=user,
                 )
                 messages.success(request, f"Team {team.name} created.")
             elif action == "update":
@@ -50,12 +51,12 @@ def teams_page(request: HttpRequest) -> HttpResponse:
                     slug=request.POST.get("slug", "")[:100],
                     member_ids=_ids(request.POST.getlist("members")),
                     page_prefixes=_lines(request.POST.get("page_prefixes", "")),
-                    by=user,  # type: ignore[arg-type]
+                    by=user,
                 )
                 messages.success(request, f"Team {team.name} saved.")
             elif action == "delete":
                 team = get_object_or_404(Team, pk=request.POST.get("team_id", "0") or 0)
-                services.delete_team(team, by=user)  # type: ignore[arg-type]
+                services.delete_team(team, by=user)
                 messages.success(request, f"Team {team.name} deleted.")
             elif action == "capacity":
                 agent = get_object_or_404(
@@ -64,7 +65,7 @@ def teams_page(request: HttpRequest) -> HttpResponse:
                 raw = request.POST.get("max_chats", "").strip()
                 if not raw.isdigit():
                     raise services.TeamError("max_chats is a whole number", code="invalid")
-                services.set_max_chats(agent, max_chats=int(raw), by=user)  # type: ignore[arg-type]
+                services.set_max_chats(agent, max_chats=int(raw), by=user)
                 messages.success(request, f"{agent.display_name} takes up to {raw} chats at once.")
             else:
                 raise services.TeamError("Unknown action", code="invalid")
@@ -79,8 +80,8 @@ def teams_page(request: HttpRequest) -> HttpResponse:
         .order_by("name", "email")[:500]
     )
     for team in teams:
-        team.member_ids = {m.pk for m in team.members.all()}  # type: ignore[attr-defined]
-        team.prefix_text = "\n".join(team.page_prefixes or [])  # type: ignore[attr-defined]
+        team.member_ids = {m.pk for m in team.members.all()}
+        team.prefix_text = "\n".join(team.page_prefixes or [])
     return render(
         request,
         "teams/teams.html",

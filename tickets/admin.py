@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from accounts.models import User
 from attachments.models import Attachment
 from tickets.inbound import reprocess
 from tickets.models import (
@@ -112,7 +115,8 @@ class InboundEmailAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[InboundEmail]:
         # The list never loads the raw bytes (up to tens of MB each).
         queryset = super().get_queryset(request)
-        if request.resolver_match and request.resolver_match.url_name.endswith("_changelist"):
+        url_name = request.resolver_match.url_name if request.resolver_match else None
+        if url_name and url_name.endswith("_changelist"):
             queryset = queryset.defer("raw")
         return queryset
 
@@ -158,7 +162,7 @@ class BlockedSenderAdmin(admin.ModelAdmin):
 
         obj.pattern = normalize_pattern(obj.pattern)
         if not change:
-            obj.created_by = request.user  # type: ignore[assignment]
+            obj.created_by = cast("User", request.user)  # the admin site lets only staff in
         super().save_model(request, obj, form, change)
 
 

@@ -98,11 +98,11 @@ def prepare(*, action: str, value: object) -> Prepared:
             return Prepared(action, text)
 
 
-def unique_ids(ids: Iterable[object]) -> list[int]:
+def unique_ids(ids: Iterable[str | int]) -> list[int]:
     """The ids in their first order, each once (a repeated id is worked once)."""
     seen: dict[int, None] = {}
     for raw in ids:
-        seen.setdefault(int(raw), None)  # type: ignore[call-overload]
+        seen.setdefault(int(raw), None)
     return list(seen)
 
 
@@ -117,6 +117,7 @@ def apply_one(ticket: Ticket, prepared: Prepared, *, by: User) -> str | None:
             case "unassign":
                 services.assign_ticket(ticket, agent=None, by=by)
             case "status":
+                assert prepared.status is not None  # _prepare sets it for this action
                 services.set_status(ticket, status=prepared.status, by=by)
             case "tag":
                 services.add_tags(ticket, by=by, names=prepared.tags)
@@ -155,7 +156,7 @@ def run(
 
 
 def bulk_change(
-    *, ids: Iterable[object], action: str, value: object, by: User
+    *, ids: Iterable[str | int], action: str, value: object, by: User
 ) -> BulkResult | BulkJob:
     """Apply `action` to the tickets `ids` now (a result), or queue it when there are more than
     `SYNC_LIMIT` of them (a job). More than `MAX_IDS` ids: refused (`too_many`)."""

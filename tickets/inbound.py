@@ -25,6 +25,7 @@ from email.message import EmailMessage
 from email.message import Message as MimeMessage
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr
+from typing import TypedDict
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
@@ -231,6 +232,18 @@ def _process(inbound_pk: int, *, duplicate: bool, retry: bool = False) -> Ingest
     return _result(InboundEmail.objects.get(pk=inbound_pk), created=False, duplicate=duplicate)
 
 
+class _MessageFields(TypedDict):
+    """What a filed email's message carries, whether it opens a ticket or joins one."""
+
+    body_text: str
+    body_html: str
+    channel: Channel
+    message_id: str
+    in_reply_to: str
+    references: str
+    is_auto_reply: bool
+
+
 def _file(parsed: ParsedEmail, *, mailbox_id: int | None = None) -> tuple[Ticket, Message, bool]:
     """Find or create the customer and the ticket, add the message and its attachments."""
     language = "" if parsed.auto_reason else parsed.language  # an autoresponder's says nothing
@@ -240,7 +253,7 @@ def _file(parsed: ParsedEmail, *, mailbox_id: int | None = None) -> tuple[Ticket
     if blocked and ticket is not None and ticket.status != Status.SPAM:
         ticket = None  # a blocked sender never reopens a ticket: their mail opens one as spam
     is_auto = bool(parsed.auto_reason)
-    common = {
+    common: _MessageFields = {
         "body_text": parsed.body_text,
         "body_html": parsed.body_html,
         "channel": Channel.EMAIL,
@@ -484,7 +497,8 @@ def _part_bytes(part: MimeMessage) -> bytes:
     if part.is_multipart() or part.get_content_maintype() == "message":
         # An attached mail (message/rfc822, a bounce's original): keep it whole as an .eml.
         inner = part.get_payload()
-        target = inner[0] if isinstance(inner, list) and inner else part
+        first = inner[0] if isinstance(inner, list) and inner else None
+        target = first if isinstance(first, MimeMessage) else part
         try:
             return target.as_bytes(policy=policy.compat32)
         except Exception:
@@ -577,7 +591,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
     """Everything we need from a raw RFC 822 message; raises UnparseableEmail for garbage."""
     if not raw.strip():
         raise UnparseableEmail("Empty message: no headers and no body")
-    msg: EmailMessage = message_from_bytes(raw, policy=policy.default)  # type: ignore[assignment]
+    msg: EmailMessage = message_from_bytes(raw, policy=policy.default)
     from_address, from_name = _sender(msg)
     subject = _clean_line(_header(msg, "Subject"))[:255]
     in_reply_to = _MSGID.findall(" ".join(_raw_header(msg, "In-Reply-To")))

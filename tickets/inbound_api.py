@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema, Status
 
 from core import ratelimit
@@ -54,7 +54,7 @@ def _declared_length(request: HttpRequest) -> int:
         "requestBody": {"content": {"message/rfc822": {"schema": {"type": "string"}}}},
     },
 )
-def inbound_email(request: HttpRequest) -> Status:
+def inbound_email(request: HttpRequest) -> Status | HttpResponse:
     ratelimit.check(request, "inbound-email")
     limit = settings.SUPPORTDESK_MAX_INBOUND_BYTES
     # Checked before reading the body, so an oversize request costs us nothing.
@@ -81,7 +81,7 @@ def inbound_email(request: HttpRequest) -> Status:
             status=503,
         )
         response["Retry-After"] = "5"
-        return response  # type: ignore[return-value]
+        return response
     if result.status == InboundStatus.FAILED or result.ticket_id is None:
         # The raw bytes are stored (InboundEmail row) for an admin to review and retry.
         raise ApiError(

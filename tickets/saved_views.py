@@ -3,6 +3,8 @@ cached with the built-in views' (tickets/inbox_counts.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.db.models import Q
 
 from accounts.models import User
@@ -15,7 +17,7 @@ FILTER_KEYS = ("view", "status", "type", "channel", "assignee", "tag", "kind", "
 MAX_VIEWS = 50
 
 
-def clean_filters(filters: dict[str, object]) -> dict[str, str]:
+def clean_filters(filters: Mapping[str, object]) -> dict[str, str]:
     """Only the inbox's filters, with valid values (TicketError `invalid_filters` otherwise)."""
     unknown = sorted(set(filters) - set(FILTER_KEYS))
     if unknown:
@@ -40,7 +42,9 @@ def clean_filters(filters: dict[str, object]) -> dict[str, str]:
     return clean
 
 
-def create_view(*, owner: User, name: str, filters: dict[str, object], shared: bool) -> SavedView:
+def create_view(
+    *, owner: User, name: str, filters: Mapping[str, object], shared: bool
+) -> SavedView:
     name = name.strip()[:80]
     if not name:
         raise TicketError("A view needs a name", code="invalid_name")

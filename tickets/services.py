@@ -492,13 +492,13 @@ def ticket_sender(ticket: Ticket, *, mailbox_address: str | None = None) -> tupl
     return from_address, reply_to, transport
 
 
-def _mailbox_addresses(mailbox_ids: Iterable[int]) -> dict[int, str]:
+def _mailbox_addresses(mailbox_ids: Iterable[int | None]) -> dict[int | None, str]:
     """The addresses of shop mailboxes by id (read through the FK: tickets sit below mailboxes)."""
     ids = {pk for pk in mailbox_ids if pk is not None}
     if not ids:
         return {}
     model = Ticket._meta.get_field("mailbox").related_model
-    return dict(model._default_manager.filter(pk__in=ids).values_list("id", "address"))  # type: ignore[union-attr]
+    return dict(model._default_manager.filter(pk__in=ids).values_list("id", "address"))
 
 
 def _apply_status(ticket: Ticket, status: Status) -> None:
@@ -660,7 +660,7 @@ NEXT_BUSINESS_MORNING = "next_business_morning"
 def next_business_morning() -> datetime:
     """The first opening after today under business hours (a follow-up or a care outreach set
     to "next business morning"): the `next_business_morning` lookup, which hours answers."""
-    answer = hooks.next_business_morning.ask()
+    answer: datetime | None = hooks.next_business_morning.ask()
     if answer is None:
         raise TicketError("Business hours are not available", code="no_business_hours")
     return answer
@@ -858,9 +858,7 @@ def _send_follow_up_batch(size: int) -> int:
         claimed: list[tuple[int, User, Message, str, str]] = []
         for follow_up_id, ticket_id, body, created_by_id in follow_ups:
             ticket = tickets[ticket_id]
-            author = (
-                users.get(created_by_id) or users.get(ticket.assignee_id) or fallback  # type: ignore[arg-type]
-            )
+            author = users.get(created_by_id) or users.get(ticket.assignee_id) or fallback
             if author is None:
                 log.warning("Follow-up %s has no agent to send as; left scheduled", follow_up_id)
                 continue
@@ -918,7 +916,7 @@ def _send_follow_up_batch(size: int) -> int:
 
         # Realtime, after commit: one inbox event for the batch (the inbox re-fetches once) and a
         # message event per ticket for pages that have it open, published in one event-loop hop.
-        published = [
+        published: list[tuple[str, Mapping[str, Any]]] = [
             (events.ticket_group(message.ticket_id), events.message_added(message))
             for _, _, message, _, _ in claimed
         ]
@@ -1135,10 +1133,11 @@ def unread_ids(
 ) -> set[int]:
     """Which of the tickets have a customer message `user` has not opened since (`rows`: each
     ticket's `last_customer_message_at`). One indexed query for a page."""
-    ids = [pk for pk in ticket_ids if rows.get(pk) is not None]
+    latest = {pk: at for pk in ticket_ids if (at := rows.get(pk)) is not None}
+    ids = list(latest)
     if not ids:
         return set()
     read = dict(
         TicketRead.objects.filter(user=user, ticket_id__in=ids).values_list("ticket_id", "read_at")
     )
-    return {pk for pk in ids if pk not in read or read[pk] < rows[pk]}  # type: ignore[operator]
+    return {pk for pk in ids if pk not in read or read[pk] < latest[pk]}

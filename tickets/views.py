@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.http import AgentRequest
 from accounts.models import User
 from attachments import services as attachment_services
 from attachments.models import Attachment, Source
@@ -74,8 +75,8 @@ def _filters(request: HttpRequest) -> dict[str, str]:
 
 @login_required
 @require_GET
-def inbox(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def inbox(request: AgentRequest) -> HttpResponse:
+    user: User = request.user
     filters = _filters(request)
     saved = _saved_view(request, user)
     if saved is not None:  # a saved view is its filters (shown in the filter bar)
@@ -110,7 +111,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "next_query": urlencode({**kept, "cursor": page.next_cursor}) if page.next_cursor else "",
         "is_paged": bool(cursor),
     }
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "tickets/partials/ticket_table.html", context)
     saved_list = saved_views.views_for(user)
     counts = inbox_counts.sidebar_counts(user, saved_list)
@@ -148,7 +149,7 @@ def _mailboxes() -> list[tuple[str, str]]:
     model = Ticket._meta.get_field("mailbox").related_model
     return [
         (str(pk), f"{name} <{address}>" if name else address)
-        for pk, name, address in model._default_manager.order_by("address").values_list(  # type: ignore[union-attr]
+        for pk, name, address in model._default_manager.order_by("address").values_list(
             "id", "name", "address"
         )
     ]
@@ -174,21 +175,21 @@ def _mark_unread(rows: list[selectors.TicketRow], *, user: User) -> None:
 
 @login_required
 @require_GET
-def inbox_counts_json(request: HttpRequest) -> JsonResponse:
+def inbox_counts_json(request: AgentRequest) -> JsonResponse:
     """The sidebar's counts, for the live inbox (static/js/inbox.js re-reads them on changes)."""
-    user: User = request.user  # type: ignore[assignment]
+    user: User = request.user
     counts = inbox_counts.sidebar_counts(user, saved_views.views_for(user))
     return JsonResponse(counts.as_json())
 
 
 @login_required
 @require_POST
-def saved_view_create(request: HttpRequest) -> HttpResponse:
+def saved_view_create(request: AgentRequest) -> HttpResponse:
     """ "Save this view" in the inbox sidebar: the current filters under a name."""
     filters = {key: request.POST.get(f"f_{key}", "") for key in FILTER_PARAMS}
     try:
         view = saved_views.create_view(
-            owner=request.user,  # type: ignore[arg-type]
+            owner=request.user,
             name=request.POST.get("name", ""),
             filters=filters,
             shared=request.POST.get("shared") == "1",
@@ -199,20 +200,20 @@ def saved_view_create(request: HttpRequest) -> HttpResponse:
     return redirect(f"{reverse('tickets:inbox')}?saved={view.pk}")
 
 
-def _current_job(request: HttpRequest) -> BulkJob | None:
+def _current_job(request: AgentRequest) -> BulkJob | None:
     job_id = request.GET.get("job", "")
     if not job_id.isdigit():
         return None
-    return BulkJob.objects.filter(pk=int(job_id), by=request.user).first()  # type: ignore[misc]
+    return BulkJob.objects.filter(pk=int(job_id), by=request.user).first()
 
 
 @login_required
 @require_POST
-def inbox_bulk(request: HttpRequest) -> HttpResponse:
+def inbox_bulk(request: AgentRequest) -> HttpResponse:
     """The inbox's bulk bar: the ticked rows, or every ticket that matches the filter."""
     from tickets import bulk
 
-    user: User = request.user  # type: ignore[assignment]
+    user: User = request.user
     action = request.POST.get("action", "")
     value = {
         "assign": request.POST.get("assignee", ""),
@@ -225,25 +226,25 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
         if request.POST.get("scope") == "filter":
             f = {key: request.POST.get(f"f_{key}", "").strip()[:200] for key in FILTER_PARAMS}
             view = f["view"] if f["view"] in dict(VIEW_LABELS) else "open"
-            ids = selectors.filtered(
+            matching = selectors.filtered(
                 user=user, filters=selectors.InboxFilters.from_params({**f, "view": view})
             ).values_list("id", flat=True)[:MATCHING_LIMIT]
-            outcome: object = bulk.bulk_change_matching(
-                ticket_ids=list(ids), action=action, value=value, by=user
+            outcome: bulk.BulkResult | BulkJob = bulk.bulk_change_matching(
+                ticket_ids=list(matching), action=action, value=value, by=user
             )
         else:
-            ids = [i for i in request.POST.getlist("ids") if i.isdigit()]
-            if not ids:
+            picked = [i for i in request.POST.getlist("ids") if i.isdigit()]
+            if not picked:
                 messages.info(request, "Tick some tickets first.")
                 return redirect(back)
-            outcome = bulk.bulk_change(ids=ids, action=action, value=value, by=user)
+            outcome = bulk.bulk_change(ids=picked, action=action, value=value, by=user)
     except services.TicketError as exc:
         messages.error(request, str(exc))
         return redirect(back)
     if isinstance(outcome, BulkJob):
         messages.info(request, f"Working on {outcome.total} tickets in the background.")
         return redirect(f"{back}{'&' if '?' in back else '?'}job={outcome.pk}")
-    result: bulk.BulkResult = outcome  # type: ignore[assignment]
+    result = outcome
     text = f"{len(result.updated)} ticket{'s' if len(result.updated) != 1 else ''} updated."
     if result.failed:
         details = ", ".join(f"#{f['id']} ({f['code']})" for f in result.failed[:10])
@@ -379,9 +380,9 @@ def _wait_facts(ticket: Ticket) -> list[tuple[str, datetime, bool]]:
 
 @login_required
 @require_GET
-def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def ticket_detail(request: AgentRequest, pk: int) -> HttpResponse:
     ticket = _get_ticket_for_agent(request, pk)
-    services.mark_read(ticket.pk, user=request.user)  # type: ignore[arg-type]
+    services.mark_read(ticket.pk, user=request.user)
     return _render_ticket(request, ticket)
 
 
@@ -414,7 +415,7 @@ def _with_attachments(request: HttpRequest, ids: list[int], **changes: str) -> R
 
 @login_required
 @require_POST
-def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
+def ticket_reply(request: AgentRequest, pk: int) -> HttpResponse:
     ticket = _get_ticket_for_agent(request, pk)
     form = ReplyForm(request.POST)
     if not form.is_valid():
@@ -446,7 +447,7 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.add_agent_reply(
             ticket,
-            by=request.user,  # type: ignore[arg-type]
+            by=request.user,
             body_text=data["body"],
             internal=data["internal"],
             status=data["status"] or None,
@@ -486,7 +487,7 @@ def _props_status(text: str, *, ok: bool) -> HttpResponse:
 
 @login_required
 @require_POST
-def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
+def ticket_update(request: AgentRequest, pk: int) -> HttpResponse:
     ticket = _get_ticket_for_agent(request, pk)
     form = TicketUpdateForm(request.POST)
     if not form.is_valid():
@@ -503,7 +504,7 @@ def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
             reassign=True,  # the form always says who has it (empty: nobody)
             assignee=data["assignee"],
         )
-        services.change_ticket(ticket, by=request.user, changes=changes)  # type: ignore[arg-type]
+        services.change_ticket(ticket, by=request.user, changes=changes)
     except services.TicketError as exc:
         if request.htmx:
             return _props_status(str(exc), ok=False)
@@ -517,7 +518,7 @@ def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def ticket_merge(request: HttpRequest, pk: int) -> HttpResponse:
+def ticket_merge(request: AgentRequest, pk: int) -> HttpResponse:
     from tickets.merging import merge_ticket
 
     ticket = _get_ticket_for_agent(request, pk)
@@ -527,7 +528,7 @@ def ticket_merge(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Give the number of the ticket to merge into.")
         return redirect("tickets:ticket", pk=ticket.pk)
     try:
-        survivor = merge_ticket(ticket, into=into, by=request.user)  # type: ignore[arg-type]
+        survivor = merge_ticket(ticket, into=into, by=request.user)
     except services.TicketError as exc:
         messages.error(request, str(exc))
         return redirect("tickets:ticket", pk=ticket.pk)
@@ -537,23 +538,23 @@ def ticket_merge(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def ticket_spam(request: HttpRequest, pk: int) -> HttpResponse:
+def ticket_spam(request: AgentRequest, pk: int) -> HttpResponse:
     from tickets import spam
 
     ticket = _get_ticket_for_agent(request, pk)
     try:
         if request.POST.get("spam") == "0":
-            spam.mark_not_spam(ticket, by=request.user)  # type: ignore[arg-type]
+            spam.mark_not_spam(ticket, by=request.user)
             messages.success(request, "Not spam: the ticket is back in the inbox.")
         else:
-            spam.mark_spam(ticket, by=request.user)  # type: ignore[arg-type]
+            spam.mark_spam(ticket, by=request.user)
             if request.POST.get("block"):
                 address = ticket.customer.primary_email
                 pattern = (
                     address.rpartition("@")[2] if request.POST["block"] == "domain" else address
                 )
-                if request.user.has_role("admin") and pattern:  # type: ignore[union-attr]
-                    spam.block_sender(pattern, by=request.user)  # type: ignore[arg-type]
+                if request.user.has_role("admin") and pattern:
+                    spam.block_sender(pattern, by=request.user)
                     messages.info(request, f"Blocked {pattern}.")
             messages.success(request, "Marked spam.")
     except services.TicketError as exc:
@@ -600,7 +601,7 @@ def _next_business_morning() -> datetime | None:
 
 @login_required
 @require_POST
-def follow_up_create(request: HttpRequest, pk: int) -> HttpResponse:
+def follow_up_create(request: AgentRequest, pk: int) -> HttpResponse:
     ticket = _get_ticket_for_agent(request, pk)
     form = FollowUpForm(request.POST)
     if not form.is_valid():
@@ -613,7 +614,7 @@ def follow_up_create(request: HttpRequest, pk: int) -> HttpResponse:
         )
         services.schedule_follow_up(
             ticket,
-            by=request.user,  # type: ignore[arg-type]
+            by=request.user,
             send_at=send_at,
             body=form.cleaned_data["body"],
         )

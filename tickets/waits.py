@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.checks import CheckMessage
 
 from core import hooks
 from tickets.models import Status, Ticket, TicketType
@@ -166,12 +167,12 @@ def overdue_at(ticket: Ticket) -> datetime | None:
     return min(dues) if dues else None
 
 
-def check_targets(**kwargs: object) -> list[object]:
+def check_targets(**kwargs: object) -> list[CheckMessage]:
     """A Django system check: a malformed target setting stops `migrate`/`serve` with its reason
     instead of silently running no target."""
     from django.core import checks
 
-    errors: list[object] = []
+    errors: list[CheckMessage] = []
     for name in ("SUPPORTDESK_FIRST_RESPONSE_TARGETS", "SUPPORTDESK_RESOLUTION_TARGETS"):
         try:
             parse_targets(getattr(settings, name))

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 from ninja import Status as WithStatus
 
 from accounts.api_auth import role_auth
+from accounts.http import AgentRequest
 from accounts.reauth import ensure_second_factor_again
 from core.api import ApiError
 from webhooks import services
@@ -19,8 +19,8 @@ from webhooks.models import Delivery, Kind, Webhook
 router = Router(tags=["webhooks"], auth=role_auth("admin"))
 
 
-def _require_admin(request: HttpRequest) -> None:
-    if not request.user.has_role("admin"):  # type: ignore[union-attr]
+def _require_admin(request: AgentRequest) -> None:
+    if not request.user.has_role("admin"):
         raise PermissionDenied("Only admins manage webhooks")
 
 
@@ -96,7 +96,7 @@ class DeliveryFilters(Schema):
 
 
 @router.post("/webhooks", response={201: WebhookOut}, summary="Subscribe a URL to events (admin)")
-def create_webhook(request: HttpRequest, payload: WebhookIn) -> WithStatus[Webhook]:
+def create_webhook(request: AgentRequest, payload: WebhookIn) -> WithStatus[Webhook]:
     """With a session, the second factor must have been given in the last minutes (else 403
     `reauthentication_required`); a bearer token needs the `admin` scope (accounts/reauth.py)."""
     _require_admin(request)
@@ -107,7 +107,7 @@ def create_webhook(request: HttpRequest, payload: WebhookIn) -> WithStatus[Webho
             events=payload.events,
             secret=payload.secret,
             kind=payload.kind,
-            by=request.user,  # type: ignore[arg-type]
+            by=request.user,
         )
     except services.WebhookError as exc:
         raise ApiError(422, str(exc), exc.code) from None
@@ -115,7 +115,7 @@ def create_webhook(request: HttpRequest, payload: WebhookIn) -> WithStatus[Webho
 
 
 @router.get("/webhooks", response=WebhookList, summary="Webhooks (admin)")
-def list_webhooks(request: HttpRequest) -> dict[str, object]:
+def list_webhooks(request: AgentRequest) -> dict[str, object]:
     _require_admin(request)
     return {"items": list(Webhook.objects.order_by("id")[:500])}
 
@@ -126,7 +126,7 @@ def list_webhooks(request: HttpRequest) -> dict[str, object]:
     summary="Deliveries of a webhook, newest first, with every attempt (admin)",
 )
 def deliveries(
-    request: HttpRequest, webhook_id: int, filters: Query[DeliveryFilters]
+    request: AgentRequest, webhook_id: int, filters: Query[DeliveryFilters]
 ) -> dict[str, object]:
     _require_admin(request)
     webhook = get_object_or_404(Webhook, pk=webhook_id)
@@ -146,7 +146,7 @@ def deliveries(
     response=DeliveryOut,
     summary="Send an event again, with the same event id (admin)",
 )
-def redeliver(request: HttpRequest, webhook_id: int, delivery_id: int) -> Delivery:
+def redeliver(request: AgentRequest, webhook_id: int, delivery_id: int) -> Delivery:
     _require_admin(request)
     delivery = get_object_or_404(Delivery, pk=delivery_id, webhook_id=webhook_id)
     services.redeliver(delivery)
@@ -154,6 +154,6 @@ def redeliver(request: HttpRequest, webhook_id: int, delivery_id: int) -> Delive
 
 
 @router.post("/webhooks/{webhook_id}/enable", response=WebhookOut, summary="Enable again (admin)")
-def enable(request: HttpRequest, webhook_id: int) -> Webhook:
+def enable(request: AgentRequest, webhook_id: int) -> Webhook:
     _require_admin(request)
     return services.enable(get_object_or_404(Webhook, pk=webhook_id))

@@ -88,7 +88,7 @@ def check_url(url: str) -> tuple[str, str, int, list[str]]:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (OSError, ValueError) as exc:
         raise WebhookError(f"The host does not resolve: {exc}", code="unresolvable") from None
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not settings.SUPPORTDESK_WEBHOOK_ALLOW_PRIVATE:
         for address in addresses:
             ip = ipaddress.ip_address(address.split("%")[0])

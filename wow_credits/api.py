@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
+from accounts.http import AgentRequest
 from accounts.models import User
 from core.api import ApiError
 from customers.models import CustomerEmail, Order
@@ -73,7 +74,7 @@ class GrantOut(Schema):
 
     @staticmethod
     def resolve_order_external_id(obj: Grant) -> str | None:
-        return obj.order.external_id if obj.order_id else None
+        return obj.order.external_id if obj.order is not None else None
 
     @staticmethod
     def resolve_recipient(obj: Grant) -> User | None:
@@ -170,7 +171,7 @@ def _cursor(value: str | None) -> int | None:
 
 
 @router.post("/wow/grants", response={200: GrantOut, 201: GrantOut})
-def create_grant(request: HttpRequest, payload: GrantIn) -> Status[Grant]:
+def create_grant(request: AgentRequest, payload: GrantIn) -> Status[Grant]:
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key:
         raise ApiError(400, "Send an Idempotency-Key header", "idempotency_key_required")
@@ -203,7 +204,7 @@ def create_grant(request: HttpRequest, payload: GrantIn) -> Status[Grant]:
     try:
         grant, created = services.grant(
             payload.kind,
-            by=request.user,  # type: ignore[arg-type]
+            by=request.user,
             customer=customer,
             order=order,
             amount=payload.amount,
@@ -225,10 +226,10 @@ def create_grant(request: HttpRequest, payload: GrantIn) -> Status[Grant]:
     description="Managers and admins list every grant. Agents must pass `customer=` or their "
     "own `agent=` (else 403 `managers_only`): amounts across everyone are the reports' business.",
 )
-def list_grants(request: HttpRequest, filters: Query[GrantFilters]) -> dict[str, Any]:
+def list_grants(request: AgentRequest, filters: Query[GrantFilters]) -> dict[str, Any]:
     user = request.user
-    own = filters.agent and filters.agent.lower() in (str(user.pk), user.email)  # type: ignore[union-attr]
-    if not user.is_manager and not filters.customer and not own:  # type: ignore[union-attr]
+    own = filters.agent and filters.agent.lower() in (str(user.pk), user.email)
+    if not user.is_manager and not filters.customer and not own:
         # What everyone granted, with amounts, is what the manager-only reports show: agents
         # list one customer's grants (the guardrails beside the grant button) or their own.
         raise ApiError(
@@ -264,20 +265,20 @@ def get_grant(request: HttpRequest, grant_id: int) -> Grant:
 
 
 @router.post("/wow/grants/{grant_id}/undo", response=GrantOut)
-def undo(request: HttpRequest, grant_id: int) -> Grant:
+def undo(request: AgentRequest, grant_id: int) -> Grant:
     target = get_object_or_404(Grant, pk=grant_id)
     try:
-        services.undo_grant(target, by=request.user)  # type: ignore[arg-type]
+        services.undo_grant(target, by=request.user)
     except services.GrantError as exc:
         _raise(exc)
     return _grants().get(pk=grant_id)
 
 
 @router.post("/wow/grants/{grant_id}/retry", response=GrantOut)
-def retry(request: HttpRequest, grant_id: int) -> Grant:
+def retry(request: AgentRequest, grant_id: int) -> Grant:
     target = get_object_or_404(Grant, pk=grant_id)
     try:
-        services.retry_grant(target, by=request.user)  # type: ignore[arg-type]
+        services.retry_grant(target, by=request.user)
     except services.GrantError as exc:
         _raise(exc)
     return _grants().get(pk=grant_id)
@@ -292,7 +293,7 @@ def _stories() -> QuerySet[Story]:
 
 
 @router.post("/wow/stories", response={201: StoryOut})
-def create_story(request: HttpRequest, payload: StoryIn) -> Status[Story]:
+def create_story(request: AgentRequest, payload: StoryIn) -> Status[Story]:
     subject = None
     if payload.subject_user_id is not None:
         subject = User.objects.filter(pk=payload.subject_user_id, is_active=True).first()
@@ -300,7 +301,7 @@ def create_story(request: HttpRequest, payload: StoryIn) -> Status[Story]:
             raise ApiError(422, "Unknown coworker", "unknown_user")
     try:
         story = services.nominate_story(
-            by=request.user,  # type: ignore[arg-type]
+            by=request.user,
             title=payload.title,
             story=payload.story,
             values=payload.values,
@@ -337,6 +338,6 @@ def get_story(request: HttpRequest, story_id: int) -> Story:
 
 
 @router.post("/wow/stories/{story_id}/celebrate", response=CelebrateOut)
-def celebrate_story(request: HttpRequest, story_id: int) -> dict[str, int]:
+def celebrate_story(request: AgentRequest, story_id: int) -> dict[str, int]:
     story = get_object_or_404(Story, pk=story_id)
-    return {"celebrations": services.celebrate(story, by=request.user)}  # type: ignore[arg-type]
+    return {"celebrations": services.celebrate(story, by=request.user)}

@@ -69,6 +69,7 @@ class LocalBackend:
     def _apply(self, grant: Grant) -> tuple[Shipment | None, str]:
         kind = GrantKind(grant.kind)
         if kind == GrantKind.REFUND:
+            assert grant.order_id is not None  # validated at creation (order_required)
             order = Order.objects.select_for_update().get(pk=grant.order_id)
             if refunded_executed(order) + (grant.amount or 0) >= order.paid_amount:
                 order.status = "refunded"
@@ -173,7 +174,7 @@ class WebhookBackend:
                 "email": grant.customer.primary_email if grant.customer else "",
                 "external_id": grant.customer.external_id if grant.customer else "",
             },
-            "order_external_id": grant.order.external_id if grant.order_id else None,
+            "order_external_id": grant.order.external_id if grant.order is not None else None,
             "details": grant.details,
             "agent": grant.agent.email,
             "created_at": grant.created_at.isoformat(),

@@ -7,6 +7,7 @@ transition appends a `GrantEvent`; the ledger is never edited, corrections are n
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -156,7 +157,7 @@ class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs: Any) -> int:
         raise LedgerError("The grant ledger is append-only")
 
-    def delete(self) -> Any:  # type: ignore[override]
+    def delete(self) -> Any:
         raise LedgerError("The grant ledger is append-only")
 
 
@@ -262,6 +263,9 @@ class Story(models.Model):
     grants = models.ManyToManyField(Grant, blank=True, related_name="stories")
     values = models.ManyToManyField(CoreValue, blank=True, related_name="stories")
     created_at = models.DateTimeField(default=timezone.now)
+
+    # Not a field: the wall's sum of the story's grants, for its template (wow_credits/views.py).
+    cost: Decimal | int
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -3,6 +3,7 @@ kind, agent and week, stories by value, repeat purchases of WOWed customers agai
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -75,7 +76,7 @@ def report_context(days: int) -> dict[str, Any]:
         if total:
             outcomes.append({"label": label, "customers": total, "rate": _pct(repeat, total)})
 
-    def name(row: dict[str, Any]) -> str:
+    def name(row: Mapping[str, Any]) -> str:
         return row["agent__name"] or row["agent__email"].split("@")[0]
 
     return {

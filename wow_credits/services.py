@@ -41,7 +41,8 @@ from customers.services import language_of
 from mailer.services import build_email, queue_email
 from wow_credits import limits, wording
 from wow_credits.backends import ExecutionResult, get_backend
-from wow_credits.errors import Conflict, GrantError
+from wow_credits.errors import Conflict as Conflict  # re-exported: callers catch services.*
+from wow_credits.errors import GrantError as GrantError
 from wow_credits.ledger import bonuses_given_this_month, refundable, refunded_total
 from wow_credits.models import (
     Celebration,
@@ -878,7 +879,7 @@ def send_monthly_digest(*, now: datetime | None = None, top: int = 5) -> int:
                 {
                     "title": story.title,
                     "who": (story.subject_user or story.author).display_name,
-                    "celebrations": story.n,  # type: ignore[attr-defined]
+                    "celebrations": story.n,
                     "text": story.story[:300],
                 }
                 for story in stories

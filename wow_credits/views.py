@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.http import AgentRequest
 from accounts.models import User
 from customers.models import Customer, Order
 from wow_credits import ledger, limits, services
@@ -27,9 +28,14 @@ def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
+def _pk(value: str | None) -> int:
+    """An id from a form for a lookup: 0 (which no row has) when absent or not a number."""
+    return _int(value) or 0
+
+
 @login_required
 @require_GET
-def wall(request: HttpRequest) -> HttpResponse:
+def wall(request: AgentRequest) -> HttpResponse:
     f = {k: request.GET.get(k, "") for k in ("value", "agent", "team", "kind", "period")}
     qs = (
         Story.objects.select_related("author", "subject_user")
@@ -59,7 +65,7 @@ def wall(request: HttpRequest) -> HttpResponse:
     more = len(stories) > 30
     stories = stories[:30]
     for story in stories:
-        story.cost = sum((g.amount or Decimal("0")) for g in story.grants.all())  # type: ignore[attr-defined]
+        story.cost = sum((g.amount or Decimal("0")) for g in story.grants.all())
     context = {
         "nav": "wall",
         "stories": stories,
@@ -81,10 +87,10 @@ def wall(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def celebrate(request: HttpRequest, story_id: int) -> HttpResponse:
+def celebrate(request: AgentRequest, story_id: int) -> HttpResponse:
     story = get_object_or_404(Story, pk=story_id)
-    count = services.celebrate(story, by=request.user)  # type: ignore[arg-type]
-    if not request.htmx:  # type: ignore[attr-defined]
+    count = services.celebrate(story, by=request.user)
+    if not request.htmx:
         return redirect("wow_credits:wall")
     return render(
         request,
@@ -94,7 +100,7 @@ def celebrate(request: HttpRequest, story_id: int) -> HttpResponse:
 
 
 @login_required
-def story_new(request: HttpRequest) -> HttpResponse:
+def story_new(request: AgentRequest) -> HttpResponse:
     source = request.POST if request.method == "POST" else request.GET
     grant_ids = [int(g) for g in source.getlist("grant_ids") if g.isdigit()]
     for chunk in source.get("grants", "").split(","):  # ?grants=1,2 from a grant or ticket page
@@ -112,7 +118,7 @@ def story_new(request: HttpRequest) -> HttpResponse:
                 .order_by("id")
                 .values_list("pk", flat=True)[:50]
             )
-    form = {
+    form: dict[str, Any] = {
         "title": source.get("title", ""),
         "story": source.get("story", ""),
         "values": source.getlist("values"),
@@ -126,7 +132,7 @@ def story_new(request: HttpRequest) -> HttpResponse:
         subject_id = _int(form["subject_user"])
         try:
             services.nominate_story(
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,
                 title=form["title"],
                 story=form["story"],
                 values=form["values"],
@@ -151,8 +157,8 @@ def story_new(request: HttpRequest) -> HttpResponse:
 
 
 def _dialog_context(request: HttpRequest, source: Any) -> dict[str, Any]:
-    customer = Customer.objects.filter(pk=_int(source.get("customer_id"))).first()
-    order = Order.objects.filter(pk=_int(source.get("order_id"))).select_related("customer").first()
+    customer = Customer.objects.filter(pk=_pk(source.get("customer_id"))).first()
+    order = Order.objects.filter(pk=_pk(source.get("order_id"))).select_related("customer").first()
     if order is not None and customer is None:
         customer = order.customer
     chat_id = _int(source.get("chat_id"))
@@ -194,7 +200,7 @@ def _dialog_context(request: HttpRequest, source: Any) -> dict[str, Any]:
 
 
 @login_required
-def grant_dialog(request: HttpRequest) -> HttpResponse:
+def grant_dialog(request: AgentRequest) -> HttpResponse:
     """GET: the grant form (a fresh idempotency key per render). POST: make the grant."""
     if request.method != "POST":
         # ?kind=&reason= prefill the dialog (a care task opens it with its suggested WOW).
@@ -214,7 +220,7 @@ def grant_dialog(request: HttpRequest) -> HttpResponse:
     try:
         grant, _ = services.grant(
             data.get("kind", ""),
-            by=request.user,  # type: ignore[arg-type]
+            by=request.user,
             customer=context["customer"],
             order=context["order"],
             amount=data.get("amount") or None,
@@ -239,13 +245,13 @@ def grant_dialog(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def bonus(request: HttpRequest) -> HttpResponse:
+def bonus(request: AgentRequest) -> HttpResponse:
     """Give a coworker a bonus (scenario 8): recipient, amount within the allowance, reason."""
-    user: User = request.user  # type: ignore[assignment]
+    user: User = request.user
     error = ""
     form = request.POST if request.method == "POST" else {}
     if request.method == "POST":
-        recipient = User.objects.filter(pk=_int(form.get("recipient")), is_active=True).first()
+        recipient = User.objects.filter(pk=_pk(form.get("recipient")), is_active=True).first()
         try:
             if recipient is None:
                 raise services.GrantError("Choose a coworker", code="recipient_required")
@@ -275,11 +281,11 @@ def bonus(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def grant_undo(request: HttpRequest, grant_id: int) -> HttpResponse:
+def grant_undo(request: AgentRequest, grant_id: int) -> HttpResponse:
     grant = get_object_or_404(Grant, pk=grant_id)
     error = ""
     try:
-        grant = services.undo_grant(grant, by=request.user)  # type: ignore[arg-type]
+        grant = services.undo_grant(grant, by=request.user)
     except services.GrantError as exc:
         error = str(exc)
         grant.refresh_from_db()
@@ -293,9 +299,9 @@ def grant_undo(request: HttpRequest, grant_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def grant_retry(request: HttpRequest, grant_id: int) -> HttpResponse:
+def grant_retry(request: AgentRequest, grant_id: int) -> HttpResponse:
     grant = get_object_or_404(Grant, pk=grant_id)
     # The page shows the grant's current state either way.
     with contextlib.suppress(services.GrantError):
-        services.retry_grant(grant, by=request.user)  # type: ignore[arg-type]
+        services.retry_grant(grant, by=request.user)
     return redirect("reports:reports")

@@ -5,7 +5,7 @@ the chat line and the confirmation email show once it is executed)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.utils import translation
@@ -14,13 +14,15 @@ from django.utils.translation import gettext as _
 from customers.models import Shipment
 from wow_credits.models import DiscountCode, Grant, GrantKind, LocalEffect
 
+_T = TypeVar("_T")
+
 
 def _money(grant: Grant) -> str:
     return f"{grant.amount} {grant.currency}" if grant.amount is not None else ""
 
 
 def _order(grant: Grant, preposition: str) -> str:
-    return f" {preposition} order {grant.order.external_id}" if grant.order_id else ""  # type: ignore[union-attr]
+    return f" {preposition} order {grant.order.external_id}" if grant.order is not None else ""
 
 
 def plan(grant: Grant) -> str:
@@ -44,7 +46,7 @@ def done(grant: Grant) -> str:
     the active language (the confirmation email renders it in the customer's)."""
     values = {
         "amount": _money(grant),
-        "order": grant.order.external_id if grant.order_id else "",  # type: ignore[union-attr]
+        "order": grant.order.external_id if grant.order is not None else "",
         "kind": grant.get_kind_display(),
     }
     kind = GrantKind(grant.kind)
@@ -129,7 +131,7 @@ def recorded(grant: Grant) -> str:
     return english(done, grant)
 
 
-def english(words: Callable[..., str], *args: Any) -> str:
+def english(words: Callable[..., _T], *args: Any) -> _T:
     """`words(*args)` in English: what backends record on the grant."""
     with translation.override(settings.LANGUAGE_CODE):
         return words(*args)

@@ -36,11 +36,9 @@ class Command(BaseCommand):
         )
         bulk.bulk_change(ids=open_ids, action="tag", value="web-form", by=agent)
         # The same customer wrote twice about one order: the second ticket is merged into the first.
-        first, second = Ticket.objects.filter(
-            customer=Ticket.objects.order_by("id").first().customer
-        ).order_by("id")[  # type: ignore[union-attr]
-            :2
-        ]
+        oldest = Ticket.objects.order_by("id").first()
+        assert oldest is not None  # the tickets created above
+        first, second = Ticket.objects.filter(customer=oldest.customer).order_by("id")[:2]
         merging.merge_ticket(second, into=first, by=agent)
         self.stdout.write(
             f"Saved views, a bulk tag on {len(open_ids)} tickets, #{second.pk} merged into #{first.pk}."
