@@ -89,7 +89,7 @@ def discount(code: DiscountCode) -> str:
 
 def reship(grant: Grant, shipment: Shipment) -> str:
     """The new overnight shipment of a reship, in the active language."""
-    items = ", ".join(i.name for i in grant.order.items.all()) if grant.order_id else ""  # type: ignore[union-attr]
+    items = ", ".join(i.name for i in grant.order.items.all()) if grant.order is not None else ""
     return _(
         "We are sending a new %(items)s by overnight shipping with %(carrier)s, tracking %(tracking)s."
     ) % {
