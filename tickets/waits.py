@@ -126,7 +126,14 @@ _batch_clock: contextvars.ContextVar[Clock | None] = contextvars.ContextVar(
 def one_hours_read() -> Iterator[None]:
     """Read the business hours once for a batch of tickets (the follow-up sweep's 500), not once
     per ticket."""
-    token = _batch_clock.set(business_clock())
+    read: list[Clock] = []
+
+    def clock(start: datetime, duration: timedelta) -> datetime:
+        if not read:  # read on first use: a sweep with nothing due reads nothing
+            read.append(business_clock())
+        return read[0](start, duration)
+
+    token = _batch_clock.set(clock)
     try:
         yield
     finally:
