@@ -278,3 +278,20 @@ def test_the_reports_page_charts_how_long_customers_waited(cast, targets) -> Non
     assert "1 to 3 days: 1 tickets" in first_chart  # slow: a day exactly
     assert "Waiting for an answer now: 1, of whom 1 waited longer than the target" in section
     assert "agent" not in section.lower()  # the customer's wait, never a figure per agent
+
+
+def test_a_follow_up_sent_in_a_batch_answers_the_waiting_customer(cast, targets) -> None:
+    with time_machine.travel(FRIDAY_4PM, tick=False):
+        ticket = _customer_ticket()
+        services.schedule_follow_up(
+            ticket, by=cast.alice, send_at=FRIDAY_4PM, body="Your parcel left today."
+        )
+    with time_machine.travel(FRIDAY_4PM + timedelta(minutes=5), tick=False):
+        assert services.send_due_follow_ups(batch_size=10) == 1
+
+    ticket.refresh_from_db()
+    assert ticket.first_responded_at == FRIDAY_4PM + timedelta(minutes=5)
+    assert ticket.first_response_due_at is None
+    assert ticket.customer_waiting_since is None
+    assert ticket.resolution_due_at == FRIDAY_4PM + timedelta(days=2)
+    assert ticket.last_message_preview == "Your parcel left today."
