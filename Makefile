@@ -81,6 +81,7 @@ lint: install-test
 	$(VENV)/bin/ruff format --check .
 	$(PY) scripts/import_graph.py --modules
 	$(VENV)/bin/mypy
+	$(PY) scripts/long_functions.py
 
 format: install-test
 	$(VENV)/bin/ruff format .

@@ -130,153 +130,148 @@ def build_export(customer: Customer) -> dict[str, Any]:
     surveys = Survey.objects.filter(
         Q(customer__in=subjects) | Q(ticket__in=tickets) | Q(conversation__in=conversations)
     ).order_by("requested_at")
-    ticket_docs = []
-    for ticket in tickets:
-        messages = []
-        for message in ticket.messages.all():
-            files = [
-                {
-                    "id": a.pk,
-                    "filename": a.filename,
-                    "content_type": a.content_type,
-                    "size": a.size,
-                    "ticket_id": ticket.pk,
-                    "message_id": message.pk,
-                }
-                for a in message.attachments.all()
-            ]
-            messages.append(
-                {
-                    "id": message.pk,
-                    "author_type": message.author_type,
-                    "internal": message.internal,
-                    "channel": message.channel,
-                    "body": message.body_text,
-                    "created_at": message.created_at,
-                    "attachments": [f["id"] for f in files],
-                }
-            )
-        ticket_docs.append(
-            {
-                "id": ticket.pk,
-                "reference": ticket.reference,
-                "subject": ticket.subject,
-                "status": ticket.status,
-                "type": ticket.type,
-                "channel": ticket.channel,
-                "created_at": ticket.created_at,
-                "tags": [t.name for t in ticket.tags.all()],
-                "messages": messages,
-            }
-        )
-    attachments = [
-        {
-            "id": a.pk,
-            "filename": a.filename,
-            "content_type": a.content_type,
-            "size": a.size,
-            "source": a.source,
-            "ticket_id": a.ticket_id,
-            "message_id": a.message_id,
-            "chat_id": a.conversation_id,
-            "created_at": a.created_at,
-        }
-        for a in _attachments(
-            list(tickets.values_list("pk", flat=True)),
-            list(conversations.values_list("pk", flat=True)),
-        )
-    ]
+    attachments = _attachments(
+        list(tickets.values_list("pk", flat=True)),
+        list(conversations.values_list("pk", flat=True)),
+    )
     return {
         "format": EXPORT_FORMAT,
         "exported_at": timezone.now(),
-        "profile": {
-            "id": customer.pk,
-            "name": customer.name,
-            "kind": customer.kind,
-            "tier": customer.tier,
-            "external_id": customer.external_id,
-            "notes": customer.notes,
-            "created_at": customer.created_at,
-            "merged_records": [c.pk for c in subjects if c.pk != customer.pk],
-        },
+        "profile": _profile_doc(customer, subjects),
         "emails": [
             {"address": e.address, "primary": e.is_primary}
             for e in CustomerEmail.objects.filter(customer__in=subjects)
         ],
-        "tickets": ticket_docs,
-        "chats": [
+        "tickets": [_ticket_doc(ticket) for ticket in tickets],
+        "chats": [_chat_doc(conversation) for conversation in conversations],
+        "orders": [_order_doc(order) for order in orders],
+        "grants": [_grant_doc(grant) for grant in grants],
+        "csat": [_survey_doc(survey) for survey in surveys],
+        "attachments": [_attachment_doc(attachment) for attachment in attachments],
+    }
+
+
+def _profile_doc(customer: Customer, subjects: QuerySet[Customer]) -> dict[str, Any]:
+    return {
+        "id": customer.pk,
+        "name": customer.name,
+        "kind": customer.kind,
+        "tier": customer.tier,
+        "external_id": customer.external_id,
+        "notes": customer.notes,
+        "created_at": customer.created_at,
+        "merged_records": [c.pk for c in subjects if c.pk != customer.pk],
+    }
+
+
+def _ticket_doc(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "id": ticket.pk,
+        "reference": ticket.reference,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "type": ticket.type,
+        "channel": ticket.channel,
+        "created_at": ticket.created_at,
+        "tags": [t.name for t in ticket.tags.all()],
+        "messages": [
             {
-                "id": c.pk,
-                "visitor_name": c.visitor_name,
-                "visitor_email": c.visitor_email,
-                "verified": c.verified,
-                "status": c.status,
-                "page_url": c.page_url,
-                "created_at": c.created_at,
-                "ended_at": c.ended_at,
-                "messages": [
-                    {
-                        "seq": m.seq,
-                        "author_type": m.author_type,
-                        "author_name": m.author_name,
-                        "body": m.body,
-                        "sent_at": m.sent_at,
-                    }
-                    for m in c.messages.all()
-                ],
+                "id": message.pk,
+                "author_type": message.author_type,
+                "internal": message.internal,
+                "channel": message.channel,
+                "body": message.body_text,
+                "created_at": message.created_at,
+                "attachments": [a.pk for a in message.attachments.all()],
             }
-            for c in conversations
+            for message in ticket.messages.all()
         ],
-        "orders": [
+    }
+
+
+def _chat_doc(conversation: Conversation) -> dict[str, Any]:
+    return {
+        "id": conversation.pk,
+        "visitor_name": conversation.visitor_name,
+        "visitor_email": conversation.visitor_email,
+        "verified": conversation.verified,
+        "status": conversation.status,
+        "page_url": conversation.page_url,
+        "created_at": conversation.created_at,
+        "ended_at": conversation.ended_at,
+        "messages": [
             {
-                "external_id": o.external_id,
-                "total": o.total,
-                "currency": o.currency,
-                "status": o.status,
-                "placed_at": o.placed_at,
-                "items": [
-                    {"sku": i.sku, "name": i.name, "quantity": i.quantity, "price": i.price}
-                    for i in o.items.all()
-                ],
-                "shipments": [
-                    {
-                        "method": s.method,
-                        "address": s.address,
-                        "carrier": s.carrier,
-                        "tracking": s.tracking,
-                        "status": s.status,
-                        "promised_by": s.promised_by,
-                    }
-                    for s in o.shipments.all()
-                ],
+                "seq": m.seq,
+                "author_type": m.author_type,
+                "author_name": m.author_name,
+                "body": m.body,
+                "sent_at": m.sent_at,
             }
-            for o in orders
+            for m in conversation.messages.all()
         ],
-        "grants": [
+    }
+
+
+def _order_doc(order: Order) -> dict[str, Any]:
+    return {
+        "external_id": order.external_id,
+        "total": order.total,
+        "currency": order.currency,
+        "status": order.status,
+        "placed_at": order.placed_at,
+        "items": [
+            {"sku": i.sku, "name": i.name, "quantity": i.quantity, "price": i.price}
+            for i in order.items.all()
+        ],
+        "shipments": [
             {
-                "id": g.pk,
-                "kind": g.kind,
-                "status": g.status,
-                "amount": g.amount,
-                "currency": g.currency,
-                "reason": g.reason,
-                "outcome": g.outcome,
-                "created_at": g.created_at,
-                "executed_at": g.executed_at,
+                "method": s.method,
+                "address": s.address,
+                "carrier": s.carrier,
+                "tracking": s.tracking,
+                "status": s.status,
+                "promised_by": s.promised_by,
             }
-            for g in grants
+            for s in order.shipments.all()
         ],
-        "csat": [
-            {
-                "ticket_id": s.ticket_id,
-                "chat_id": s.conversation_id,
-                "rating": s.rating,
-                "comment": s.comment,
-                "rated_at": s.rated_at,
-            }
-            for s in surveys
-        ],
-        "attachments": attachments,
+    }
+
+
+def _grant_doc(grant: Grant) -> dict[str, Any]:
+    return {
+        "id": grant.pk,
+        "kind": grant.kind,
+        "status": grant.status,
+        "amount": grant.amount,
+        "currency": grant.currency,
+        "reason": grant.reason,
+        "outcome": grant.outcome,
+        "created_at": grant.created_at,
+        "executed_at": grant.executed_at,
+    }
+
+
+def _survey_doc(survey: Survey) -> dict[str, Any]:
+    return {
+        "ticket_id": survey.ticket_id,
+        "chat_id": survey.conversation_id,
+        "rating": survey.rating,
+        "comment": survey.comment,
+        "rated_at": survey.rated_at,
+    }
+
+
+def _attachment_doc(attachment: Attachment) -> dict[str, Any]:
+    return {
+        "id": attachment.pk,
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "source": attachment.source,
+        "ticket_id": attachment.ticket_id,
+        "message_id": attachment.message_id,
+        "chat_id": attachment.conversation_id,
+        "created_at": attachment.created_at,
     }
 
 
@@ -464,81 +459,20 @@ def erase_customer(customer: Customer, *, by: Any, request: Any = None) -> dict[
     attachments and chat lines everywhere (search text, outgoing mail rows, raw inbound mail).
     Grants keep every row, amount and reason under the same, now anonymous, customer row."""
     counts: dict[str, int] = {}
-    files: list[tuple[Any, str]] = []
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
         if customer.merged_into_id is not None:
             raise PrivacyError("Erase the record this one was merged into", "merged")
-        subjects = _subjects(customer)
-        subject_ids = list(subjects.values_list("pk", flat=True))
+        subject_ids = list(_subjects(customer).values_list("pk", flat=True))
         addresses = _addresses(customer)
-        tickets = Ticket.objects.filter(customer_id__in=subject_ids)
-        ticket_ids = list(tickets.values_list("pk", flat=True))
-        conversations = _conversations(customer, addresses)
-        conversation_ids = list(conversations.values_list("pk", flat=True))
-
-        held = _attachments(ticket_ids, conversation_ids)
-        for attachment in held:
-            for stored in (attachment.file, attachment.thumbnail):
-                if stored.name:  # a FieldFile is true when it has a name
-                    files.append((stored.storage, stored.name))
-        counts["attachments"] = Attachment.objects.filter(
-            pk__in=list(held.values_list("pk", flat=True))
-        ).delete()[0]
-        counts["messages"] = Message.objects.filter(ticket_id__in=ticket_ids).update(
-            body_text=REDACTED, body_html=""
+        ticket_ids = list(
+            Ticket.objects.filter(customer_id__in=subject_ids).values_list("pk", flat=True)
         )
-        counts["tickets"] = Ticket.objects.filter(pk__in=ticket_ids).update(
-            subject=REDACTED, search_document=""
-        )
-        counts["inbound_raw"] = InboundEmail.objects.filter(ticket_id__in=ticket_ids).delete()[0]
-        outbound = OutboundEmail.objects.filter(
-            Q(ticket_id__in=ticket_ids) | _json_to_contains("to", addresses)
-        )
-        # Mail not yet sent is not sent any more: it was to the person, about the person.
-        outbound.filter(status__in=[OutboundStatus.QUEUED, OutboundStatus.SENDING]).update(
-            status=OutboundStatus.FAILED, last_error="Recipient erased"
-        )
-        counts["outbound_mail"] = outbound.update(
-            to=[REDACTED],
-            envelope_to=[],
-            subject=REDACTED,
-            body_text=REDACTED,
-            body_html="",
-            raw_message=None,
-            extra_headers={},
-        )
-        counts["captured_mail"] = CapturedEmail.objects.filter(
-            _json_to_contains("to", addresses)
-        ).update(to=[REDACTED], subject=REDACTED, body_text=REDACTED, raw=REDACTED)
-        counts["chat_lines"] = ChatMessage.objects.filter(
-            conversation_id__in=conversation_ids
-        ).update(body=REDACTED)
-        ChatMessage.objects.filter(
-            conversation_id__in=conversation_ids, author_type=ChatAuthorType.VISITOR
-        ).update(author_name="")
-        counts["chats"] = Conversation.objects.filter(pk__in=conversation_ids).update(
-            visitor_name="", visitor_email="", page_url=""
-        )
-        counts["csat"] = Survey.objects.filter(
-            Q(customer_id__in=subject_ids)
-            | Q(ticket_id__in=ticket_ids)
-            | Q(conversation_id__in=conversation_ids)
-        ).update(email="", comment="")
-        counts["shipments"] = Shipment.objects.filter(order__customer_id__in=subject_ids).update(
-            address=REDACTED
-        )
-        Order.objects.filter(customer_id__in=subject_ids).update(problem_detail="")
-        # The ledger: rows, amounts and reasons stay; only the told outcome (tracking, address,
-        # code) and the local backend's summary of it are redacted.
-        counts["grants_kept"] = Grant.objects.filter(customer_id__in=subject_ids).update(
-            outcome=REDACTED
-        )
-        LocalEffect.objects.filter(grant__customer_id__in=subject_ids).update(summary=REDACTED)
-        counts["emails"] = CustomerEmail.objects.filter(customer_id__in=subject_ids).delete()[0]
-        counts["customers"] = Customer.objects.filter(pk__in=subject_ids).update(
-            name=ERASED_NAME, notes="", external_id=""
-        )
+        conversation_ids = list(_conversations(customer, addresses).values_list("pk", flat=True))
+        files = _erase_attachments(ticket_ids, conversation_ids, counts)
+        _erase_tickets_and_mail(ticket_ids, addresses, counts)
+        _erase_chats(conversation_ids, counts)
+        _erase_surveys_orders_and_profile(subject_ids, ticket_ids, conversation_ids, counts)
         Erasure.objects.create(customer=customer, erased_by=by, counts=counts)
         auditing.record(
             action="customer.erased",
@@ -548,16 +482,102 @@ def erase_customer(customer: Customer, *, by: Any, request: Any = None) -> dict[
             detail={"counts": counts},
             **_origin(request),
         )
-
-        def remove_files() -> None:
-            for storage, name in files:
-                try:
-                    storage.delete(name)
-                except OSError:
-                    log.warning("Could not delete an erased attachment file %s", name)
-
-        transaction.on_commit(remove_files)
+        transaction.on_commit(lambda: _remove_files(files))
     return counts
+
+
+def _erase_attachments(
+    ticket_ids: list[int], conversation_ids: list[int], counts: dict[str, int]
+) -> list[tuple[Any, str]]:
+    """Delete the attachment rows; returns their stored files, removed once the erasure commits."""
+    files: list[tuple[Any, str]] = []
+    held = _attachments(ticket_ids, conversation_ids)
+    for attachment in held:
+        for stored in (attachment.file, attachment.thumbnail):
+            if stored.name:  # a FieldFile is true when it has a name
+                files.append((stored.storage, stored.name))
+    counts["attachments"] = Attachment.objects.filter(
+        pk__in=list(held.values_list("pk", flat=True))
+    ).delete()[0]
+    return files
+
+
+def _remove_files(files: list[tuple[Any, str]]) -> None:
+    for storage, name in files:
+        try:
+            storage.delete(name)
+        except OSError:
+            log.warning("Could not delete an erased attachment file %s", name)
+
+
+def _erase_tickets_and_mail(
+    ticket_ids: list[int], addresses: list[str], counts: dict[str, int]
+) -> None:
+    counts["messages"] = Message.objects.filter(ticket_id__in=ticket_ids).update(
+        body_text=REDACTED, body_html=""
+    )
+    counts["tickets"] = Ticket.objects.filter(pk__in=ticket_ids).update(
+        subject=REDACTED, search_document=""
+    )
+    counts["inbound_raw"] = InboundEmail.objects.filter(ticket_id__in=ticket_ids).delete()[0]
+    outbound = OutboundEmail.objects.filter(
+        Q(ticket_id__in=ticket_ids) | _json_to_contains("to", addresses)
+    )
+    # Mail not yet sent is not sent any more: it was to the person, about the person.
+    outbound.filter(status__in=[OutboundStatus.QUEUED, OutboundStatus.SENDING]).update(
+        status=OutboundStatus.FAILED, last_error="Recipient erased"
+    )
+    counts["outbound_mail"] = outbound.update(
+        to=[REDACTED],
+        envelope_to=[],
+        subject=REDACTED,
+        body_text=REDACTED,
+        body_html="",
+        raw_message=None,
+        extra_headers={},
+    )
+    counts["captured_mail"] = CapturedEmail.objects.filter(
+        _json_to_contains("to", addresses)
+    ).update(to=[REDACTED], subject=REDACTED, body_text=REDACTED, raw=REDACTED)
+
+
+def _erase_chats(conversation_ids: list[int], counts: dict[str, int]) -> None:
+    counts["chat_lines"] = ChatMessage.objects.filter(conversation_id__in=conversation_ids).update(
+        body=REDACTED
+    )
+    ChatMessage.objects.filter(
+        conversation_id__in=conversation_ids, author_type=ChatAuthorType.VISITOR
+    ).update(author_name="")
+    counts["chats"] = Conversation.objects.filter(pk__in=conversation_ids).update(
+        visitor_name="", visitor_email="", page_url=""
+    )
+
+
+def _erase_surveys_orders_and_profile(
+    subject_ids: list[int],
+    ticket_ids: list[int],
+    conversation_ids: list[int],
+    counts: dict[str, int],
+) -> None:
+    counts["csat"] = Survey.objects.filter(
+        Q(customer_id__in=subject_ids)
+        | Q(ticket_id__in=ticket_ids)
+        | Q(conversation_id__in=conversation_ids)
+    ).update(email="", comment="")
+    counts["shipments"] = Shipment.objects.filter(order__customer_id__in=subject_ids).update(
+        address=REDACTED
+    )
+    Order.objects.filter(customer_id__in=subject_ids).update(problem_detail="")
+    # The ledger: rows, amounts and reasons stay; only the told outcome (tracking, address,
+    # code) and the local backend's summary of it are redacted.
+    counts["grants_kept"] = Grant.objects.filter(customer_id__in=subject_ids).update(
+        outcome=REDACTED
+    )
+    LocalEffect.objects.filter(grant__customer_id__in=subject_ids).update(summary=REDACTED)
+    counts["emails"] = CustomerEmail.objects.filter(customer_id__in=subject_ids).delete()[0]
+    counts["customers"] = Customer.objects.filter(pk__in=subject_ids).update(
+        name=ERASED_NAME, notes="", external_id=""
+    )
 
 
 # --- retention (run by the sweep) ---------------------------------------------------------------

@@ -49,53 +49,9 @@ def merge_ticket(source: Ticket, *, into: Ticket, by: User | None) -> Ticket:
     if source.pk == into.pk:
         raise TicketError("A ticket cannot be merged into itself", code="merge_into_self")
     with transaction.atomic():
-        locked = {
-            t.pk: t
-            for t in Ticket.objects.select_for_update()
-            .filter(pk__in=[source.pk, into.pk])
-            .order_by("pk")
-        }
-        source, into = locked[source.pk], locked[into.pk]
-        if source.merged_into_id is not None:
-            raise TicketError(
-                f"Ticket #{source.pk} was already merged into #{source.merged_into_id}",
-                code="already_merged",
-            )
-        if into.merged_into_id is not None:
-            if survivor_of(into).pk == source.pk or into.merged_into_id == source.pk:
-                raise TicketError("That merge would make a cycle", code="merge_cycle")
-            raise TicketError(
-                f"Ticket #{into.pk} was merged into #{into.merged_into_id}; merge into that one",
-                code="target_merged",
-            )
+        source, into = _lock_for_merge(source, into)
         _move_everything(source, into)
-        now = timezone.now()
-        _add_message(
-            into,
-            author_type=AuthorType.SYSTEM,
-            body_text=f"Ticket #{source.pk} ({source.subject}) was merged into this one"
-            + (f" by {by.display_name}." if by else "."),
-            internal=True,
-            channel=Channel.API,
-        )
-        into.refresh_from_db(fields=["updated_at", "last_message_at", "search_document"])
-        # The survivor reads everything the merged ticket said (search), and gets its tags.
-        extra = "\n" + source.search_document
-        into.search_document = (into.search_document + extra)[:SEARCH_DOCUMENT_LIMIT]
-        into.tags.add(*source.tags.all())
-        if into.status in (Status.SOLVED, Status.CLOSED) and source.status in (
-            Status.NEW,
-            Status.OPEN,
-        ):
-            into.status, into.solved_at = Status.OPEN, None
-        if into.assignee_id is None and source.assignee_id is not None:
-            into.assignee_id = source.assignee_id
-        # The customer's wait moves too: the survivor's customer waits since the earlier message.
-        wait_fields = _merge_waits(source, into)
-        into.save(
-            update_fields=["search_document", "status", "solved_at", "assignee", *wait_fields]
-        )
-
+        _absorb(into, source, by=by)
         record(
             "ticket.merged",
             obj=source,
@@ -103,29 +59,7 @@ def merge_ticket(source: Ticket, *, into: Ticket, by: User | None) -> Ticket:
             changes={"merged_into": (None, into.pk), "status": (source.status, Status.CLOSED)},
             detail={"into": into.pk},
         )
-        source.merged_into = into
-        if source.status != Status.SPAM:
-            source.status = Status.CLOSED
-            source.solved_at = source.solved_at or now
-        source.updated_at = now
-        source.customer_waiting_since = None
-        source.save(
-            update_fields=[
-                "merged_into",
-                "status",
-                "solved_at",
-                "updated_at",
-                "customer_waiting_since",
-                *waits.refresh_due_times(source),
-            ]
-        )
-        Message.objects.create(
-            ticket=source,
-            author_type=AuthorType.SYSTEM,
-            internal=True,
-            channel=Channel.API,
-            body_text=f"Merged into #{into.pk}" + (f" by {by.display_name}." if by else "."),
-        )
+        _leave_pointer(source, into, by=by)
         for ticket in (source, into):
             events.inbox_changed_on_commit(events.ticket_changed(ticket, "merged"))
             send_event_on_commit(
@@ -133,6 +67,85 @@ def merge_ticket(source: Ticket, *, into: Ticket, by: User | None) -> Ticket:
             )
             hooks.ticket_updated.fire(ticket=ticket, change="merged", by=by)
     return into
+
+
+def _lock_for_merge(source: Ticket, into: Ticket) -> tuple[Ticket, Ticket]:
+    """Both rows locked (lower id first) and fresh, or TicketError when the merge is refused."""
+    locked = {
+        t.pk: t
+        for t in Ticket.objects.select_for_update()
+        .filter(pk__in=[source.pk, into.pk])
+        .order_by("pk")
+    }
+    source, into = locked[source.pk], locked[into.pk]
+    if source.merged_into_id is not None:
+        raise TicketError(
+            f"Ticket #{source.pk} was already merged into #{source.merged_into_id}",
+            code="already_merged",
+        )
+    if into.merged_into_id is not None:
+        if survivor_of(into).pk == source.pk or into.merged_into_id == source.pk:
+            raise TicketError("That merge would make a cycle", code="merge_cycle")
+        raise TicketError(
+            f"Ticket #{into.pk} was merged into #{into.merged_into_id}; merge into that one",
+            code="target_merged",
+        )
+    return source, into
+
+
+def _absorb(into: Ticket, source: Ticket, *, by: User | None) -> None:
+    """The survivor notes the merge, reads what the merged ticket said (search), takes its tags,
+    reopens for an open duplicate, takes its assignee if it had none, and its customer's wait."""
+    _add_message(
+        into,
+        author_type=AuthorType.SYSTEM,
+        body_text=f"Ticket #{source.pk} ({source.subject}) was merged into this one"
+        + (f" by {by.display_name}." if by else "."),
+        internal=True,
+        channel=Channel.API,
+    )
+    into.refresh_from_db(fields=["updated_at", "last_message_at", "search_document"])
+    extra = "\n" + source.search_document
+    into.search_document = (into.search_document + extra)[:SEARCH_DOCUMENT_LIMIT]
+    into.tags.add(*source.tags.all())
+    if into.status in (Status.SOLVED, Status.CLOSED) and source.status in (
+        Status.NEW,
+        Status.OPEN,
+    ):
+        into.status, into.solved_at = Status.OPEN, None
+    if into.assignee_id is None and source.assignee_id is not None:
+        into.assignee_id = source.assignee_id
+    # The customer's wait moves too: the survivor's customer waits since the earlier message.
+    wait_fields = _merge_waits(source, into)
+    into.save(update_fields=["search_document", "status", "solved_at", "assignee", *wait_fields])
+
+
+def _leave_pointer(source: Ticket, into: Ticket, *, by: User | None) -> None:
+    """The merged ticket closes (spam stays spam) as a pointer to the survivor, with a note."""
+    now = timezone.now()
+    source.merged_into = into
+    if source.status != Status.SPAM:
+        source.status = Status.CLOSED
+        source.solved_at = source.solved_at or now
+    source.updated_at = now
+    source.customer_waiting_since = None
+    source.save(
+        update_fields=[
+            "merged_into",
+            "status",
+            "solved_at",
+            "updated_at",
+            "customer_waiting_since",
+            *waits.refresh_due_times(source),
+        ]
+    )
+    Message.objects.create(
+        ticket=source,
+        author_type=AuthorType.SYSTEM,
+        internal=True,
+        channel=Channel.API,
+        body_text=f"Merged into #{into.pk}" + (f" by {by.display_name}." if by else "."),
+    )
 
 
 def _merge_waits(source: Ticket, into: Ticket) -> list[str]:

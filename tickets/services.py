@@ -802,128 +802,167 @@ def send_due_follow_ups(
     return sent
 
 
-# Long: one transaction over one batch, in the order the locks must be taken (follow-ups, then
-# tickets by id), with the batch's rows read once and written in bulk (bench/followups.py); split
-# into functions, each would take and return the same half-dozen dicts of the batch.
+@dataclass
+class _FollowUpBatch:
+    """One batch of due follow-ups, locked, with everything sending them needs, read in bulk."""
+
+    follow_ups: list[tuple[int, int, str, int | None]]  # (id, ticket_id, body, created_by_id)
+    tickets: dict[int, Ticket]  # locked, in id order
+    users: dict[int, User]  # the follow-ups' authors and the tickets' assignees
+    fallback: User | None  # sends when a follow-up has neither an author nor an assignee
+    addresses: dict[int, str]  # customer id -> primary address (Customer.primary_email)
+    threads: dict[int, list[str]]  # ticket id -> the Message-IDs of its thread so far
+
+
+@dataclass
+class _FollowUpReply:
+    follow_up_id: int
+    author: User
+    message: Message
+    in_reply_to: str
+    references: str
+
+
 def _send_follow_up_batch(size: int) -> int:
     """One batch: what `add_agent_reply` does per follow-up, in a constant number of statements
     (bench/followups.py: one transaction and three publishes per follow-up capped throughput).
     Rows are read as plain values and written with one INSERT/UPDATE ... unnest(...) per table:
-    building and saving model objects row by row cost about as much as the rest of the batch."""
-    from customers.models import CustomerEmail
-
+    building and saving model objects row by row cost about as much as the rest of the batch.
+    One transaction: the claim, the replies, the email rows and the `sent` marks commit together."""
     now = timezone.now()
     with transaction.atomic(), waits.one_hours_read():
-        follow_ups = list(
-            FollowUp.objects.select_for_update(skip_locked=True)
-            .filter(status=FollowUpStatus.SCHEDULED, send_at__lte=now)
-            .order_by("send_at", "id")
-            .values_list("id", "ticket_id", "body", "created_by_id")[:size]
-        )
-        if not follow_ups:
+        batch = _lock_follow_up_batch(size, now=now)
+        if batch is None:
             return 0
-        # The tickets are locked like add_agent_reply locks one, in id order so two batches (or a
-        # batch and a customer's reply) never deadlock.
-        tickets = {
-            t.pk: t
-            for t in Ticket.objects.select_for_update()
-            .filter(pk__in={ticket_id for _, ticket_id, _, _ in follow_ups})
-            .order_by("pk")
-        }
-        users = User.objects.in_bulk(
-            {by for _, _, _, by in follow_ups if by is not None}
-            | {t.assignee_id for t in tickets.values() if t.assignee_id is not None}
+        replies = _compose_follow_up_replies(batch, now=now)
+        if replies:
+            _store_follow_up_replies(batch, replies, now=now)
+    return len(replies)
+
+
+def _lock_follow_up_batch(size: int, *, now: datetime) -> _FollowUpBatch | None:
+    """Claim up to `size` due follow-ups (SKIP LOCKED: batches side by side never share one) and
+    lock their tickets, then read the authors, addresses and threads; None when nothing is due."""
+    from customers.models import CustomerEmail
+
+    follow_ups = list(
+        FollowUp.objects.select_for_update(skip_locked=True)
+        .filter(status=FollowUpStatus.SCHEDULED, send_at__lte=now)
+        .order_by("send_at", "id")
+        .values_list("id", "ticket_id", "body", "created_by_id")[:size]
+    )
+    if not follow_ups:
+        return None
+    # The tickets are locked like add_agent_reply locks one, in id order so two batches (or a
+    # batch and a customer's reply) never deadlock.
+    tickets = {
+        t.pk: t
+        for t in Ticket.objects.select_for_update()
+        .filter(pk__in={ticket_id for _, ticket_id, _, _ in follow_ups})
+        .order_by("pk")
+    }
+    users = User.objects.in_bulk(
+        {by for _, _, _, by in follow_ups if by is not None}
+        | {t.assignee_id for t in tickets.values() if t.assignee_id is not None}
+    )
+    fallback: User | None = None
+    if any(by is None and tickets[t].assignee_id is None for _, t, _, by in follow_ups):
+        fallback = User.objects.filter(is_active=True).order_by("id").first()
+    # Each customer's primary address (batched: the primary one, else the first), and every
+    # ticket's thread so far (thread_headers, batched).
+    addresses: dict[int, str] = {}
+    for customer_id, address in (
+        CustomerEmail.objects.filter(customer_id__in={t.customer_id for t in tickets.values()})
+        .order_by("customer_id", "-is_primary", "id")
+        .values_list("customer_id", "address")
+    ):
+        addresses.setdefault(customer_id, address)
+    threads: dict[int, list[str]] = {pk: [] for pk in tickets}
+    for ticket_id, message_id in (
+        Message.objects.filter(ticket_id__in=tickets)
+        .exclude(message_id="")
+        .order_by("ticket_id", "created_at", "id")
+        .values_list("ticket_id", "message_id")
+    ):
+        threads[ticket_id].append(message_id)
+    return _FollowUpBatch(follow_ups, tickets, users, fallback, addresses, threads)
+
+
+def _compose_follow_up_replies(batch: _FollowUpBatch, *, now: datetime) -> list[_FollowUpReply]:
+    """Each follow-up as an agent reply (unsaved), its ticket updated in memory as
+    `add_agent_reply` would; a follow-up with nobody to send as stays scheduled."""
+    replies = []
+    for follow_up_id, ticket_id, body, created_by_id in batch.follow_ups:
+        ticket = batch.tickets[ticket_id]
+        author = (
+            batch.users.get(created_by_id) or batch.users.get(ticket.assignee_id) or batch.fallback
         )
-        fallback: User | None = None
-        if any(by is None and tickets[t].assignee_id is None for _, t, _, by in follow_ups):
-            fallback = User.objects.filter(is_active=True).order_by("id").first()
-        # Each customer's primary address (Customer.primary_email, batched: the primary one, else
-        # the first), and every ticket's thread so far (thread_headers, batched).
-        addresses: dict[int, str] = {}
-        for customer_id, address in (
-            CustomerEmail.objects.filter(customer_id__in={t.customer_id for t in tickets.values()})
-            .order_by("customer_id", "-is_primary", "id")
-            .values_list("customer_id", "address")
-        ):
-            addresses.setdefault(customer_id, address)
-        threads: dict[int, list[str]] = {pk: [] for pk in tickets}
-        for ticket_id, message_id in (
-            Message.objects.filter(ticket_id__in=tickets)
-            .exclude(message_id="")
-            .order_by("ticket_id", "created_at", "id")
-            .values_list("ticket_id", "message_id")
-        ):
-            threads[ticket_id].append(message_id)
-
-        claimed: list[tuple[int, User, Message, str, str]] = []
-        for follow_up_id, ticket_id, body, created_by_id in follow_ups:
-            ticket = tickets[ticket_id]
-            author = users.get(created_by_id) or users.get(ticket.assignee_id) or fallback
-            if author is None:
-                log.warning("Follow-up %s has no agent to send as; left scheduled", follow_up_id)
-                continue
-            ids = threads[ticket.pk]
-            in_reply_to, references = email_thread(ids)
-            message = Message(
-                ticket=ticket,
-                author_type=AuthorType.AGENT,
-                author_user=author,
-                channel=Channel.EMAIL,
-                body_text=body.strip(),
-                message_id=make_message_id(),
-                in_reply_to=in_reply_to,
-                references=references,
-                created_at=now,
-            )
-            ids.append(message.message_id)  # a second follow-up on the ticket replies to this one
-            _append_search_text(ticket, message.body_text)
-            _note_message(
-                ticket,
-                author_type=AuthorType.AGENT,
-                internal=False,
-                is_auto_reply=False,
-                text=message.body_text,
-                at=now,
-            )
-            ticket.updated_at = ticket.last_message_at = now
-            if ticket.assignee_id is None:
-                ticket.assignee = author
-            if ticket.status == Status.NEW:
-                _apply_status(ticket, Status.PENDING)
-            claimed.append((follow_up_id, author, message, in_reply_to, references))
-        if not claimed:
-            return 0
-
-        _insert_agent_messages([message for _, _, message, _, _ in claimed], now)
-        mailbox_addresses = _mailbox_addresses(t.mailbox_id for t in tickets.values())
-        emails = [
-            _reply_email(
-                message.ticket,
-                message,
-                by=author,
-                in_reply_to=irt,
-                references=refs,
-                to=addresses.get(message.ticket.customer_id, ""),
-                mailbox_address=mailbox_addresses.get(message.ticket.mailbox_id, ""),
-            )
-            for _, author, message, irt, refs in claimed
-        ]
-        queue_emails([email for email in emails if email is not None])
-        touched = list(
-            {message.ticket_id: message.ticket for _, _, message, _, _ in claimed}.values()
+        if author is None:
+            log.warning("Follow-up %s has no agent to send as; left scheduled", follow_up_id)
+            continue
+        ids = batch.threads[ticket.pk]
+        in_reply_to, references = email_thread(ids)
+        message = Message(
+            ticket=ticket,
+            author_type=AuthorType.AGENT,
+            author_user=author,
+            channel=Channel.EMAIL,
+            body_text=body.strip(),
+            message_id=make_message_id(),
+            in_reply_to=in_reply_to,
+            references=references,
+            created_at=now,
         )
-        _mark_follow_ups_sent(touched, [(f, m.pk) for f, _, m, _, _ in claimed], now)
+        ids.append(message.message_id)  # a second follow-up on the ticket replies to this one
+        _append_search_text(ticket, message.body_text)
+        _note_message(
+            ticket,
+            author_type=AuthorType.AGENT,
+            internal=False,
+            is_auto_reply=False,
+            text=message.body_text,
+            at=now,
+        )
+        ticket.updated_at = ticket.last_message_at = now
+        if ticket.assignee_id is None:
+            ticket.assignee = author
+        if ticket.status == Status.NEW:
+            _apply_status(ticket, Status.PENDING)
+        replies.append(_FollowUpReply(follow_up_id, author, message, in_reply_to, references))
+    return replies
 
-        # Realtime, after commit: one inbox event for the batch (the inbox re-fetches once) and a
-        # message event per ticket for pages that have it open, published in one event-loop hop.
-        published: list[tuple[str, Mapping[str, Any]]] = [
-            (events.ticket_group(message.ticket_id), events.message_added(message))
-            for _, _, message, _, _ in claimed
-        ]
-        published.append((events.INBOX_GROUP, events.tickets_changed(touched, "reply")))
-        transaction.on_commit(events.bump_counts)
-        transaction.on_commit(lambda: _publish_all(published))
-    return len(claimed)
+
+def _store_follow_up_replies(
+    batch: _FollowUpBatch, replies: list[_FollowUpReply], *, now: datetime
+) -> None:
+    """Insert the replies, queue their emails, mark the follow-ups sent and the tickets changed,
+    in bulk; publish after commit."""
+    _insert_agent_messages([reply.message for reply in replies], now)
+    mailbox_addresses = _mailbox_addresses(t.mailbox_id for t in batch.tickets.values())
+    emails = [
+        _reply_email(
+            reply.message.ticket,
+            reply.message,
+            by=reply.author,
+            in_reply_to=reply.in_reply_to,
+            references=reply.references,
+            to=batch.addresses.get(reply.message.ticket.customer_id, ""),
+            mailbox_address=mailbox_addresses.get(reply.message.ticket.mailbox_id, ""),
+        )
+        for reply in replies
+    ]
+    queue_emails([email for email in emails if email is not None])
+    touched = list({r.message.ticket_id: r.message.ticket for r in replies}.values())
+    _mark_follow_ups_sent(touched, [(r.follow_up_id, r.message.pk) for r in replies], now)
+    # Realtime, after commit: one inbox event for the batch (the inbox re-fetches once) and a
+    # message event per ticket for pages that have it open, published in one event-loop hop.
+    published: list[tuple[str, Mapping[str, Any]]] = [
+        (events.ticket_group(reply.message.ticket_id), events.message_added(reply.message))
+        for reply in replies
+    ]
+    published.append((events.INBOX_GROUP, events.tickets_changed(touched, "reply")))
+    transaction.on_commit(events.bump_counts)
+    transaction.on_commit(lambda: _publish_all(published))
 
 
 _BATCH_WAIT_FIELDS = [

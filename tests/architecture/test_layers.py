@@ -75,3 +75,38 @@ def test_no_test_module_imports_another_test_module():
                 if forbidden.fullmatch(name) and name != "tests.conftest":
                     offenders.append(f"{path.relative_to(ROOT)}: {name}")
     assert offenders == []
+
+
+LONG = ROOT / "scripts" / "long_functions.py"
+
+
+def test_no_product_function_is_over_80_lines_without_its_reason():
+    run = subprocess.run([sys.executable, str(LONG)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_the_long_function_check_fails_without_a_reason_and_passes_with_one(tmp_path):
+    body = "".join(f"    x{n} = {n}\n" for n in range(85))
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "services.py").write_text(f"def too_long():\n{body}")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "__init__.py").write_text("")
+    (tmp_path / "tests" / "test_x.py").write_text(f"def test_long():\n{body}")  # tests may
+
+    def check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(LONG), "--root", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    failed = check()
+    assert failed.returncode == 1
+    assert "app/services.py:1: too_long is 86 lines" in failed.stdout
+    assert "test_x" not in failed.stdout
+    (tmp_path / "app" / "services.py").write_text(
+        f"# long: one table of constants reads best in one place\ndef too_long():\n{body}"
+    )
+    assert check().returncode == 0

@@ -7,7 +7,7 @@ Running it again changes nothing (the demo agents' existence marks the data as l
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import create_agent
-from customers.models import CustomerKind
+from customers.models import Customer, CustomerKind
 from customers.services import ItemInput, ShipmentInput, customer_for_email, upsert_order
 from tickets import services as tickets
 
@@ -115,11 +115,18 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("Demo data loaded."))
         self._print_logins()
 
-    # Long: the demo's data as one script read top to bottom, one paragraph per kind of data,
-    # each through the apps' services; pieces of it would only be called from here, in order.
     def _load(self) -> None:
+        """The demo's data, one step per kind, each through the apps' services."""
         rng = random.Random(42)
         now = timezone.now()
+        alice, bob = self._agents()
+        customers = self._customers_with_orders(rng, now)
+        self._orders_for_care(now)
+        self._tickets(customers, alice, bob, now)
+        self._more_tickets(customers, bob, rng)
+        self._other_apps()
+
+    def _agents(self) -> tuple[User, User]:
         agents = {
             email: create_agent(email, role=role, password=PASSWORD, name=name, team=team)
             for email, name, role, team, _ in AGENTS
@@ -127,8 +134,10 @@ class Command(BaseCommand):
         for email, *_, trainee in AGENTS:
             if trainee:
                 User.objects.filter(email=email).update(is_trainee=True)
-        alice, bob = agents[AGENTS[0][0]], agents[AGENTS[1][0]]
+        return agents[AGENTS[0][0]], agents[AGENTS[1][0]]
 
+    def _customers_with_orders(self, rng: random.Random, now: datetime) -> list[Customer]:
+        """Each customer with one to three paid orders, the first shipment of each in transit."""
         customers = []
         for n, (email, name, kind) in enumerate(CUSTOMERS):
             customer = customer_for_email(email, name=name, kind=kind)
@@ -161,8 +170,11 @@ class Command(BaseCommand):
                     ),
                     placed_at=now - timedelta(days=5 + 7 * k),
                 )
-        # Proactive care (scenario 6): a shipment past its promised date and silent for three
-        # days, and an order whose payment failed; the care sweep at the end opens their tasks.
+        return customers
+
+    def _orders_for_care(self, now: datetime) -> None:
+        """Proactive care (scenario 6): a shipment past its promised date and silent for three
+        days, and an order whose payment failed; the care sweep at the end opens their tasks."""
         upsert_order(
             external_id="DEMO-LATE-1",
             customer_email=CUSTOMERS[2][0],
@@ -193,6 +205,8 @@ class Command(BaseCommand):
             problem_detail="The card was declined when the shop captured the payment.",
         )
 
+    def _tickets(self, customers: list[Customer], alice: User, bob: User, now: datetime) -> None:
+        """The TICKETS above, in every state, with the agents' replies and a follow-up."""
         for index, subject, body, status, reply in TICKETS:
             ticket, _ = tickets.create_ticket(
                 tickets.NewTicket(
@@ -215,6 +229,9 @@ class Command(BaseCommand):
                     send_at=now + timedelta(days=1),
                     body="Checking in: did the boots fit?",
                 )
+
+    def _more_tickets(self, customers: list[Customer], bob: User, rng: random.Random) -> None:
+        """Forty everyday questions, a third of them worked by Bob, so the inbox has pages."""
         for n in range(40):
             customer = customers[n % len(customers)]
             ticket, _ = tickets.create_ticket(
@@ -234,6 +251,8 @@ class Command(BaseCommand):
                     ),
                 )
 
+    def _other_apps(self) -> None:
+        """Each app's own demo command, then the care sweep."""
         # Grants, stories and celebrations, through the WOW credits services.
         call_command("load_wow_demo", stdout=self.stdout)
         # Past support sessions, so /team/ and the all-hands hours chart show everyone's hours.
