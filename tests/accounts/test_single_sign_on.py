@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.test import Client
 
 from accounts.models import User
-from tests.conftest import ROOT, free_port, start_daphne, wait_for_port
+from tests.helpers.servers import ROOT, free_port, start_daphne, wait_for_port
 
 CLIENT_ID = "supportdesk-test"
 CLIENT_SECRET = "provider-client-secret-for-tests"

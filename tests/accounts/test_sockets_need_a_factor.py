@@ -12,7 +12,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests import factories
-from tests.conftest import start_daphne
+from tests.helpers.servers import start_daphne
 
 
 @pytest.fixture

@@ -56,9 +56,10 @@ def test_the_script_finds_a_cycle_and_fails(tmp_path):
     assert "CYCLE between packages: high <-> low" in run.stdout
 
 
-def test_no_test_module_imports_another_test_module():
-    """Shared helpers live in tests/helpers/ (and the root conftest's server and browser
-    helpers); a test module never reaches into another test module or a folder's conftest."""
+def test_no_test_module_imports_another_test_module_or_a_conftest():
+    """Shared helpers live in tests/helpers/ (servers, browser, mail, chat, inbound, ...); a test
+    module or helper never reaches into another test module or any conftest, the root one
+    included: conftest files hold fixtures, which pytest hands out by name."""
     import ast
     import re
 
@@ -68,11 +69,12 @@ def test_no_test_module_imports_another_test_module():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = []
             if isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
+                # `from tests.x import test_y` names a module too.
+                names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
             elif isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
             for name in names:
-                if forbidden.fullmatch(name) and name != "tests.conftest":
+                if forbidden.fullmatch(name) or name == "conftest":
                     offenders.append(f"{path.relative_to(ROOT)}: {name}")
     assert offenders == []
 

@@ -8,8 +8,8 @@ import pytest
 
 from attachments.models import Attachment
 from livechat.models import ChatMessage, Conversation
-from tests.conftest import open_console, start_shop_chat
 from tests.helpers.attachments import photo_with_location
+from tests.helpers.browser import open_console, start_shop_chat
 
 LABEL = b"%PDF-1.7\n% return label\n%%EOF\n"
 

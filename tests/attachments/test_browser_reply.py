@@ -8,8 +8,9 @@ from email.message import EmailMessage
 
 import pytest
 
-from tests.conftest import login, post_inbound_email
 from tests.helpers.attachments import photo_with_location
+from tests.helpers.browser import login
+from tests.helpers.inbound import post_inbound_email
 from tickets.models import Ticket
 
 LABEL = b"%PDF-1.7\n% return label DHL 00340434161094042557\n%%EOF\n"

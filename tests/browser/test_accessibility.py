@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests import factories
-from tests.conftest import axe_violations, login, open_console, start_shop_chat
+from tests.helpers.browser import axe_violations, login, open_console, start_shop_chat
 from tickets import services
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]

@@ -11,7 +11,8 @@ import pytest
 
 from accounts.services import issue_api_token
 from tests import factories
-from tests.conftest import login, post_inbound_email
+from tests.helpers.browser import login
+from tests.helpers.inbound import post_inbound_email
 from tickets import services
 from tickets.models import AuthorType, Ticket
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import open_console, start_shop_chat
+from tests.helpers.browser import open_console, start_shop_chat
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 

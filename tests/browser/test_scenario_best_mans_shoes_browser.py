@@ -17,7 +17,7 @@ import pytest
 
 from customers.models import Customer, Order, Tier
 from livechat.models import ChatMessage, Conversation
-from tests.conftest import login, open_console, start_shop_chat
+from tests.helpers.browser import login, open_console, start_shop_chat
 from tests.helpers.grants import core_values  # noqa: F401 (a fixture)
 from wow_credits.models import Grant, GrantStatus, Story
 

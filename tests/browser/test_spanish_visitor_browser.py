@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from helpcenter import services as help_center
 from livechat.models import Conversation
 from tests import factories
-from tests.conftest import open_console
+from tests.helpers.browser import open_console
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests import factories
-from tests.conftest import login
+from tests.helpers.browser import login
 from tickets import services
 from tickets.models import Ticket
 from wow_credits.models import Grant, GrantStatus
@@ -127,7 +127,7 @@ def test_the_inbox_is_dense_and_a_ticket_that_arrives_live_is_highlighted(
 ) -> None:
     from email.message import EmailMessage
 
-    from tests.conftest import post_inbound_email
+    from tests.helpers.inbound import post_inbound_email
 
     factories.TicketFactory(subject="Older question")
     login(page, live_server, cast.alice.email, cast.password)

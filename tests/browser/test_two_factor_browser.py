@@ -8,7 +8,7 @@ import pyotp
 import pytest
 
 from tests import factories
-from tests.conftest import start_daphne
+from tests.helpers.servers import start_daphne
 
 PASSWORD = "correct-horse-battery"
 

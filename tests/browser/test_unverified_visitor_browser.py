@@ -9,7 +9,7 @@ import pytest
 
 from livechat.models import Conversation
 from tests import factories
-from tests.conftest import open_console, start_shop_chat
+from tests.helpers.browser import open_console, start_shop_chat
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests import factories
-from tests.conftest import login
+from tests.helpers.browser import login
 from tickets import services
 from wow_credits.models import Grant
 

@@ -16,7 +16,7 @@ from care.models import CareTask
 from care.services import find_problems, open_care_task, sweep_care
 from customers.models import ShipmentStatus
 from tests import factories
-from tests.conftest import ROOT, server_env
+from tests.helpers.servers import ROOT, server_env
 from tickets.models import Ticket, TicketType
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,7 +9,7 @@ import pytest
 
 from helpcenter.models import Article
 from tests import factories
-from tests.conftest import login
+from tests.helpers.browser import login
 
 
 def _wait_for(check, timeout: float = 10.0) -> None:

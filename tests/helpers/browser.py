@@ -68,6 +68,7 @@ def start_shop_chat(
     question: str,
     timeout=15_000,
     signed_in: bool = False,
+    path: str = "/demo/shop/",
 ):
     """A visitor on the demo shop who opens the widget and starts a chat; returns the page once
     the first line is committed (no longer pending). `signed_in`: the shop vouches for the email
@@ -76,8 +77,9 @@ def start_shop_chat(
 
     shop = context.new_page()
     shop.set_default_timeout(timeout)
-    query = "?" + urlencode({"login": email, "name": name}) if signed_in else ""
-    shop.goto(f"{server.url}/demo/shop/{query}")
+    if signed_in:
+        path += ("&" if "?" in path else "?") + urlencode({"login": email, "name": name})
+    shop.goto(f"{server.url}{path}")
     shop.get_by_role("button", name="Open chat").click()
     shop.get_by_label("Name").first.fill(name)
     shop.get_by_label("Email").first.fill(email)

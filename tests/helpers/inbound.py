@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import Any
 
 from django.test import Client
 
@@ -59,3 +61,26 @@ def ticket_from_customer_email() -> tuple[Ticket, Message, str]:
         Message.objects.get(pk=data["message_id"]),
         first["Message-ID"],
     )
+
+
+def post_inbound_email(server: Any, raw: bytes) -> dict:
+    """Deliver a raw email to the live server's inbound webhook, signed as an MTA would."""
+    import hashlib
+    import hmac
+    import json
+    import urllib.request
+
+    secret = os.environ.get("SUPPORTDESK_INBOUND_SECRET", "test-inbound-secret").encode()
+    signature = hmac.new(secret, raw, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(
+        f"{server.url}/api/v1/inbound/email",
+        data=raw,
+        headers={
+            "X-Supportdesk-Signature": f"sha256={signature}",
+            "Content-Type": "message/rfc822",
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=15) as response:
+        assert response.status == 202
+        return json.loads(response.read())

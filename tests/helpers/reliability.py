@@ -25,7 +25,8 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from tests.conftest import SmtpSink, free_port, wait_for_port
+from tests.helpers.mail import SmtpSink
+from tests.helpers.servers import free_port, wait_for_port
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:

@@ -8,7 +8,8 @@ from email.utils import make_msgid
 import pytest
 
 from livechat.models import ChatMessage, Conversation
-from tests.conftest import open_console, post_inbound_email, start_shop_chat
+from tests.helpers.browser import open_console, start_shop_chat
+from tests.helpers.inbound import post_inbound_email
 from tickets.models import AuthorType, Ticket
 
 

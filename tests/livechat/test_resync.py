@@ -12,8 +12,8 @@ import pytest
 
 from accounts.services import issue_api_token
 from livechat.models import Conversation
-from tests.conftest import start_daphne
 from tests.helpers.chat import ChatClient, post_json, run
+from tests.helpers.servers import start_daphne
 
 pytestmark = pytest.mark.live
 

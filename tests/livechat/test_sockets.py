@@ -11,7 +11,6 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from accounts.services import issue_api_token
 from livechat import services
 from livechat.models import ChatMessage, Conversation
-from tests.conftest import start_daphne
 from tests.helpers.chat import (
     ChatClient,
     agent_socket,
@@ -21,6 +20,7 @@ from tests.helpers.chat import (
     visitor_url,
     widget_session,
 )
+from tests.helpers.servers import start_daphne
 
 
 def _cid() -> str:

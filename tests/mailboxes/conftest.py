@@ -139,7 +139,7 @@ class AuthSink:
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult, LoginPassword
 
-        from tests.conftest import free_port
+        from tests.helpers.servers import free_port
 
         self.messages: list[tuple[str, list[str], bytes, str]] = []
         self.cond = threading.Condition()

@@ -12,7 +12,7 @@ import pytest
 from mailboxes.services import set_active
 from mailboxes.sweeps import fetch_mailboxes
 from tests import factories
-from tests.conftest import ROOT, server_env
+from tests.helpers.servers import ROOT, server_env
 from tickets.models import InboundEmail, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,8 +12,8 @@ import pytest
 
 from accounts.services import issue_api_token
 from livechat.models import ChatMessage
-from tests.conftest import post_inbound_email
 from tests.helpers.chat import run, visitor_socket, widget_session
+from tests.helpers.inbound import post_inbound_email
 from tests.helpers.reliability import in_parallel, request
 from tickets.models import InboundEmail, Message, Ticket
 from wow_credits.models import Grant

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from mailer.models import OutboundEmail
 from tests import factories
-from tests.conftest import kill_celery_worker, start_celery_worker, stop_celery_worker
 from tests.helpers.grants import make_grant
 from tests.helpers.reliability import SlowShop, due_now, send_sweep, wait_until
+from tests.helpers.servers import kill_celery_worker, start_celery_worker, stop_celery_worker
 from tickets import services as tickets
 from tickets.models import FollowUp, FollowUpStatus
 from wow_credits.models import Grant, GrantStatus

@@ -22,7 +22,7 @@ from accounts import cutoff
 from accounts.models import ApiToken
 from accounts.services import issue_api_token
 from tests import factories
-from tests.conftest import start_daphne
+from tests.helpers.servers import start_daphne
 from wow_credits import services as grant_services
 from wow_credits.models import Grant, GrantStatus
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from tests.conftest import login, start_daphne
+from tests.helpers.browser import login
+from tests.helpers.servers import start_daphne
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENT_PAGES = ["/inbox/", "/chats/", "/wall/", "/reports/", "/snippets/", "/team/", "/outbox/"]

@@ -17,9 +17,9 @@ from django.test import Client
 
 from livechat.models import Conversation
 from tests import factories
-from tests.conftest import start_daphne
 from tests.helpers.chat import post_json
 from tests.helpers.inbound import build_email, post_raw
+from tests.helpers.servers import start_daphne
 from tickets.models import InboundEmail, Ticket
 
 

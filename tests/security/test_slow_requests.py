@@ -17,7 +17,7 @@ from http.cookiejar import CookieJar
 
 import pytest
 
-from tests.conftest import start_daphne
+from tests.helpers.servers import start_daphne
 
 TIMEOUT = 4  # seconds, SUPPORTDESK_REQUEST_TIMEOUT_SECONDS for this daphne
 

@@ -14,7 +14,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from livechat import services as chat
-from tests.conftest import start_daphne
+from tests.helpers.servers import start_daphne
 
 
 def visitor_socket(server, token: str):

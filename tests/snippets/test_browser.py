@@ -11,7 +11,7 @@ from livechat.models import ChatMessage, Conversation
 from mailer.models import OutboundEmail
 from snippets.models import Snippet
 from tests import factories
-from tests.conftest import login, open_console, start_shop_chat
+from tests.helpers.browser import login, open_console, start_shop_chat
 from tickets import services as tickets
 from tickets.models import AuthorType
 

@@ -18,8 +18,9 @@ import pytest
 from accounts.services import issue_api_token
 from team import services
 from team.models import ActivitySource, ActivitySpan
-from tests.conftest import login, start_daphne
+from tests.helpers.browser import login
 from tests.helpers.chat import ChatClient, run
+from tests.helpers.servers import start_daphne
 
 
 class LoopbackPolicy(http.cookiejar.DefaultCookiePolicy):

@@ -8,7 +8,7 @@ from livechat import events
 from livechat import services as chat
 from livechat.models import ChatMessage, Conversation
 from tests import factories
-from tests.conftest import login
+from tests.helpers.browser import login
 from tests.helpers.chat import ChatClient, post_json, run
 
 

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from mailer.models import OutboundEmail
 from tests import factories
-from tests.conftest import start_celery_worker, stop_celery_worker
 from tests.helpers.mail import drain_to_marker
 from tests.helpers.reliability import send_sweep, wait_until
+from tests.helpers.servers import start_celery_worker, stop_celery_worker
 from tickets import services as tickets
 from tickets.models import FollowUp, FollowUpStatus
 

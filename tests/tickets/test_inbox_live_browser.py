@@ -11,7 +11,7 @@ import pytest
 
 from accounts.services import issue_api_token
 from tests import factories
-from tests.conftest import login
+from tests.helpers.browser import login
 from tickets import saved_views
 
 

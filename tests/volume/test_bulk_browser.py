@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests import factories
-from tests.conftest import login
+from tests.helpers.browser import login
 from tickets.models import Ticket
 
 

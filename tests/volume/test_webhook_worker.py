@@ -21,7 +21,7 @@ def test_a_real_worker_retries_until_the_receiver_recovers(
 ):
     from celery import current_app
 
-    from tests.conftest import start_celery_worker, stop_celery_worker
+    from tests.helpers.servers import start_celery_worker, stop_celery_worker
 
     received: list[tuple[str, str, int]] = []
     answer = {"status": 500}
@@ -103,7 +103,7 @@ def test_a_backlog_is_drained_by_both_worker_processes_each_event_once_in_order(
 
     from celery import current_app
 
-    from tests.conftest import start_celery_worker, stop_celery_worker
+    from tests.helpers.servers import start_celery_worker, stop_celery_worker
     from webhooks.models import Webhook
 
     received: list[tuple[str, str, int]] = []

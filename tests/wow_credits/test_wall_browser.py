@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import login
+from tests.helpers.browser import login
 from tests.helpers.grants import make_grant
 from wow_credits import services
 from wow_credits.models import Celebration
