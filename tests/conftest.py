@@ -25,7 +25,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from tests import factories
 from tests.helpers.browser import CHROMIUM_FLAGS
-from tests.helpers.mail import SmtpSink
 from tests.helpers.servers import (
     ExternalRedis,
     ImapServer,
@@ -36,6 +35,7 @@ from tests.helpers.servers import (
     start_daphne,
     stop_celery_worker,
 )
+from tests.helpers.smtp import SmtpSink
 
 # --- the cast --------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 - `servers`: daphne, Celery workers, Redis control, the test Dovecot (ROOT, free_port, ...).
 - `browser`: logging in, the agent's console, a visitor's chat on the demo shop, axe-core.
-- `mail`: the SMTP sink and draining the outbox to a marker.
+- `smtp`: the SMTP sink (`SmtpSink`); `mail`: draining the outbox to a marker.
 - `chat`: the websocket client, widget sessions and the visitor and agent sockets.
 - `inbound`: a customer's email and the signed inbound webhook (also on a live server).
 - `grants`: a grant through the service, an order to grant on, the core values.

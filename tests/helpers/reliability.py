@@ -25,8 +25,8 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from tests.helpers.mail import SmtpSink
 from tests.helpers.servers import free_port, wait_for_port
+from tests.helpers.smtp import SmtpSink
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.mail import SmtpSink
+from tests.helpers.smtp import SmtpSink
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 if str(ROOT / "scripts") not in sys.path:
