@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -806,12 +806,19 @@ def send_due_follow_ups(
 class _FollowUpBatch:
     """One batch of due follow-ups, locked, with everything sending them needs, read in bulk."""
 
-    follow_ups: list[tuple[int, int, str, int | None]]  # (id, ticket_id, body, created_by_id)
+    follow_ups: Sequence[tuple[int, int, str, int | None]]  # (id, ticket_id, body, created_by_id)
     tickets: dict[int, Ticket]  # locked, in id order
     users: dict[int, User]  # the follow-ups' authors and the tickets' assignees
     fallback: User | None  # sends when a follow-up has neither an author nor an assignee
     addresses: dict[int, str]  # customer id -> primary address (Customer.primary_email)
     threads: dict[int, list[str]]  # ticket id -> the Message-IDs of its thread so far
+
+    def sender(self, created_by_id: int | None, ticket: Ticket) -> User | None:
+        """Who sends a follow-up: its author, else the ticket's assignee, else the fallback."""
+        for user_id in (created_by_id, ticket.assignee_id):
+            if user_id is not None and user_id in self.users:
+                return self.users[user_id]
+        return self.fallback
 
 
 @dataclass
@@ -894,9 +901,7 @@ def _compose_follow_up_replies(batch: _FollowUpBatch, *, now: datetime) -> list[
     replies = []
     for follow_up_id, ticket_id, body, created_by_id in batch.follow_ups:
         ticket = batch.tickets[ticket_id]
-        author = (
-            batch.users.get(created_by_id) or batch.users.get(ticket.assignee_id) or batch.fallback
-        )
+        author = batch.sender(created_by_id, ticket)
         if author is None:
             log.warning("Follow-up %s has no agent to send as; left scheduled", follow_up_id)
             continue

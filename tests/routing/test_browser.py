@@ -10,7 +10,8 @@ import pytest
 
 from livechat.models import Conversation, ConversationStatus
 from teams import services as teams
-from tests.conftest import open_console, start_daphne, start_shop_chat
+from tests.helpers.browser import open_console, start_shop_chat
+from tests.helpers.servers import start_daphne
 
 
 @pytest.mark.browser

@@ -15,9 +15,9 @@ from audit.models import AuditEntry
 from livechat import routing, services
 from livechat.models import ChatMessage, Conversation, ConversationStatus
 from tests import factories
-from tests.conftest import start_daphne
 from tests.helpers.chat import ChatClient, post_json, run
 from tests.helpers.reliability import in_parallel
+from tests.helpers.servers import start_daphne
 
 pytestmark = pytest.mark.live
 
