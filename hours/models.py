@@ -1,4 +1,5 @@
-"""Business hours: when the team answers. One row (the shop's); written through hours.services."""
+"""Business hours: when the team answers. One row for the shop (team null) and optionally one per
+team (a team without its own row keeps the shop's); written through hours.services."""
 
 from __future__ import annotations
 
@@ -8,6 +9,13 @@ from django.utils import timezone
 
 
 class BusinessHours(models.Model):
+    team = models.OneToOneField(
+        "teams.Team",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="business_hours",
+    )
     timezone = models.CharField(max_length=64, default="UTC")
     # {"mon": [["09:00", "17:00"]], ...}: open ranges per weekday, local time; a missing day is
     # closed. Validated by services.clean_week (no overlaps, starts before ends).
@@ -23,7 +31,7 @@ class BusinessHours(models.Model):
         verbose_name_plural = "business hours"
 
     def __str__(self) -> str:
-        return f"Business hours ({self.timezone})"
+        return f"Business hours ({self.team or 'shop'}, {self.timezone})"
 
 
 class Acknowledgement(models.Model):

@@ -17,20 +17,25 @@ from django.db import transaction
 from django.utils import timezone as dj_timezone
 
 from accounts.models import User
+from audit.services import record
 from hours.models import BusinessHours
+from teams.models import Team
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,50}$")
 MAX_RANGES_PER_DAY = 6
 MAX_HOLIDAYS = 400
 
 
 class HoursError(ValueError):
-    def __init__(self, detail: str, *, code: str = "invalid_hours", field: str = "") -> None:
+    def __init__(
+        self, detail: str, *, code: str = "invalid_hours", field: str = "", status: int = 422
+    ) -> None:
         super().__init__(detail)
         self.code = code
         self.field = field
-        self.status = 422
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -114,23 +119,50 @@ def clean_holidays(values: list[str]) -> list[str]:
     return sorted(days)
 
 
-def current() -> Hours:
-    row = BusinessHours.objects.order_by("pk").first()
+def current(*, team_id: int | None = None) -> Hours:
+    """The hours that apply: team `team_id`'s own when it has them, else the shop's."""
+    rows = BusinessHours.objects.filter(team__isnull=True)
+    if team_id is not None:
+        own = BusinessHours.objects.filter(team_id=team_id).first()
+        if own is not None:
+            return Hours(timezone=own.timezone, week=own.week, holidays=own.holidays)
+    row = rows.order_by("pk").first()
     if row is None:
         return Hours(timezone="UTC", week={}, holidays=[])
     return Hours(timezone=row.timezone, week=row.week, holidays=row.holidays)
 
 
+def has_own_hours(team: Team) -> bool:
+    return BusinessHours.objects.filter(team=team).exists()
+
+
+def team_by_slug(slug: str) -> Team:
+    """The team a `?team=` names; HoursError 404 `unknown_team` for any other value."""
+    # A slug is letters, digits, - and _: anything else (a NUL byte too) names no team.
+    team = Team.objects.filter(slug=slug).first() if slug and _SLUG.match(slug) else None
+    if team is None:
+        raise HoursError(f"No team {slug[:50]!r}", code="unknown_team", field="team", status=404)
+    return team
+
+
 def set_hours(
-    *, timezone: str, week: dict[str, list[list[str]]], holidays: list[str], by: User | None
+    *,
+    timezone: str,
+    week: dict[str, list[list[str]]],
+    holidays: list[str],
+    by: User | None,
+    team: Team | None = None,
 ) -> Hours:
+    """Store the shop's hours, or `team`'s own (from then on its chats follow them)."""
     hours = Hours(
         timezone=clean_timezone(timezone), week=clean_week(week), holidays=clean_holidays(holidays)
     )
     with transaction.atomic():
-        row = BusinessHours.objects.select_for_update().order_by("pk").first()
+        rows = BusinessHours.objects.select_for_update()
+        rows = rows.filter(team=team) if team is not None else rows.filter(team__isnull=True)
+        row = rows.order_by("pk").first()
         if row is None:
-            row = BusinessHours()
+            row = BusinessHours(team=team)
         row.timezone, row.week, row.holidays, row.updated_by = (
             hours.timezone,
             hours.week,
@@ -138,7 +170,23 @@ def set_hours(
             by,
         )
         row.save()
+        record(
+            "business_hours.set",
+            obj=row,
+            actor=by,
+            detail={"team": team.slug if team else None, "timezone": hours.timezone},
+        )
     return hours
+
+
+def use_shop_hours(team: Team, *, by: User | None) -> bool:
+    """`team` drops its own hours and follows the shop's again; False if it had none."""
+    with transaction.atomic():
+        deleted = BusinessHours.objects.filter(team=team).delete()[0] > 0
+        if deleted:
+            record("business_hours.cleared", object_type="team", object_id=team.pk,
+                   actor=by, detail={"team": team.slug})  # fmt: skip
+    return deleted
 
 
 def _day_spans(hours: Hours, day: date) -> list[tuple[int, int]]:
@@ -189,7 +237,7 @@ def next_business_morning(hours: Hours | None = None, *, at: datetime | None = N
 
 def business_morning(*, team_id: int | None = None) -> datetime:
     """The `next_business_morning` lookup's answer (tickets' follow-ups and care ask it)."""
-    return next_business_morning(current())
+    return next_business_morning(current(team_id=team_id))
 
 
 def add_business_time(start: datetime, duration: timedelta, hours: Hours | None = None) -> datetime:

@@ -82,7 +82,8 @@ def create_session(request: HttpRequest, payload: SessionIn) -> Status[dict[str,
         )
     except services.ChatError as error:
         raise ApiError(403, str(error), error.code) from None
-    hours = business_hours.current()
+    # A chat with a team follows its team's hours (the shop's unless the team has its own).
+    hours = business_hours.current(team_id=conversation.team_id)
     return Status(
         201,
         {

@@ -711,7 +711,11 @@
     off.firstChild.textContent = text + " " + t("away_leave");
   }
   function checkHours() {
-    fetch(base + "/api/v1/business-hours").then(function (r) { return r.json(); }).then(function (h) {
+    // A team's chats follow its hours (an unknown team: the shop's).
+    var url = base + "/api/v1/business-hours";
+    fetch(team ? url + "?team=" + encodeURIComponent(team) : url).then(function (r) {
+      return r.ok ? r.json() : fetch(url).then(function (r2) { return r2.json(); });
+    }).then(function (h) {
       if (h.open) hoursLine.textContent = t("online");
       else hoursNote(h.next_open_at);
     }).catch(function () { /* unknown: say nothing */ });

@@ -331,6 +331,7 @@ API: dict[str, Rule] = {
     "GET /api/v1/audit": Rule(fixed("/api/v1/audit"), {"GET": MANAGERS}),
     "GET /api/v1/business-hours": Rule(fixed("/api/v1/business-hours"), {"GET": PUBLIC}),
     "PUT /api/v1/business-hours": Rule(fixed("/api/v1/business-hours"), {"PUT": ADMINS}),
+    "DELETE /api/v1/business-hours": Rule(fixed("/api/v1/business-hours"), {"DELETE": ADMINS}),
     "GET /api/v1/widget/orders": Rule(fixed("/api/v1/widget/orders"), {"GET": VERIFIED_VISITOR}),
     "GET /api/v1/widget/orders/{external_id}": Rule(
         fixed("/api/v1/widget/orders/ORD-1"), {"GET": VERIFIED_VISITOR}
