@@ -33,10 +33,13 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from audit.services import record
+from core.languages import or_default
 from core.realtime import send_event_on_commit
 from livechat import events, services
 from livechat.models import (
@@ -146,13 +149,23 @@ def assign_chat(conversation_id: int) -> Assignment | None:
         services.post_message(
             conversation.pk,
             author_type=ChatAuthorType.SYSTEM,
-            body=f"{agent.display_name} will be with you in a moment.",
+            body=_in_chat_language(
+                conversation,
+                gettext_lazy("%(name)s will be with you in a moment."),
+                name=agent.display_name,
+            ),
         )
         conversation.refresh_from_db()
         send_event_on_commit(
             events.QUEUE_GROUP, events.group_event(events.queue_frame(conversation, "assigned"))
         )
         return Assignment(conversation.pk, agent, loads.get(chosen.user_id, 0))
+
+
+def _in_chat_language(conversation: Conversation, text: Promise, **values: str) -> str:
+    """A system line the visitor reads, in the chat's language (it is stored as written)."""
+    with translation.override(or_default(conversation.language)):
+        return str(text) % values if values else str(text)
 
 
 def waiting_chats(*, team_ids: list[int] | None = None, limit: int = 50) -> list[int]:
@@ -219,7 +232,10 @@ def requeue_unanswered(*, limit: int = 200) -> int:
             services.post_message(
                 conversation.pk,
                 author_type=ChatAuthorType.SYSTEM,
-                body="Sorry for the wait: the next free agent will answer you.",
+                body=_in_chat_language(
+                    conversation,
+                    gettext_lazy("Sorry for the wait: the next free agent will answer you."),
+                ),
             )
             conversation.refresh_from_db()
             send_event_on_commit(

@@ -38,9 +38,15 @@ def online(agent, committed) -> None:
         services.agent_connected(agent)
 
 
-def new_chat(committed, name: str = "Ben", *, team: str = "", page_url: str = "") -> Conversation:
+def new_chat(
+    committed, name: str = "Ben", *, team: str = "", page_url: str = "", language: str = ""
+) -> Conversation:
     conversation, _ = services.start_session(
-        name=name, email=f"{name.lower()}@shop.example", team=team, page_url=page_url
+        name=name,
+        email=f"{name.lower()}@shop.example",
+        team=team,
+        page_url=page_url,
+        language=language,
     )
     with committed():
         services.post_message(conversation.pk, author_type="visitor", body="Where is my parcel?")
@@ -73,6 +79,14 @@ def test_a_new_chat_goes_to_the_online_agent_and_the_visitor_sees_their_name(
     assigned = [f for f in frames if f.get("action") == "assigned"]
     assert assigned and assigned[-1]["conversation"]["assignee_id"] == cast.alice.pk
     assert AuditEntry.objects.filter(action="chat.assigned", object_id=str(chat.pk)).count() == 1
+
+
+def test_the_visitor_reads_who_is_coming_in_their_own_language(cast, auto, committed):
+    online(cast.alice, committed)
+    spanish = new_chat(committed, "Ana", language="es")
+    assert lines(spanish)[-1] == "Alice Agent te atenderá en un momento."
+    german = new_chat(committed, "Jonas", language="de")
+    assert lines(german)[-1] == "Alice Agent ist gleich für Sie da."
 
 
 def test_least_busy_first_and_ties_take_turns(cast, auto, committed):
