@@ -88,6 +88,18 @@ STRINGS = {
     "write_again": _("Write again to reopen"),
     "reopen": _("Reopen"),
     "reopened": _("Reopened: we will answer by email ({status})."),
+    # order and shipment statuses (the shop's codes; an unknown code is shown as sent)
+    "st_pending": _("Pending"),
+    "st_paid": _("Paid"),
+    "st_payment_failed": _("Payment failed"),
+    "st_processing": _("Being prepared"),
+    "st_shipped": _("Shipped"),
+    "st_in_transit": _("On its way"),
+    "st_delivered": _("Delivered"),
+    "st_late": _("Running late"),
+    "st_returned": _("Returned"),
+    "st_refunded": _("Refunded"),
+    "st_cancelled": _("Cancelled"),
     # help center suggestions
     "suggested": _("Suggested articles"),
     "may_help": _("These articles may help:"),

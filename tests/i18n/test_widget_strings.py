@@ -56,6 +56,7 @@ SPANISH = {
     "may_help": "Estos artículos pueden ayudarte:",
     "send_rating": "Enviar valoración",
     "failed": "Algo salió mal. Inténtalo de nuevo.",
+    "st_in_transit": "En camino",
 }
 GERMAN = {
     "chat": "Chatte mit uns",
@@ -68,6 +69,7 @@ GERMAN = {
     "may_help": "Diese Artikel können helfen:",
     "send_rating": "Bewertung senden",
     "failed": "Etwas ist schiefgegangen. Bitte versuche es noch einmal.",
+    "st_in_transit": "Unterwegs",
 }
 
 

@@ -86,7 +86,7 @@ def test_the_visitor_reads_who_is_coming_in_their_own_language(cast, auto, commi
     spanish = new_chat(committed, "Ana", language="es")
     assert lines(spanish)[-1] == "Alice Agent te atenderá en un momento."
     german = new_chat(committed, "Jonas", language="de")
-    assert lines(german)[-1] == "Alice Agent ist gleich für Sie da."
+    assert lines(german)[-1] == "Alice Agent ist gleich für dich da."
 
 
 def test_least_busy_first_and_ties_take_turns(cast, auto, committed):
