@@ -22,9 +22,10 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.db.models import QuerySet
+
+from core.streaming import pull_on_request_thread
 
 CHUNK = 2000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -124,19 +125,7 @@ def in_one_transaction(lines: Iterator[str]) -> Iterator[str]:
         yield from lines
 
 
-def _next_chunk(lines: Iterator[str]) -> str | None:
-    return next(lines, None)
-
-
-async def for_asgi(lines: Iterator[str]) -> AsyncIterator[str]:
-    """Chunks of the sync generator `lines`, one at a time, each pulled on the request's own
-    thread (thread-sensitive: the connection and its open cursor live there); closed there too,
-    also when the client goes away."""
-    pull = sync_to_async(_next_chunk, thread_sensitive=True)
-    try:
-        while (chunk := await pull(lines)) is not None:
-            yield chunk
-    finally:
-        close = getattr(lines, "close", None)
-        if close is not None:
-            await sync_to_async(close, thread_sensitive=True)()
+def for_asgi(lines: Iterator[str]) -> AsyncIterator[str]:
+    """Chunks of the sync generator `lines`, one at a time, pulled on the request's own thread
+    (the connection and its open cursor live there); closed there too."""
+    return pull_on_request_thread(lines)

@@ -111,6 +111,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so it sees every response (WhiteNoise's files too): large sync streams go out
+    # chunk by chunk under daphne instead of being read whole into memory first.
+    "core.streaming.StreamUnderAsgiMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.security.ContentSecurityPolicyMiddleware",
     "core.security.RefuseNulCharactersMiddleware",
