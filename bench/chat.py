@@ -251,9 +251,12 @@ class Supportdesk:
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             return list(pool.map(create, range(count)))
 
-    def _agent_headers(self) -> dict[str, str]:
-        assert self.process is not None
-        return {"Authorization": f"Bearer {self.token}", "Origin": self.process.url}
+    def _agent_headers(self, server: Process | None = None) -> dict[str, str]:
+        # The console's page is served by the process it connects to: agent sockets compare the
+        # Origin's scheme, host and port with their own.
+        server = server or self.process
+        assert server is not None
+        return {"Authorization": f"Bearer {self.token}", "Origin": server.url}
 
     def _visitor_url(self, token: str, index: int = 0) -> str:
         assert self.process is not None
@@ -294,7 +297,7 @@ class Supportdesk:
         async def open_agent(conv: Conversation) -> None:
             servers = self.process.all  # type: ignore[union-attr]
             server = servers[(conv.id + 1) % len(servers)]
-            ws = await _open(f"{server.ws_url}/ws/agent/", self._agent_headers())
+            ws = await _open(f"{server.ws_url}/ws/agent/", self._agent_headers(server))
             conv.agent = Side(ws, "a")
             # The join's replay (the "joined" system line) shows the socket is in the chat group.
             _start_reader(
@@ -315,7 +318,7 @@ class Supportdesk:
         assert self.process is not None
         for index in range(QUEUE_CONSOLES):
             server = self.process.all[index % len(self.process.all)]
-            ws = await _open(f"{server.ws_url}/ws/agent/", self._agent_headers())
+            ws = await _open(f"{server.ws_url}/ws/agent/", self._agent_headers(server))
             console = Side(ws, "q")
             _start_reader(console, tracker, lambda f: f.get("type") == "hello")
             self.extra.append(console)
