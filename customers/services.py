@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from audit.services import diff, record
 from core import hooks, languages
+from core.merging import MergeRefused, lock_pair, survivor
 from customers.models import (
     Customer,
     CustomerEmail,
@@ -72,7 +73,7 @@ def customer_for_email(
         if name and not customer.name:
             customer.name = name[:200]
             customer.save(update_fields=["name"])
-        customer = _follow_merges(customer)
+        customer = survivor(customer)
         remember_language(customer, language)
         return customer
     try:
@@ -84,7 +85,7 @@ def customer_for_email(
             return customer
     except IntegrityError:
         # Another request created the same address between our read and write.
-        customer = _follow_merges(CustomerEmail.objects.get(address=address).customer)
+        customer = survivor(CustomerEmail.objects.get(address=address).customer)
         remember_language(customer, language)
         return customer
 
@@ -103,14 +104,6 @@ def remember_language(customer: Customer, language: str) -> bool:
 def language_of(customer: Customer | None) -> str:
     """The language to write to `customer` in: their remembered one, else English."""
     return languages.or_default(customer.language if customer is not None else "")
-
-
-def _follow_merges(customer: Customer) -> Customer:
-    seen = {customer.pk}
-    while customer.merged_into_id is not None and customer.merged_into_id not in seen:
-        seen.add(customer.merged_into_id)
-        customer = Customer.objects.get(pk=customer.merged_into_id)
-    return customer
 
 
 def update_customer(
@@ -161,28 +154,11 @@ def merge_customers(source: Customer, *, into: Customer) -> Customer:
     (`merge_into_self`), an already merged contact (`already_merged`), into a merged contact
     (`target_merged`, or `merge_cycle` when its pointers lead back). Locks both rows, lower id
     first."""
-    if source.pk == into.pk:
-        raise CustomerError("A contact cannot be merged into itself", code="merge_into_self")
     with transaction.atomic():
-        locked = {
-            c.pk: c
-            for c in Customer.objects.select_for_update()
-            .filter(pk__in=[source.pk, into.pk])
-            .order_by("pk")
-        }
-        source, into = locked[source.pk], locked[into.pk]
-        if source.merged_into_id is not None:
-            raise CustomerError(
-                f"Contact {source.pk} was already merged into {source.merged_into_id}",
-                code="already_merged",
-            )
-        if into.merged_into_id is not None:
-            if _follow_merges(into).pk == source.pk or into.merged_into_id == source.pk:
-                raise CustomerError("That merge would make a cycle", code="merge_cycle")
-            raise CustomerError(
-                f"Contact {into.pk} was merged into {into.merged_into_id}; merge into that one",
-                code="target_merged",
-            )
+        try:
+            source, into = lock_pair(source, into, noun="Contact")
+        except MergeRefused as refused:
+            raise CustomerError(str(refused), code=refused.code) from None
         CustomerEmail.objects.filter(customer=source).update(customer=into, is_primary=False)
         Order.objects.filter(customer=source).update(customer=into)
         # Tickets, chats and grants: each app moves its own rows, in this transaction.

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from audit.services import record
 from core import hooks
+from core.merging import MergeRefused, lock_pair, survivor
 from core.realtime import send_event_on_commit
 from tickets import events, waits
 from tickets.models import AuthorType, Channel, Message, Status, Ticket, TicketView
@@ -24,19 +25,11 @@ from tickets.services import (
     _add_message,
 )
 
+
 # How far a chain of merged pointers is followed (a chain is one hop deep by construction).
-MAX_CHAIN = 20
-
-
 def survivor_of(ticket: Ticket) -> Ticket:
     """The ticket that `ticket` was merged into, following pointers (itself if not merged)."""
-    seen = {ticket.pk}
-    while ticket.merged_into_id is not None and len(seen) < MAX_CHAIN:
-        if ticket.merged_into_id in seen:
-            break
-        seen.add(ticket.merged_into_id)
-        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
-    return ticket
+    return survivor(ticket)
 
 
 def merge_ticket(source: Ticket, *, into: Ticket, by: User | None) -> Ticket:
@@ -46,10 +39,11 @@ def merge_ticket(source: Ticket, *, into: Ticket, by: User | None) -> Ticket:
     (`already_merged`), into a merged ticket (`target_merged`), or into a ticket whose pointers lead
     back to `source` (`merge_cycle`). Locks both rows, lower id first, so two merges never deadlock.
     """
-    if source.pk == into.pk:
-        raise TicketError("A ticket cannot be merged into itself", code="merge_into_self")
     with transaction.atomic():
-        source, into = _lock_for_merge(source, into)
+        try:
+            source, into = lock_pair(source, into, noun="Ticket", ref="#")
+        except MergeRefused as refused:
+            raise TicketError(str(refused), code=refused.code) from None
         _move_everything(source, into)
         _absorb(into, source, by=by)
         record(
@@ -67,30 +61,6 @@ def merge_ticket(source: Ticket, *, into: Ticket, by: User | None) -> Ticket:
             )
             hooks.ticket_updated.fire(ticket=ticket, change="merged", by=by)
     return into
-
-
-def _lock_for_merge(source: Ticket, into: Ticket) -> tuple[Ticket, Ticket]:
-    """Both rows locked (lower id first) and fresh, or TicketError when the merge is refused."""
-    locked = {
-        t.pk: t
-        for t in Ticket.objects.select_for_update()
-        .filter(pk__in=[source.pk, into.pk])
-        .order_by("pk")
-    }
-    source, into = locked[source.pk], locked[into.pk]
-    if source.merged_into_id is not None:
-        raise TicketError(
-            f"Ticket #{source.pk} was already merged into #{source.merged_into_id}",
-            code="already_merged",
-        )
-    if into.merged_into_id is not None:
-        if survivor_of(into).pk == source.pk or into.merged_into_id == source.pk:
-            raise TicketError("That merge would make a cycle", code="merge_cycle")
-        raise TicketError(
-            f"Ticket #{into.pk} was merged into #{into.merged_into_id}; merge into that one",
-            code="target_merged",
-        )
-    return source, into
 
 
 def _absorb(into: Ticket, source: Ticket, *, by: User | None) -> None:
