@@ -56,6 +56,12 @@ def client_ip(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR") or "unknown")
 
 
+def _cache_key(scope: str, key: str, window: int) -> str:
+    # Hashed: keys carry usernames and addresses, and must be valid cache keys whatever they hold.
+    digest = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32]
+    return f"rl:{scope}:{digest}:{window}"
+
+
 def hit(scope: str, key: str) -> None:
     """Count one request of `key` in `scope`; raise RateLimited when it is over the limit."""
     if not settings.SUPPORTDESK_RATELIMIT_ENABLED:
@@ -63,9 +69,7 @@ def hit(scope: str, key: str) -> None:
     limit, per = limit_for(scope)
     now = time.time()
     window = int(now // per)
-    # Hashed: keys carry usernames and addresses, and must be valid cache keys whatever they hold.
-    digest = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32]
-    cache_key = f"rl:{scope}:{digest}:{window}"
+    cache_key = _cache_key(scope, key, window)
     cache.add(cache_key, 0, per + 1)
     try:
         count = cache.incr(cache_key)
@@ -74,6 +78,13 @@ def hit(scope: str, key: str) -> None:
         count = 1
     if count > limit:
         raise RateLimited(scope, max(1, math.ceil((window + 1) * per - now)))
+
+
+def forget(scope: str, key: str) -> None:
+    """Drop what `key` has used of `scope` in the current window (a fresh start for an address
+    that was limited by mistake; every process sees it, the counters are in the shared cache)."""
+    _, per = limit_for(scope)
+    cache.delete(_cache_key(scope, key, int(time.time() // per)))
 
 
 def check(request: HttpRequest, scope: str) -> None:
