@@ -70,6 +70,7 @@ def test_an_agent_attaches_a_label_to_a_reply_and_it_arrives_at_the_sink(
 
     thumbnail = page.locator(".thread img.thumb")
     thumbnail.wait_for()
-    assert page.evaluate(
-        "(img) => img.complete && img.naturalWidth > 0", thumbnail.element_handle()
+    # The thumbnail loads (the element is in the page before its bytes have arrived).
+    page.wait_for_function(
+        "(img) => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle()
     )
