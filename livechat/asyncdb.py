@@ -66,6 +66,8 @@ async def pool() -> Any:
     """This event loop's pool, opened on first use (daphne has one loop; tests may have several)."""
     loop = asyncio.get_running_loop()
     task = _pools.get(loop)
+    if task is not None and task.done() and task.exception() is None:
+        return task.result()  # the usual case: no shield (a future and callbacks) per statement
     if task is None or (task.done() and task.exception() is not None):
         task = _pools[loop] = loop.create_task(_open())
     return await asyncio.shield(task)

@@ -38,6 +38,8 @@ MAX_FRAME_BYTES = 64 * 1024
 CLOSE_TOO_MANY = 4429
 CLOSE_UNAUTHORIZED = 4401
 TOKEN_RENEW_SECONDS = 3600
+# One encoder for every frame: json.dumps with non-default separators builds a new one per call.
+_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class TokenBucket:
@@ -115,7 +117,7 @@ class ChatSocket(AsyncWebsocketConsumer):
         await handler(message)
 
     async def send_json(self, frame: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(frame, separators=(",", ":")))
+        await self.send(text_data=_encode(frame))
 
     async def send_error(self, code: str, detail: str, **extra: Any) -> None:
         await self.send_json(dict(events.error_frame(code, detail, **extra)))
