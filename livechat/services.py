@@ -8,7 +8,6 @@ the channel layer is a hint and clients that miss a frame resume from the databa
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import hashlib
 import hmac
@@ -36,7 +35,7 @@ from attachments import services as attachment_services
 from audit.services import record
 from core import hooks, languages
 from core.emails import render_email
-from core.realtime import asend_event, send_event_on_commit
+from core.realtime import asend_events, send_event_on_commit
 from customers.services import customer_for_email, language_of, remember_language
 from livechat import events
 from livechat.models import (
@@ -755,7 +754,7 @@ async def apost_message(
             line_writes["pool"] += 1
             stored = _stored(line, now, row[0], row[1], row[2:])
             # The line and, in a waiting chat, the queue entry go out together.
-            await asyncio.gather(*(asend_event(g, e) for g, e in _line_events(stored)))
+            await asend_events(_line_events(stored))
             if (
                 line.author_type == ChatAuthorType.AGENT
                 and author_user is not None
