@@ -226,9 +226,11 @@ class ChatSocket(AsyncWebsocketConsumer):
 
     async def chat_frame(self, event: dict[str, Any]) -> None:
         frame = event["frame"]
-        if frame.get("sender") == self.channel_name:
-            return  # our own typing/read event
-        await self.send_json({k: v for k, v in frame.items() if k != "sender"})
+        if "sender" in frame:  # typing and read signals name the socket they came from
+            if frame["sender"] == self.channel_name:
+                return  # our own
+            frame = {k: v for k, v in frame.items() if k != "sender"}
+        await self.send_json(frame)
 
     async def broadcast(self, group: str, frame: Any) -> None:
         # Ephemeral signals (typing, read) are not records, so they go straight to the layer.
