@@ -16,12 +16,13 @@ The row markup lives here, not in the partial: the row shape is shared with stat
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+import functools
+from collections.abc import Iterable, Mapping
+from datetime import datetime, tzinfo
 from html import escape
 
 from django.urls import reverse
-from django.utils import dateformat, formats, timezone
+from django.utils import dateformat, formats, timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 
 from customers.models import CustomerKind
@@ -56,8 +57,18 @@ LATE_TEXT = '<span class="sr-only"> (waited too long)</span>'
 _PK_MARK = 9_876_543_210
 
 
-def compact_age(then: datetime, now: datetime) -> str:
-    """How long ago, as a dense desk shows it on one line: "now", "4m", "3h", "2d", then "Mar 4"."""
+@functools.lru_cache(maxsize=16_384)
+def _formatted(at: datetime, fmt: str, language: str | None, zone: tzinfo) -> str:
+    """`dateformat.format(localtime(at), fmt)`, remembered: a page's dates were most of its CPU
+    (~50 us each: the month and a.m./p.m. names are lazy translations looked up per call), and
+    the same tickets' dates are printed on every refresh of the same pages. The result depends
+    only on the instant, the format, the active language (names) and the time zone: the key."""
+    return dateformat.format(timezone.localtime(at, zone), fmt)
+
+
+def compact_age(then: datetime, now: datetime, *, zone: tzinfo | None = None) -> str:
+    """How long ago, as a dense desk shows it on one line: "now", "4m", "3h", "2d", then "Mar 4"
+    (`zone`: the current time zone, when the caller has it already)."""
     seconds = int((now - then).total_seconds())
     if seconds < 60:
         return "now"
@@ -67,7 +78,9 @@ def compact_age(then: datetime, now: datetime) -> str:
         return f"{seconds // 3600}h"
     if seconds < 30 * 86_400:
         return f"{seconds // 86_400}d"
-    return dateformat.format(timezone.localtime(then), "M j")
+    return _formatted(
+        then, "M j", translation.get_language(), zone or timezone.get_current_timezone()
+    )
 
 
 def render_rows(rows: Iterable[TicketRow], *, now: datetime | None = None) -> SafeString:
@@ -80,6 +93,11 @@ def render_rows(rows: Iterable[TicketRow], *, now: datetime | None = None) -> Sa
     kinds = {value: escape(str(label)) for value, label in CustomerKind.choices}
     # `localize(datetime)` is `date_format(value, "DATETIME_FORMAT")`, i.e. this.
     datetime_format = formats.get_format("DATETIME_FORMAT")
+    language, zone = translation.get_language(), timezone.get_current_timezone()
+
+    def local(at: datetime, fmt: str = datetime_format) -> str:
+        return _formatted(at, fmt, language, zone)
+
     now = now or timezone.now()
     parts = []
     for row in rows:
@@ -89,22 +107,20 @@ def render_rows(rows: Iterable[TicketRow], *, now: datetime | None = None) -> Sa
             dues = [d for d in (row.first_response_due_at, row.resolution_due_at) if d is not None]
             due = min(dues) if dues else None
             late = due is not None and due <= now
-            when = dateformat.format(timezone.localtime(since), datetime_format)
+            when = local(since)
             if due is None:
                 title = f"Customer waiting since {when}"
             else:
                 verb = "waited too long at" if late else "will have waited too long at"
-                title = f"Customer waiting since {when}; {verb} " + dateformat.format(
-                    timezone.localtime(due), datetime_format
-                )
+                title = f"Customer waiting since {when}; {verb} {local(due)}"
             waiting = WAITING.format(
                 late=" late" if late else "",
                 title=escape(title),
-                age=escape(compact_age(since, now)),
+                age=escape(compact_age(since, now, zone=zone)),
                 late_text=LATE_TEXT if late else "",
             )
         # As the template's `{{ t.updated_at }}` and `|date:'c'`: in the current time zone.
-        updated = timezone.localtime(row.updated_at)
+        updated = row.updated_at
         kind = row.customer_kind
         parts.append(
             ROW.format(
@@ -131,9 +147,61 @@ def render_rows(rows: Iterable[TicketRow], *, now: datetime | None = None) -> Sa
                 if row.assignee_id is None
                 else escape(row.assignee_display_name),
                 tags="".join(f'<span class="badge">{escape(tag)}</span> ' for tag in row.tags),
-                updated_iso=escape(updated.isoformat()),
-                updated_title=escape(dateformat.format(updated, datetime_format)),
-                updated_ago=escape(compact_age(row.updated_at, now)),
+                updated_iso=escape(local(updated, "c")),
+                updated_title=escape(local(updated)),
+                updated_ago=escape(compact_age(updated, now, zone=zone)),
             )
         )
     return mark_safe("".join(parts))  # noqa: S308  (every value above is escaped)
+
+
+def options(choices: Iterable[tuple[object, object]], *, selected: str | None = None) -> SafeString:
+    """A `<select>`'s `<option>`s as the filter bar's template loop printed them (`selected`: the
+    filter's value; the bulk bar's lists pass None and print no `selected` slot at all)."""
+    if selected is None:
+        return mark_safe(  # noqa: S308  (values and labels escaped)
+            "".join(
+                f'<option value="{escape(str(value))}">{escape(str(label))}</option>'
+                for value, label in choices
+            )
+        )
+    return mark_safe(  # noqa: S308  (values and labels escaped)
+        "".join(
+            f'<option value="{escape(str(value))}" {"selected" if str(value) == selected else ""}>'
+            f"{escape(str(label))}</option>"
+            for value, label in choices
+        )
+    )
+
+
+# The sidebar's built-in views, as the template loop printed them (whitespace included).
+VIEW_ITEM = (
+    '\n      <li><a href="?view={name}" {current}>{label} <span class="count"'
+    ' data-view-count="{name}">{count}</span></a></li>\n      '
+)
+
+
+def view_items(views: Iterable[tuple[str, str, str]], *, current: str | None) -> SafeString:
+    """The sidebar's `<li>`s: (name, label, shown count) each; `current` is the view on screen
+    (None on a saved view's page: then no built-in view is the current page)."""
+    return mark_safe(  # noqa: S308  (values escaped)
+        "".join(
+            VIEW_ITEM.format(
+                name=escape(name),
+                current='aria-current="page"' if name == current else "",
+                label=escape(str(label)),
+                count=escape(count),
+            )
+            for name, label, count in views
+        )
+    )
+
+
+def hidden_inputs(filters: Mapping[str, str], *, prefix: str = "f_") -> SafeString:
+    """The filters as hidden inputs (the bulk bar and "Save these filters")."""
+    return mark_safe(  # noqa: S308  (values escaped)
+        "".join(
+            f'<input type="hidden" name="{prefix}{escape(key)}" value="{escape(value)}">'
+            for key, value in filters.items()
+        )
+    )

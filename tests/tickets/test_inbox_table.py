@@ -7,11 +7,12 @@ and must match byte for byte, so the page, static/js/inbox.js and the browser te
 
 from __future__ import annotations
 
-from datetime import timedelta
+import zoneinfo
+from datetime import UTC, datetime, timedelta
 
 from django.template import engines
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import dateformat, timezone, translation
 
 from customers.models import CustomerEmail, CustomerKind, Tier
 from tests import factories
@@ -137,3 +138,22 @@ def test_an_empty_page_prints_the_empty_row(cast) -> None:
     old, new = _render_both(cast.alice, has_filters=True)
     assert new == old
     assert "Clear filters" in new and "?view=all" in new
+
+
+def test_remembered_dates_follow_each_requests_language_and_time_zone() -> None:
+    """Formatted dates are remembered per (instant, format, language, time zone)."""
+    at = datetime(2026, 3, 4, 23, 30, tzinfo=UTC)
+    now = at + timedelta(days=90)
+    seen = set()
+    for language, zone in (
+        ("en", "UTC"),
+        ("de", "UTC"),
+        ("en", "Asia/Tokyo"),
+        ("de", "Asia/Tokyo"),
+    ):
+        with translation.override(language), timezone.override(zoneinfo.ZoneInfo(zone)):
+            expected = dateformat.format(timezone.localtime(at), "M j")
+            assert inbox_table.compact_age(at, now) == expected
+            assert inbox_table.compact_age(at, now) == expected  # remembered: the same
+            seen.add(expected)
+    assert len(seen) == 4  # March 4 in UTC, March 5 in Tokyo; English and German month names
