@@ -17,7 +17,7 @@ The row markup lives here, not in the partial: the row shape is shared with stat
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, tzinfo
 from html import escape
 
@@ -66,9 +66,11 @@ def _formatted(at: datetime, fmt: str, language: str | None, zone: tzinfo) -> st
     return dateformat.format(timezone.localtime(at, zone), fmt)
 
 
-def compact_age(then: datetime, now: datetime, *, zone: tzinfo | None = None) -> str:
+def compact_age(
+    then: datetime, now: datetime, *, local: Callable[[datetime, str], str] | None = None
+) -> str:
     """How long ago, as a dense desk shows it on one line: "now", "4m", "3h", "2d", then "Mar 4"
-    (`zone`: the current time zone, when the caller has it already)."""
+    (`local`: the page's date formatter, in its language and time zone)."""
     seconds = int((now - then).total_seconds())
     if seconds < 60:
         return "now"
@@ -78,9 +80,9 @@ def compact_age(then: datetime, now: datetime, *, zone: tzinfo | None = None) ->
         return f"{seconds // 3600}h"
     if seconds < 30 * 86_400:
         return f"{seconds // 86_400}d"
-    return _formatted(
-        then, "M j", translation.get_language(), zone or timezone.get_current_timezone()
-    )
+    if local is not None:
+        return local(then, "M j")
+    return _formatted(then, "M j", translation.get_language(), timezone.get_current_timezone())
 
 
 def render_rows(rows: Iterable[TicketRow], *, now: datetime | None = None) -> SafeString:
@@ -116,7 +118,7 @@ def render_rows(rows: Iterable[TicketRow], *, now: datetime | None = None) -> Sa
             waiting = WAITING.format(
                 late=" late" if late else "",
                 title=escape(title),
-                age=escape(compact_age(since, now, zone=zone)),
+                age=escape(compact_age(since, now, local=local)),
                 late_text=LATE_TEXT if late else "",
             )
         # As the template's `{{ t.updated_at }}` and `|date:'c'`: in the current time zone.
@@ -149,7 +151,7 @@ def render_rows(rows: Iterable[TicketRow], *, now: datetime | None = None) -> Sa
                 tags="".join(f'<span class="badge">{escape(tag)}</span> ' for tag in row.tags),
                 updated_iso=escape(local(updated, "c")),
                 updated_title=escape(local(updated)),
-                updated_ago=escape(compact_age(updated, now, zone=zone)),
+                updated_ago=escape(compact_age(updated, now, local=local)),
             )
         )
     return mark_safe("".join(parts))  # noqa: S308  (every value above is escaped)

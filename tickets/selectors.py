@@ -211,6 +211,12 @@ def search(qs: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
 # A tag on more tickets than this is filtered while walking the view's ordered index; a rarer one
 # by reading its tickets and sorting them. Either way a page costs a bounded amount of work.
 COMMON_TAG = 5_000
+# The tag with a name (the first by id, as `.first()`) and how many tickets carry it, capped.
+_TAG_SQL = (
+    "SELECT t.id, (SELECT COUNT(*) FROM (SELECT 1 FROM tickets_ticket_tags tt"
+    " WHERE tt.tag_id = t.id LIMIT %s) capped) FROM tickets_tag t WHERE t.name = %s"
+    " ORDER BY t.id LIMIT 1"
+)
 
 
 def _with_tag(qs: QuerySet[Ticket], name: str) -> QuerySet[Ticket]:
@@ -222,11 +228,18 @@ def _with_tag(qs: QuerySet[Ticket], name: str) -> QuerySet[Ticket]:
     costs about 50 / (share of tickets with the tag) probes; a rare tag keeps the join.
     """
     through = Ticket.tags.through
-    tag_id = Tag.objects.filter(name=name).values_list("id", flat=True).first()
+    if connection.vendor != "postgresql":
+        tag_id = Tag.objects.filter(name=name).values_list("id", flat=True).first()
+        common = False
+    else:  # the tag and whether it is common in one round trip
+        with connection.cursor() as cursor:
+            cursor.execute(_TAG_SQL, [COMMON_TAG, name])
+            tag_id, tickets = cursor.fetchone() or (None, 0)
+        common = tickets >= COMMON_TAG
     if tag_id is None:
         return qs.none()
     tagged = through.objects.filter(tag_id=tag_id)
-    if connection.vendor != "postgresql" or tagged[:COMMON_TAG].count() < COMMON_TAG:
+    if not common:
         return qs.filter(Exists(tagged.filter(ticket_id=OuterRef("pk"))))
     return qs.extra(
         where=[

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from customers.models import CustomerKind
 from tests import factories
-from tickets import services
+from tickets import selectors, services
 from tickets.models import Status, Ticket
 
 
@@ -177,3 +177,19 @@ def test_inbox_documents_its_keyboard_shortcuts(alice_client) -> None:
     ):
         assert key in html
     assert "js/inbox.js" in html
+
+
+@pytest.mark.parametrize("common_from", [2, 5_000])
+def test_a_tag_filter_finds_the_same_tickets_whether_the_tag_is_common_or_rare(
+    alice_client, monkeypatch, common_from
+) -> None:
+    monkeypatch.setattr(selectors, "COMMON_TAG", common_from)  # the plan switches at this count
+    for i in range(3):
+        services.set_tags(_ticket(f"Tagged {i}", minutes_ago=i), ["refund"])
+    _ticket("Untagged")
+
+    tagged = alice_client.get("/inbox/", {"view": "all", "tag": "refund"}).content.decode()
+    unknown = alice_client.get("/inbox/", {"view": "all", "tag": "nope"}).content.decode()
+
+    assert _subjects(tagged) == ["Tagged 0", "Tagged 1", "Tagged 2"]
+    assert _subjects(unknown) == []
