@@ -109,3 +109,21 @@ def test_the_statement_names_the_models_tables() -> None:
     mailbox = Ticket._meta.get_field("mailbox").related_model
     for model in (User, mailbox, SavedView, TicketRead):
         assert f" {model._meta.db_table} " in inbox_page.LISTS_SQL
+
+
+def test_fixed_text_rendered_once_follows_each_requests_language(alice_client) -> None:
+    """The shortcut help and the table head are rendered once per language (templatetags/inbox.py
+    once_per_language), so an English page after a German one is English again."""
+    english = alice_client.get("/inbox/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    german = alice_client.get("/inbox/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    spanish = alice_client.get("/inbox/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    english_again = alice_client.get("/inbox/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "<h2>Keyboard shortcuts</h2>" in english and "<th>Subject</th>" in english
+    assert "<h2>Tastenkürzel</h2>" in german and "<th>Betreff</th>" in german
+    assert "<h2>Atajos de teclado</h2>" in spanish and "<th>Asunto</th>" in spanish
+    assert english_again == english.replace(_csrf(english), _csrf(english_again))
+
+
+def _csrf(html: str) -> str:
+    return html.split('"X-CSRFToken": "', 1)[1].split('"', 1)[0]
