@@ -371,7 +371,8 @@ def _attach_tags_and_emails(rows: list[TicketRow], *, all_emails: bool) -> None:
         return
     tags: dict[int, list[str]] = {row.id: [] for row in rows}
     through = Ticket.tags.through.objects.filter(ticket_id__in=list(tags))
-    for ticket_id, name in through.order_by("id").values_list("ticket_id", "tag__name"):
+    # By name, as `set_tags` means them (the through rows come in the order of a Python set).
+    for ticket_id, name in through.order_by("tag__name").values_list("ticket_id", "tag__name"):
         tags[ticket_id].append(name)
     # `Customer.primary_email`: the first primary address, else the first address, by id.
     emails: dict[int, str] = {}
