@@ -1,4 +1,6 @@
-"""The rows of the inbox table (templates/tickets/partials/ticket_table.html), built in Python.
+"""The rows of the inbox table (templates/tickets/partials/ticket_table.html), built in Python;
+also the page's `<option>` lists, sidebar views and hidden filter inputs (same markup as the
+template loops they replaced, at a fraction of their cost).
 
 The inbox is the page agents keep open and refresh all day, and its 50 rows were most of its
 server time: as a Django template loop each row cost ~17 variable lookups, five `{% if %}`, two
