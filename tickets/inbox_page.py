@@ -1,8 +1,9 @@
 """What the `/inbox/` page shows around its rows, read in ONE query: the active agents (the
-assignee `<select>`s), the shop mailboxes, the agent's saved views and which rows are unread.
+assignee `<select>`s), the shop mailboxes, the agent's saved views, which rows are unread and
+the rows' tags.
 
-These were four ORM queries a page (~1.5 ms of CPU at 100k tickets, mostly building querysets,
-plus four round trips) for lists that are a few rows each; as one statement of four scalar
+These were five ORM queries a page (~1.5 ms of CPU at 100k tickets, mostly building querysets,
+plus five round trips) for lists that are a few rows each; as one statement of five scalar
 subqueries (`json_agg` lists, an array of unread ids) they cost one round trip and ~0.3 ms. The
 answer is read fresh on every page, so nothing is cached and nothing can be stale. Each part is
 the query it replaced: the same rows in the same order (`tests/tickets/test_inbox_page.py`
@@ -19,7 +20,7 @@ from typing import Any
 from django.db import connection
 
 from accounts.models import User
-from tickets import saved_views, services
+from tickets import saved_views, selectors, services
 from tickets.models import SavedView, Ticket
 from tickets.selectors import TicketRow
 
@@ -30,6 +31,7 @@ class PageLists:
     mailboxes: list[tuple[str, str]] = field(default_factory=list)  # (id, "Name <address>")
     saved: list[SavedView] = field(default_factory=list)
     unread: set[int] = field(default_factory=set)
+    tags: dict[int, list[str]] = field(default_factory=dict)  # the rows' tag names, by name
 
 
 def _mailbox_model() -> Any:
@@ -61,8 +63,14 @@ _LISTS = (
     " ORDER BY v.name, v.id), '[]') FROM (SELECT id, name, owner_id, filters, shared"
     " FROM tickets_savedview WHERE owner_id = %s OR shared ORDER BY name, id LIMIT 100) v),"
 )
-LISTS_SQL = "".join((_LISTS, " (", _UNREAD, ")"))
-UNREAD_SQL = "".join(("SELECT NULL, NULL, NULL, (", _UNREAD, ")"))
+# The rows' tags (`selectors.tags_of`), as (ticket id, name) pairs by name. Parameter: the ids.
+_TAGS = (
+    "SELECT COALESCE(json_agg(json_build_array(tt.ticket_id, tg.name) ORDER BY tg.name), '[]')"
+    " FROM tickets_ticket_tags tt JOIN tickets_tag tg ON tg.id = tt.tag_id"
+    " WHERE tt.ticket_id = ANY(%s::bigint[])"
+)
+LISTS_SQL = "".join((_LISTS, " (", _UNREAD, "), (", _TAGS, ")"))
+UNREAD_SQL = "".join(("SELECT NULL, NULL, NULL, (", _UNREAD, "), (", _TAGS, ")"))
 
 
 def _loaded(value: Any) -> Any:
@@ -71,7 +79,8 @@ def _loaded(value: Any) -> Any:
 
 
 def page_lists(*, user: User, rows: Sequence[TicketRow], lists: bool = True) -> PageLists:
-    """The page's lists (`lists=False`: only the unread rows, for the table alone) in one query.
+    """The page's lists (`lists=False`: only the unread rows and the tags, for the table alone)
+    in one query.
 
     A row is unread when its customer wrote after the agent last opened it (or never did):
     `services.unread_ids`, here `NOT EXISTS` a read marker at or after the last message."""
@@ -80,11 +89,13 @@ def page_lists(*, user: User, rows: Sequence[TicketRow], lists: bool = True) -> 
     ids = [row.id for row in rows]
     latest = [row.last_customer_message_at for row in rows]
     params: list[Any] = [user.pk] if lists else []
-    params += [ids, latest, user.pk]
+    params += [ids, latest, user.pk, ids]
     with connection.cursor() as cursor:
         cursor.execute(LISTS_SQL if lists else UNREAD_SQL, params)
-        agents, mailboxes, saved, unread = cursor.fetchone()
-    out = PageLists(unread=set(unread))
+        agents, mailboxes, saved, unread, tagged = cursor.fetchone()
+    out = PageLists(unread=set(unread), tags={pk: [] for pk in ids})
+    for ticket_id, name in _loaded(tagged):
+        out.tags[ticket_id].append(name)
     if lists:
         out.agents = [(str(pk), name or email) for pk, name, email in _loaded(agents)]
         out.mailboxes = [
@@ -103,7 +114,8 @@ def _page_lists_orm(*, user: User, rows: Sequence[TicketRow], lists: bool) -> Pa
             [row.id for row in rows],
             user=user,
             rows={row.id: row.last_customer_message_at for row in rows},
-        )
+        ),
+        tags=selectors.tags_of([row.id for row in rows]),
     )
     if lists:
         out.agents = [

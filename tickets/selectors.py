@@ -74,7 +74,7 @@ class TicketRow:
     resolution_due_at: datetime | None
     # The primary address, as `Customer.primary_email` ("" if not read: see `ticket_page`).
     customer_email: str = ""
-    tags: list[str] = field(default_factory=list)  # names in the order they were attached
+    tags: list[str] = field(default_factory=list)  # names, by name
     unread: bool = False  # a customer message the agent reading the page has not opened since
 
     @property
@@ -326,11 +326,14 @@ def ticket_page(
     cursor: str | None = None,
     limit: int = 50,
     all_emails: bool = True,
+    tags: bool = True,
 ) -> Page:
     """One keyset page of tickets, newest activity first, with their tags and customers' emails.
 
     `all_emails=False` reads the primary email only of customers without a name, the only ones
     whose row shows it (`Customer.display_name`): one query fewer for a page that shows names.
+    `tags=False` leaves the rows' tags to the caller (the inbox reads them with its other lists:
+    `tickets.inbox_page`).
     """
     qs = filtered(user=user, filters=filters)
     waiting = filters.view == InboxView.WAITING
@@ -357,11 +360,21 @@ def ticket_page(
         encode_cursor(rows[limit - 1], key=order[0].lstrip("-")) if len(rows) > limit else None
     )
     rows = rows[:limit]
-    _attach_tags_and_emails(rows, all_emails=all_emails)
+    _attach_tags_and_emails(rows, all_emails=all_emails, tags=tags)
     return Page(items=rows, next_cursor=next_cursor)
 
 
-def _attach_tags_and_emails(rows: list[TicketRow], *, all_emails: bool) -> None:
+def tags_of(ticket_ids: list[int]) -> dict[int, list[str]]:
+    """Each ticket's tag names, by name (as `set_tags` means them; the through rows come in the
+    order of a Python set)."""
+    tags: dict[int, list[str]] = {pk: [] for pk in ticket_ids}
+    through = Ticket.tags.through.objects.filter(ticket_id__in=ticket_ids)
+    for ticket_id, name in through.order_by("tag__name").values_list("ticket_id", "tag__name"):
+        tags[ticket_id].append(name)
+    return tags
+
+
+def _attach_tags_and_emails(rows: list[TicketRow], *, all_emails: bool, tags: bool) -> None:
     """Two queries for a whole page, as the prefetches they replace: tag names, primary emails.
 
     (Reading both as correlated subqueries of the page's query saved two round trips but cost
@@ -369,11 +382,7 @@ def _attach_tags_and_emails(rows: list[TicketRow], *, all_emails: bool) -> None:
     """
     if not rows:
         return
-    tags: dict[int, list[str]] = {row.id: [] for row in rows}
-    through = Ticket.tags.through.objects.filter(ticket_id__in=list(tags))
-    # By name, as `set_tags` means them (the through rows come in the order of a Python set).
-    for ticket_id, name in through.order_by("tag__name").values_list("ticket_id", "tag__name"):
-        tags[ticket_id].append(name)
+    names = tags_of([row.id for row in rows]) if tags else {}
     # `Customer.primary_email`: the first primary address, else the first address, by id.
     emails: dict[int, str] = {}
     customers = {row.customer_id for row in rows if all_emails or not row.customer_name}
@@ -384,5 +393,5 @@ def _attach_tags_and_emails(rows: list[TicketRow], *, all_emails: bool) -> None:
         for customer_id, address in addresses.values_list("customer_id", "address"):
             emails.setdefault(customer_id, address)
     for row in rows:
-        row.tags = tags[row.id]
+        row.tags = names.get(row.id, [])
         row.customer_email = emails.get(row.customer_id, "")

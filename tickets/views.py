@@ -92,17 +92,23 @@ def inbox(request: AgentRequest) -> HttpResponse:
             cursor=cursor,
             limit=PAGE_SIZE,
             all_emails=False,  # rows show a customer's email only when they have no name
+            tags=False,  # read with the page's lists below
         )
     except selectors.BadCursor:
         # A stale or hand-edited link: start again from the first page instead of failing.
         page = selectors.ticket_page(
-            user=user, filters=selectors.InboxFilters(view=view), limit=PAGE_SIZE, all_emails=False
+            user=user,
+            filters=selectors.InboxFilters(view=view),
+            limit=PAGE_SIZE,
+            all_emails=False,
+            tags=False,
         )
         cursor = None
     kept = {k: v for k, v in filters.items() if v}
     lists = inbox_page.page_lists(user=user, rows=page.items, lists=not request.htmx)
     for row in page.items:
         row.unread = row.id in lists.unread
+        row.tags = lists.tags[row.id]
     context = {
         "rows": inbox_table.render_rows(page.items),
         "filters": filters,

@@ -1,6 +1,6 @@
-"""The inbox page's lists around its rows (tickets/inbox_page.py): agents, mailboxes, saved views and
-unread rows in one query, the same rows in the same order as the ORM queries they replaced, and
-read fresh on every page (a change shows up on the next request: nothing is cached)."""
+"""The inbox page's lists around its rows (tickets/inbox_page.py): agents, mailboxes, saved views,
+unread rows and tags in one query, the same rows in the same order as the ORM queries they
+replaced, and read fresh on every page (a change shows up on the next request: nothing cached)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,9 @@ def test_one_query_gives_what_the_orm_queries_gave(cast, django_assert_num_queri
     never = factories.TicketFactory(last_customer_message_at=now - timedelta(hours=1))
     read = factories.TicketFactory(last_customer_message_at=now - timedelta(hours=2))
     newer = factories.TicketFactory(last_customer_message_at=now - timedelta(minutes=5))
-    factories.TicketFactory(last_customer_message_at=None)  # no customer message: never unread
+    quiet = factories.TicketFactory(last_customer_message_at=None)  # no customer message: read
+    services.set_tags(quiet, ["zeta", "alpha", "b&w"])
+    services.set_tags(never, ["refund"])
     TicketRead.objects.create(user=cast.alice, ticket=read, read_at=now - timedelta(hours=1))
     TicketRead.objects.create(user=cast.alice, ticket=newer, read_at=now - timedelta(hours=1))
     TicketRead.objects.create(user=cast.bob, ticket=never, read_at=now)  # Bob's, not Alice's
@@ -74,6 +76,12 @@ def test_one_query_gives_what_the_orm_queries_gave(cast, django_assert_num_queri
     assert as_tuples == [(v.pk, v.name, v.owner_id, v.filters, v.shared) for v in orm.saved]
     assert [v.name for v in lists.saved] == ["a shared", "b mine"]
     assert lists.unread == orm.unread == {never.pk, newer.pk}
+    assert lists.tags == orm.tags
+    assert (lists.tags[quiet.pk], lists.tags[never.pk], lists.tags[read.pk]) == (
+        ["alpha", "bw", "zeta"],
+        ["refund"],
+        [],
+    )
 
 
 def test_the_table_alone_reads_only_the_unread_rows(cast, django_assert_num_queries) -> None:
@@ -82,6 +90,7 @@ def test_the_table_alone_reads_only_the_unread_rows(cast, django_assert_num_quer
     with django_assert_num_queries(1):
         lists = inbox_page.page_lists(user=cast.alice, rows=rows, lists=False)
     assert (lists.unread, lists.agents, lists.saved) == ({ticket.pk}, [], [])
+    assert lists.tags == {ticket.pk: []}
     assert inbox_page.page_lists(user=cast.alice, rows=[]).unread == set()
 
 
