@@ -104,6 +104,9 @@ class QueueFrame(TypedDict):
     # "requeued"
     action: str
     conversation: ConversationSummary
+    # On a visitor's new line in a waiting chat: its first PREVIEW_CHARS characters, which the
+    # console shows under the visitor's name (it fetched the chat for every line before).
+    preview: NotRequired[str]
 
 
 class VisitorHelloFrame(TypedDict):
@@ -224,8 +227,18 @@ def conversation_summary(conversation: Any) -> ConversationSummary:
     }
 
 
-def queue_frame(conversation: Any, action: str) -> QueueFrame:
-    return {"type": "queue", "action": action, "conversation": conversation_summary(conversation)}
+PREVIEW_CHARS = 140
+
+
+def queue_frame(conversation: Any, action: str, *, preview: str | None = None) -> QueueFrame:
+    frame: QueueFrame = {
+        "type": "queue",
+        "action": action,
+        "conversation": conversation_summary(conversation),
+    }
+    if preview is not None:
+        frame["preview"] = preview[:PREVIEW_CHARS]
+    return frame
 
 
 def visitor_hello_frame(conversation: Any, *, agents_online: bool) -> VisitorHelloFrame:

@@ -602,7 +602,9 @@ def _line_events(stored: StoredLine) -> list[tuple[str, dict[str, Any]]]:
         published.append(
             (
                 events.QUEUE_GROUP,
-                events.group_event(events.queue_frame(stored.conversation, "waiting")),
+                events.group_event(
+                    events.queue_frame(stored.conversation, "waiting", preview=message.body)
+                ),
             )
         )
     return published
@@ -782,17 +784,19 @@ async def apost_message(
         if row is not None:
             line_writes["pool"] += 1
             stored = _stored(line, now, row[0], row[1], row[2:])
-            # The line and, in a waiting chat, the queue entry go out together.
-            await asend_events(_line_events(stored))
             if (
                 line.author_type == ChatAuthorType.AGENT
                 and author_user is not None
                 and stored.status == ConversationStatus.WAITING
                 and stored.assignee_id == author_user.pk
             ):
+                # Active before anyone sees the line, as post_message does in its transaction
+                # (once per chat: the assigned agent's first line).
                 await database_sync_to_async(answer_assigned_chat)(
                     conversation_id, agent=author_user
                 )
+            # The line and, in a waiting chat, the queue entry go out together.
+            await asend_events(_line_events(stored))
             return stored.message, True
     return await database_sync_to_async(post_message)(
         conversation_id,

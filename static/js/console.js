@@ -134,6 +134,8 @@
   }
   function onQueue(frame) {
     var c = frame.conversation;
+    var wasWaiting = !!queue[c.id] && queue[c.id].status === "waiting";
+    if (frame.preview) { previews[c.id] = frame.preview; previewSeq[c.id] = c.last_seq; }
     if (mine(c)) {
       delete queue[c.id];
       openAssigned(c, true);
@@ -145,7 +147,9 @@
     }
     renderQueue();
     if (panes[c.id]) updateHeader(panes[c.id], c);
-    loadActive();
+    // A new line in a chat that was already waiting leaves the active list as it was: no
+    // request per line per console.
+    if (!(wasWaiting && c.status === "waiting")) loadActive();
   }
   function loadActive() {
     api("GET", "chats?status=active").then(function (data) {

@@ -68,6 +68,18 @@ def test_a_visitor_line_in_a_waiting_chat_publishes_the_message_and_the_queue_en
         "verified": False,
     }
     assert queued["conversation"]["last_seq"] == 1
+    # The console shows the line under the visitor's name without fetching the chat.
+    assert queued["preview"] == "Where are my shoes?"
+
+
+def test_a_long_line_previews_its_first_140_characters_in_the_queue(chat, published):
+    body = "My order of the oxfords in size 44 " * 10
+    caught = published(
+        [events.QUEUE_GROUP],
+        lambda: services.post_message(chat.pk, author_type="visitor", body=body, client_id="v2"),
+    )
+    [queued] = _frames(caught)
+    assert queued["preview"] == body[:140]
 
 
 def test_a_trainee_line_carries_the_trainee_flag_and_no_queue_entry(chat, cast, published):
