@@ -43,6 +43,14 @@ def test_an_agent_switches_the_agent_app_to_spanish(cast, alice) -> None:
     assert entry.detail["changes"] == {"language": ["", "es"]}
 
 
+def test_a_german_agents_inbox_heads_its_columns_in_german(cast, alice) -> None:
+    cast.alice.language = "de"
+    cast.alice.save(update_fields=["language"])
+    page = alice.get("/inbox/").content.decode()
+    assert '<html lang="de">' in page
+    assert ">Aktualisiert</th>" in page and ">Updated</th>" not in page
+
+
 def test_without_a_chosen_language_the_browser_decides(alice) -> None:
     page = alice.get("/inbox/", HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9").content.decode()
     assert '<html lang="de">' in page and ">Posteingang</a>" in page
