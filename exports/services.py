@@ -2,10 +2,10 @@
 `.iterator()` on Postgres), written one chunk at a time, never held as a whole.
 
 Two things keep it constant under daphne (measured by bench/exports.py at 1,000,000 rows):
-- Under ASGI the lines are handed to Django as an async iterator that pulls one chunk at a time
-  from the sync generator on the request's thread (`for_asgi`). Given a sync iterator, Django's
-  ASGI handler first reads the whole of it into a list (`StreamingHttpResponse.__aiter__`):
-  the entire CSV in memory before the first byte is sent.
+- Under ASGI the response's lines are pulled one chunk at a time on the request's thread, as for
+  every large streaming response (`core.streaming.StreamUnderAsgiMiddleware`). Given a sync
+  iterator, Django's ASGI handler would first read the whole of it into a list: the entire CSV in
+  memory before the first byte is sent.
 - The rows are read in one transaction (`in_one_transaction`): outside one, Django declares the
   server-side cursor WITH HOLD, and Postgres computes and stores the whole result at the
   cursor's first commit before the first row comes back. In a transaction rows flow as they are
@@ -18,14 +18,12 @@ carriage return) is prefixed with `'`, so an exported customer's "=HYPERLINK(...
 from __future__ import annotations
 
 import csv
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
-
-from core.streaming import pull_on_request_thread
 
 CHUNK = 2000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -123,9 +121,3 @@ def in_one_transaction(lines: Iterator[str]) -> Iterator[str]:
     early: closing the response closes this generator where it waits."""
     with transaction.atomic():
         yield from lines
-
-
-def for_asgi(lines: Iterator[str]) -> AsyncIterator[str]:
-    """Chunks of the sync generator `lines`, one at a time, pulled on the request's own thread
-    (the connection and its open cursor live there); closed there too."""
-    return pull_on_request_thread(lines)

@@ -135,10 +135,11 @@ def test_an_export_over_a_year_takes_every_day_of_it_and_nothing_outside(token_c
 
 def test_lines_are_pulled_one_chunk_at_a_time_for_daphne():
     """Under ASGI Django would read a plain generator to the end before sending a byte; the
-    export hands it an async iterator that takes one chunk per step and closes the rest."""
+    export's response is pulled one chunk per step (core.streaming, for every large stream) and
+    the rest is closed when the client goes away."""
     from asgiref.sync import async_to_sync
 
-    from exports import services
+    from core.streaming import pull_on_request_thread
 
     pulled: list[int] = []
     closed: list[bool] = []
@@ -152,7 +153,7 @@ def test_lines_are_pulled_one_chunk_at_a_time_for_daphne():
             closed.append(True)
 
     async def first_two() -> list[str]:
-        chunks = services.for_asgi(lines())
+        chunks = pull_on_request_thread(lines())
         got = [await anext(chunks), await anext(chunks)]
         await chunks.aclose()  # the client went away
         return got
