@@ -135,3 +135,9 @@ def test_no_catalogue_entry_is_left_fuzzy(language: str) -> None:
     # makemessages' guesses ("Updated" offered "Aktualisiert am %(date)s") are never compiled:
     # the page shows English until a translator confirms them.
     assert [msgid for _, msgid, _, fuzzy in _po_entries(language) if fuzzy] == []
+
+
+@pytest.mark.parametrize("language", ["es", "de"])
+def test_every_agent_page_string_is_translated_too(language: str) -> None:
+    # An agent who picks Spanish or German on their profile gets the whole agent app in it.
+    assert [msgid for _, msgid, msgstr, _ in _po_entries(language) if msgid and not msgstr] == []
