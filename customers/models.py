@@ -13,13 +13,14 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class CustomerKind(models.TextChoices):
-    CUSTOMER = "customer", "Customer"
-    VENDOR = "vendor", "Vendor"
-    CANDIDATE = "candidate", "Job candidate"
-    EMPLOYEE = "employee", "Employee"
+    CUSTOMER = "customer", _("Customer")
+    VENDOR = "vendor", _("Vendor")
+    CANDIDATE = "candidate", _("Job candidate")
+    EMPLOYEE = "employee", _("Employee")
 
 
 class Tier(models.TextChoices):

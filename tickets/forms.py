@@ -7,17 +7,18 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from tickets.models import Priority, Status, TicketType
 
-STATUS_AFTER_SEND = [("", "Keep status"), *Status.choices]
+STATUS_AFTER_SEND = [("", _("Keep status")), *Status.choices]
 
 
 class ReplyForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), max_length=100_000)
     internal = forms.TypedChoiceField(
-        choices=[("0", "Public reply"), ("1", "Internal note")],
+        choices=[("0", _("Public reply")), ("1", _("Internal note"))],
         coerce=lambda value: value == "1",
         initial="0",
         widget=forms.RadioSelect,
@@ -47,7 +48,7 @@ class TicketUpdateForm(forms.Form):
     priority = forms.ChoiceField(choices=Priority.choices)
     type = forms.ChoiceField(choices=TicketType.choices)
     assignee = forms.ModelChoiceField(
-        queryset=User.objects.filter(is_active=True), required=False, empty_label="Unassigned"
+        queryset=User.objects.filter(is_active=True), required=False, empty_label=_("Unassigned")
     )
     tags = forms.CharField(required=False, max_length=1000, help_text="Comma-separated")
 
@@ -59,7 +60,7 @@ class FollowUpForm(forms.Form):
     AT = "at"
     NEXT_BUSINESS_MORNING = "next_business_morning"
     when = forms.ChoiceField(
-        choices=[(AT, "At"), (NEXT_BUSINESS_MORNING, "Next business morning")],
+        choices=[(AT, _("At")), (NEXT_BUSINESS_MORNING, _("Next business morning"))],
         initial=AT,
         required=False,
         widget=forms.RadioSelect,
@@ -96,7 +97,7 @@ class WebTicketForm(forms.Form):
     subject = forms.CharField(max_length=255)
     message = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), max_length=50_000)
     # Honeypot: hidden from people, filled in by naive bots.
-    website = forms.CharField(required=False, label="Leave this empty")
+    website = forms.CharField(required=False, label=_("Leave this empty"))
 
     def is_bot(self) -> bool:
         return bool(self.cleaned_data.get("website"))

@@ -8,41 +8,42 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
 
 
 class Status(models.TextChoices):
-    NEW = "new", "New"
-    OPEN = "open", "Open"
-    PENDING = "pending", "Pending"
-    SOLVED = "solved", "Solved"
-    CLOSED = "closed", "Closed"
-    SPAM = "spam", "Spam"
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING = "pending", _("Pending")
+    SOLVED = "solved", _("Solved")
+    CLOSED = "closed", _("Closed")
+    SPAM = "spam", _("Spam")
 
 
 OPEN_STATUSES = (Status.NEW, Status.OPEN)
 
 
 class Priority(models.TextChoices):
-    LOW = "low", "Low"
-    NORMAL = "normal", "Normal"
-    HIGH = "high", "High"
-    URGENT = "urgent", "Urgent"
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
 
 
 class TicketType(models.TextChoices):
-    QUESTION = "question", "Question"
-    PROBLEM = "problem", "Problem"
-    CARE = "care", "Proactive care"
-    TASK = "task", "Task"
+    QUESTION = "question", _("Question")
+    PROBLEM = "problem", _("Problem")
+    CARE = "care", _("Proactive care")
+    TASK = "task", _("Task")
 
 
 class Channel(models.TextChoices):
-    EMAIL = "email", "Email"
-    WEB = "web", "Web form"
-    API = "api", "API"
-    CHAT = "chat", "Chat"
+    EMAIL = "email", _("Email")
+    WEB = "web", _("Web form")
+    API = "api", _("API")
+    CHAT = "chat", _("Chat")
 
 
 def new_reference() -> str:
