@@ -245,7 +245,7 @@ def inbox_bulk_job(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _customer_kinds() -> list[tuple[str, str]]:
-    return list(CustomerKind.choices)
+    return [(value, str(label)) for value, label in CustomerKind.choices]  # labels are lazy
 
 
 # --- ticket page ---------------------------------------------------------------------------------
