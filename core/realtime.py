@@ -2,7 +2,8 @@
 
 - `send_event_on_commit(group, event)`: from services (sync code), once the transaction commits.
 - `asend_event(group, event)`: from async code (a socket's event loop), for a record already
-  committed or an ephemeral signal (typing, read).
+  committed or an ephemeral signal (typing, read); `asend_events(pairs)` for several at once, in
+  order, in one Redis pipeline (a chat line and its queue entry, a batch of follow-ups).
 
 A channel layer is a delivery hint, never the record (TRAPS.md): a publish that fails is logged,
 not raised into the request that caused it, and the sockets that may have missed it catch up by

@@ -6,7 +6,6 @@ pages update live) and bumps `updated_at`, which orders the inbox.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -29,7 +28,7 @@ from audit.services import diff, record
 from core import hooks, languages
 from core.emails import single_line
 from core.emails import thread_headers as email_thread
-from core.realtime import asend_event, send_event_on_commit
+from core.realtime import asend_events, send_event_on_commit
 from customers.models import Customer
 from mailer.models import OutboundEmail
 from mailer.services import build_email, make_message_id, queue_emails
@@ -1108,11 +1107,8 @@ def _publish_all(published: list[tuple[str, Mapping[str, Any]]]) -> None:
 
 
 def _publish_now(published: list[tuple[str, Mapping[str, Any]]]) -> None:
-    async def send() -> None:
-        await asyncio.gather(*(asend_event(group, event) for group, event in published))
-
     try:
-        async_to_sync(send)()
+        async_to_sync(asend_events)(published)  # one Redis pipeline for the batch
     except Exception:  # a hint, never the record: clients resync from the database
         log.warning("Could not publish %s follow-up events", len(published), exc_info=True)
 
