@@ -95,3 +95,54 @@ def test_a_backlog_drains_over_parallel_connections_each_email_once(
     assert sorted(ids) == sorted(email.message_id for email in queued)
     assert set(OutboundEmail.objects.values_list("status", flat=True)) == {OutboundStatus.SENT}
     assert deliver_all_due() == 0
+
+
+def test_a_batch_tells_open_pages_and_inboxes_on_the_real_channel_layer(
+    db, cast, django_capture_on_commit_callbacks
+):
+    """After commit, each ticket's page hears of its new reply and every inbox hears once of the
+    whole batch (published from a background thread, in one pipeline)."""
+    import asyncio
+    import threading
+
+    from channels.layers import get_channel_layer
+
+    from tickets import events
+
+    parcel, _ = _ticket("pat@shop.example", "Parcel")
+    shoes, _ = _ticket("sam@shop.example", "Shoes")
+    due = timezone.now() - timedelta(minutes=1)
+    for ticket in (parcel, shoes):
+        services.schedule_follow_up(ticket, by=cast.alice, send_at=due, body="On its way.")
+    groups = [events.INBOX_GROUP, events.ticket_group(parcel.pk), events.ticket_group(shoes.pk)]
+    listening = threading.Event()
+    caught: list[dict] = []
+
+    def complete() -> bool:
+        replied = {e["ticket_id"] for e in caught if e["type"] == "ticket.message"}
+        return replied == {parcel.pk, shoes.pk} and any("ticket_ids" in e for e in caught)
+
+    async def listen() -> None:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        for group in groups:
+            await layer.group_add(group, channel)
+        listening.set()
+        while not complete():
+            caught.append(await asyncio.wait_for(layer.receive(channel), 10))
+
+    listener = threading.Thread(target=asyncio.run, args=(listen(),))
+    listener.start()
+    assert listening.wait(10)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.send_due_follow_ups(batch_size=10) == 2
+    listener.join(15)
+
+    assert complete()
+    [batch] = [e for e in caught if "ticket_ids" in e]
+    assert sorted(batch["ticket_ids"]) == sorted([parcel.pk, shoes.pk])
+    replies = [e for e in caught if e["type"] == "ticket.message"]
+    assert {(e["ticket_id"], e["author_type"], e["internal"]) for e in replies} == {
+        (parcel.pk, "agent", False),
+        (shoes.pk, "agent", False),
+    }
