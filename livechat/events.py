@@ -277,3 +277,9 @@ def pong_frame() -> PongFrame:
 def group_event(frame: Any) -> dict[str, Any]:
     """Wrap a frame for the channel layer; every chat consumer handles it in `chat_frame`."""
     return {"type": "chat.frame", "frame": dict(frame)}
+
+
+def group_frames_event(frames: list[Any]) -> dict[str, Any]:
+    """Several frames in one channel layer event (livechat/queue_previews.py), which every chat
+    consumer sends one by one in `chat_frames`."""
+    return {"type": "chat.frames", "frames": [dict(frame) for frame in frames]}

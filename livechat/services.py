@@ -9,6 +9,7 @@ the channel layer is a hint and clients that miss a frame resume from the databa
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 import hmac
 import re
@@ -35,7 +36,7 @@ from attachments import services as attachment_services
 from audit.services import record
 from core import hooks, languages
 from core.emails import render_email
-from core.realtime import asend_events, send_event_on_commit
+from core.realtime import asend_event, send_event_on_commit
 from customers.services import customer_for_email, language_of, remember_language
 from livechat import events
 from livechat.models import (
@@ -46,6 +47,7 @@ from livechat.models import (
     ConversationStatus,
     PresenceStatus,
 )
+from livechat.queue_previews import queue_preview
 from teams.models import Team
 from teams.services import team_for_chat
 from tickets import services as ticket_services
@@ -588,26 +590,28 @@ def _found(line: ChatLine, row: Any) -> ChatMessage:
 def _line_events(stored: StoredLine) -> list[tuple[str, dict[str, Any]]]:
     """What a stored line publishes: the line to its chat, and for a visitor's line in a waiting
     chat the queue entry to every agent (a waiting visitor, and each new line from one)."""
-    message = stored.message
-    published = [
-        (
-            events.chat_group(message.conversation_id),
-            events.group_event(events.message_frame(message)),
-        )
-    ]
-    if (
-        message.author_type == ChatAuthorType.VISITOR
-        and stored.status == ConversationStatus.WAITING
-    ):
-        published.append(
-            (
-                events.QUEUE_GROUP,
-                events.group_event(
-                    events.queue_frame(stored.conversation, "waiting", preview=message.body)
-                ),
-            )
-        )
+    published = [_line_event(stored)]
+    if _updates_queue(stored):
+        published.append((events.QUEUE_GROUP, events.group_event(_queue_entry(stored))))
     return published
+
+
+def _line_event(stored: StoredLine) -> tuple[str, dict[str, Any]]:
+    message = stored.message
+    return events.chat_group(message.conversation_id), events.group_event(
+        events.message_frame(message)
+    )
+
+
+def _updates_queue(stored: StoredLine) -> bool:
+    return (
+        stored.message.author_type == ChatAuthorType.VISITOR
+        and stored.status == ConversationStatus.WAITING
+    )
+
+
+def _queue_entry(stored: StoredLine) -> events.QueueFrame:
+    return events.queue_frame(stored.conversation, "waiting", preview=stored.message.body)
 
 
 def _store_on_connection(line: ChatLine, now: datetime) -> StoredLine | None:
@@ -795,8 +799,10 @@ async def apost_message(
                 await database_sync_to_async(answer_assigned_chat)(
                     conversation_id, agent=author_user
                 )
-            # The line and, in a waiting chat, the queue entry go out together.
-            await asend_events(_line_events(stored))
+            await asend_event(*_line_event(stored))
+            if _updates_queue(stored):
+                # Previews go out in batches (livechat/queue_previews.py), after the line.
+                queue_preview(conversation_id, functools.partial(_queue_entry, stored))
             return stored.message, True
     return await database_sync_to_async(post_message)(
         conversation_id,

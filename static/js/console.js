@@ -132,10 +132,18 @@
     if (fresh) openPane(c.id, "join", true, true);
     if (fresh && alert) notify(true);
   }
+  var stateSeq = {}; // conversation id -> last_seq of the newest frame that changed its state
   function onQueue(frame) {
     var c = frame.conversation;
     var wasWaiting = !!queue[c.id] && queue[c.id].status === "waiting";
-    if (frame.preview) { previews[c.id] = frame.preview; previewSeq[c.id] = c.last_seq; }
+    if (frame.preview) {
+      if (!(previewSeq[c.id] >= c.last_seq)) { previews[c.id] = frame.preview; previewSeq[c.id] = c.last_seq; }
+      // Previews come in batches (livechat/queue_previews.py): one from before the chat's last
+      // change of state (an agent joined, it was requeued) shows its line, not its old state.
+      if (c.last_seq <= (stateSeq[c.id] || 0)) { renderQueue(); return; }
+    } else {
+      stateSeq[c.id] = Math.max(stateSeq[c.id] || 0, c.last_seq);
+    }
     if (mine(c)) {
       delete queue[c.id];
       openAssigned(c, true);

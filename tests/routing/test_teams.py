@@ -176,7 +176,7 @@ def test_the_teams_page_is_for_managers(cast, returns):
 def test_a_later_line_of_a_team_chat_names_the_team_from_the_pool(transactional_db, published):
     """Socket lines after the first take the async pool, where nothing may query the ORM: the
     team's name comes back with the statement's row, so the queue entry still shows it."""
-    from livechat import asyncdb
+    from livechat import asyncdb, queue_previews
     from tests.helpers.chat import run
 
     services.create_team(name="Returns", by=None)
@@ -191,12 +191,14 @@ def test_a_later_line_of_a_team_chat_names_the_team_from_the_pool(transactional_
             await chat_services.apost_message(
                 conversation.pk, author_type="visitor", body="second", client_id="v2"
             )
+            await queue_previews.flush()  # the queue entry goes out in this loop's next batch
         finally:
             await asyncdb.close()  # the pool belongs to this loop: closed with it
 
     def later_line() -> None:
         run(write())
 
-    frames = [e["frame"] for e in published(["chat-queue"], later_line)]
+    [batch] = published(["chat-queue"], later_line)
+    frames = batch["frames"]
     assert asyncdb.available() and chat_services.line_writes["pool"] == before + 1
     assert [(f["action"], f["conversation"]["team"]) for f in frames] == [("waiting", "Returns")]
