@@ -7,7 +7,9 @@ import re
 
 import pytest
 
+from core.realtime import asend_event
 from tests.helpers.browser import open_console, start_shop_chat
+from tests.helpers.chat import run
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -83,3 +85,37 @@ def test_ending_is_confirmed_and_an_ended_chat_offers_no_tools(cast, live_server
     assert pane.locator(".chat-compose textarea").is_disabled()
     assert pane.get_by_role("button", name="Send").is_disabled()
     assert pane.get_by_role("button", name=re.compile("Make it right in chat")).is_disabled()
+
+
+def test_a_late_preview_does_not_bring_back_a_chat_an_agent_took(
+    cast, live_server, context
+) -> None:
+    """Previews of a waiting chat's lines are batched (livechat/queue_previews.py), so one can
+    arrive after a newer state of its chat that another process published at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from livechat import events, services
+    from livechat.models import Conversation
+
+    def server_side(action, *args, **kwargs):
+        # Off the test thread, whose event loop (Playwright's) would stop the publish.
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(action, *args, **kwargs).result()
+
+    agent = open_console(context, live_server, cast.alice.email, cast.password)
+    sam, _ = server_side(services.start_session, name="Sam Best", email="sam@shop.example")
+    server_side(services.post_message, sam.pk, author_type="visitor", body="Hello?", client_id="v1")
+    queued = agent.locator("#chat-queue li", has_text="Sam Best")
+    queued.wait_for()
+    late = events.queue_frame(Conversation.objects.get(pk=sam.pk), "waiting", preview="Size 44")
+
+    server_side(services.join_conversation, sam.pk, agent=cast.bob)
+    queued.wait_for(state="detached")
+    server_side(
+        run, asend_event(events.QUEUE_GROUP, events.group_frames_event([late]))
+    )  # fmt: skip
+    # A chat that starts after it shows the late preview was read.
+    lee, _ = server_side(services.start_session, name="Lee Later", email="lee@shop.example")
+    server_side(services.post_message, lee.pk, author_type="visitor", body="Hi", client_id="l1")
+    agent.locator("#chat-queue li", has_text="Lee Later").wait_for()
+    assert queued.count() == 0
