@@ -1,7 +1,8 @@
 """Instant cut-off: deactivating a person, changing a password or revoking a token ends what the
 old credentials opened, at once and on every daphne process.
 
-- Sessions: the person's session rows are deleted (and Django refuses an inactive user anyway).
+- Sessions: the person's session rows are deleted, and their copies in the session cache
+  (production's `cached_db` engine) dropped (and Django refuses an inactive user anyway).
 - API tokens: `user_for_token` only resolves tokens of active users, so they answer 401.
 - Sockets: every agent socket (/ws/agent/, /ws/inbox/, /ws/tickets/N/) joins the group
   `user-<id>` when it connects; a `user.revoked` event on that group, sent through the channel
@@ -14,7 +15,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.contrib.sessions.backends import cached_db
 from django.contrib.sessions.models import Session
+from django.core.cache import caches
 from django.db import transaction
 from django.utils import timezone
 
@@ -81,7 +85,19 @@ def end_sessions(user: User, *, keep_session_key: str = "") -> int:
             ended.append(session.session_key)
     if ended:
         Session.objects.filter(session_key__in=ended).delete()
+        _drop_cached(ended)
+        # Again after commit: a request that missed the cache meanwhile read the row (not yet
+        # deleted for it) and cached it again.
+        transaction.on_commit(lambda: _drop_cached(ended))
     return len(ended)
+
+
+def _drop_cached(session_keys: list[str]) -> None:
+    """Forget the cached copies of sessions (`cached_db` reads the cache before the rows)."""
+    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.cached_db":
+        caches[settings.SESSION_CACHE_ALIAS].delete_many(
+            [cached_db.KEY_PREFIX + key for key in session_keys]
+        )
 
 
 def deactivate_agent(user: User, *, by: User | None = None) -> User:

@@ -9,9 +9,11 @@ import threading
 import time
 import urllib.request
 from decimal import Decimal
+from importlib import import_module
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.test import Client
@@ -48,6 +50,11 @@ class Watched:
 
     def wait_closed(self, timeout: float) -> None:
         self.thread.join(timeout)
+
+
+def session_store():
+    """A session store of the configured engine (production's reads its cache first)."""
+    return import_module(settings.SESSION_ENGINE).SessionStore()
 
 
 def session_cookie(user) -> tuple[str, str]:
@@ -126,6 +133,7 @@ def test_deactivation_closes_every_socket_on_every_process_within_a_second(cast,
 
     assert http(b, "GET", "/api/v1/tickets", alice_token) == 401
     assert not Session.objects.filter(session_key=session_key).exists()
+    assert not session_store().exists(session_key)  # nor its copy in the session cache
     # Alice's pending grant stays visible, and Bob may undo it.
     bob_token = issue_api_token(cast.bob)
     assert http(b, "GET", f"/api/v1/wow/grants/{pending.pk}", bob_token) == 200
@@ -195,6 +203,7 @@ def test_a_password_change_ends_other_sessions_and_sockets_and_revokes_tokens(ca
         assert socket.closed_at is not None and socket.closed_at - changed < 1.0
     assert here_socket.closed_at is None  # the session that changed it stays
     assert not Session.objects.filter(session_key=other_key).exists()
+    assert not session_store().exists(other_key)
     assert here.get("/inbox/").status_code == 200
     assert http(a, "GET", "/api/v1/tickets", token) == 401
     assert ApiToken.objects.filter(user=cast.alice, revoked_at__isnull=True).count() == 0
