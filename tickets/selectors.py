@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -335,10 +337,24 @@ def ticket_page(
     `tags=False` leaves the rows' tags to the caller (the inbox reads them with its other lists:
     `tickets.inbox_page`).
     """
+    waiting = filters.view == InboxView.WAITING
+    keyset = decode_cursor(cursor) if cursor else None
+    order_key = "customer_waiting_since" if waiting else "updated_at"
+    rows = [TicketRow(*values) for values in _page_values(user, filters, keyset, limit)]
+    next_cursor = encode_cursor(rows[limit - 1], key=order_key) if len(rows) > limit else None
+    rows = rows[:limit]
+    _attach_tags_and_emails(rows, all_emails=all_emails, tags=tags)
+    return Page(items=rows, next_cursor=next_cursor)
+
+
+def _page_query(
+    *, user: User | None, filters: InboxFilters, keyset: tuple[datetime, int] | None, limit: int
+) -> QuerySet[Ticket, tuple[Any, ...]]:
+    """The page's rows as a query: the view's order, continued after `keyset`, `limit` + 1."""
     qs = filtered(user=user, filters=filters)
     waiting = filters.view == InboxView.WAITING
-    if cursor:
-        at, pk = decode_cursor(cursor)
+    if keyset is not None:
+        at, pk = keyset
         if waiting:  # oldest wait first: the keyset walks forward on (customer_waiting_since, id)
             qs = qs.filter(
                 Q(customer_waiting_since__gte=at),
@@ -353,15 +369,58 @@ def ticket_page(
             )
     order = ("customer_waiting_since", "id") if waiting else ("-updated_at", "-id")
     # The same joins select_related made (customer inner, assignee outer), only the columns shown.
-    rows = [
-        TicketRow(*values) for values in qs.order_by(*order).values_list(*_ROW_FIELDS)[: limit + 1]
-    ]
-    next_cursor = (
-        encode_cursor(rows[limit - 1], key=order[0].lstrip("-")) if len(rows) > limit else None
-    )
-    rows = rows[:limit]
-    _attach_tags_and_emails(rows, all_emails=all_emails, tags=tags)
-    return Page(items=rows, next_cursor=next_cursor)
+    return qs.order_by(*order).values_list(*_ROW_FIELDS)[: limit + 1]
+
+
+# The cursor a page's statement is compiled with, replaced by each request's own (`_page_sql`).
+_AT_MARK = datetime(1901, 2, 3, 4, 5, 6, 789_012, tzinfo=UTC)
+_PK_MARK = -987_654_321
+
+
+@functools.lru_cache(maxsize=256)
+def _page_sql(
+    user_id: int | None, filters: InboxFilters, keyset: bool, limit: int
+) -> tuple[str, tuple[Any, ...], tuple[int, ...], tuple[int, ...]] | None:
+    """A page's SQL and parameters compiled once per agent, filters, first-or-later page and
+    size (~0.7 ms of CPU a page to build and compile the queryset, at 100k tickets: a tenth of
+    the inbox's), with where the cursor's instant and id go in the parameters. None when the
+    marks are not found as parameters (then the page is read through the ORM)."""
+    user = User(pk=user_id) if user_id is not None else None
+    mark = (_AT_MARK, _PK_MARK) if keyset else None
+    sql, params = _page_query(
+        user=user, filters=filters, keyset=mark, limit=limit
+    ).query.sql_with_params()
+    at_slots = tuple(i for i, p in enumerate(params) if isinstance(p, datetime) and p == _AT_MARK)
+    pk_slots = tuple(i for i, p in enumerate(params) if type(p) is int and p == _PK_MARK)
+    if keyset and not (at_slots and pk_slots):
+        return None
+    return sql, tuple(params), at_slots, pk_slots
+
+
+def _page_values(
+    user: User | None, filters: InboxFilters, keyset: tuple[datetime, int] | None, limit: int
+) -> list[tuple[Any, ...]]:
+    """The page's rows as value tuples (`_ROW_FIELDS`). On Postgres, filters that read nothing
+    while the query is built (no tag, no search) run a statement compiled once (`_page_sql`)."""
+    compiled = None
+    simple = not filters.tag and not filters.q
+    if connection.vendor == "postgresql" and simple and (keyset is None or keyset[0].tzinfo):
+        compiled = _page_sql(
+            user.pk if user is not None else None, filters, keyset is not None, limit
+        )
+    if compiled is None:
+        return list(_page_query(user=user, filters=filters, keyset=keyset, limit=limit))
+    sql, params, at_slots, pk_slots = compiled
+    if keyset is not None:
+        values = list(params)
+        for i in at_slots:
+            values[i] = keyset[0]
+        for i in pk_slots:
+            values[i] = keyset[1]
+        params = tuple(values)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def tags_of(ticket_ids: list[int]) -> dict[int, list[str]]:

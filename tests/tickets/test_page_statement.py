@@ -1,0 +1,83 @@
+"""A ticket page's statement is compiled once per agent, filters and page kind
+(tickets.selectors._page_sql) and run with each page's cursor: every page of every view walks the
+same rows, in the same order, as the ORM query it replaces, and the compiled path is the one taken."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests import factories
+from tickets import selectors
+from tickets.models import Status, Ticket
+
+pytestmark = pytest.mark.django_db
+
+AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def tickets(cast) -> list[Ticket]:
+    """Nine tickets, two pairs updated at the same instant (the id breaks the tie)."""
+    made = []
+    for i, minutes in enumerate((5, 3, 3, 9, 1, 7, 7, 2, 4)):
+        ticket = factories.TicketFactory(
+            subject=f"ticket {i}",
+            status=Status.OPEN if i % 3 else Status.PENDING,
+            assignee=cast.bob if i % 2 else None,
+        )
+        at = AT - timedelta(minutes=minutes)
+        Ticket.objects.filter(pk=ticket.pk).update(
+            updated_at=at, customer_waiting_since=at if i % 3 else None
+        )
+        made.append(ticket)
+    return made
+
+
+def _walk(user, filters: selectors.InboxFilters) -> list[int]:
+    ids, cursor = [], None
+    while True:
+        page = selectors.ticket_page(user=user, filters=filters, cursor=cursor, limit=2)
+        ids += [row.id for row in page.items]
+        if page.next_cursor is None:
+            return ids
+        cursor = page.next_cursor
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        selectors.InboxFilters(),
+        selectors.InboxFilters(view="open"),
+        selectors.InboxFilters(view="mine"),
+        selectors.InboxFilters(view="waiting"),
+        selectors.InboxFilters(view="all", status="open", assignee_id=-1),  # bob's, set below
+    ],
+)
+def test_every_page_walks_the_orm_querys_rows_in_its_order(cast, tickets, filters) -> None:
+    if filters.assignee_id == -1:
+        filters = selectors.InboxFilters(view="all", status="open", assignee_id=cast.bob.pk)
+    user = cast.bob
+    order = (
+        ("customer_waiting_since", "id") if filters.view == "waiting" else ("-updated_at", "-id")
+    )
+    expected = list(
+        selectors.filtered(user=user, filters=filters).order_by(*order).values_list("id", flat=True)
+    )
+    assert len(expected) >= 3  # more than one page
+    selectors._page_sql.cache_clear()
+
+    assert _walk(user, filters) == expected
+    assert _walk(user, filters) == expected
+
+    compiled = selectors._page_sql.cache_info()
+    assert compiled.misses == 2  # the first page's statement and the next pages' one
+    assert compiled.hits >= 2  # the second walk compiled nothing
+
+
+def test_a_page_with_a_tag_or_a_search_builds_its_query(cast, tickets) -> None:
+    selectors._page_sql.cache_clear()
+    selectors.ticket_page(user=cast.bob, filters=selectors.InboxFilters(tag="refund"))
+    selectors.ticket_page(user=cast.bob, filters=selectors.InboxFilters(q="ticket"))
+    assert selectors._page_sql.cache_info().misses == 0  # the tag's id is read while building
