@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from psycopg.types.datetime import TimestamptzLoader
 
 from accounts.models import User
 from customers.models import CustomerEmail
@@ -419,6 +420,12 @@ def _page_values(
             values[i] = keyset[1]
         params = tuple(values)
     with connection.cursor() as cursor:
+        if connection.timezone is UTC:
+            # A page has six timestamps a row, and Django's timestamptz loader (a Python subclass
+            # of psycopg's, which re-dates each value) parsed them in Python: ~0.75 ms of CPU a
+            # page of 51 rows, against ~0.1 with psycopg's own (C) loader. In UTC (Django's
+            # connection zone unless DATABASES sets TIME_ZONE) both give the same datetimes.
+            cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
         cursor.execute(sql, params)
         return cursor.fetchall()
 

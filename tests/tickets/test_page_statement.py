@@ -76,6 +76,16 @@ def test_every_page_walks_the_orm_querys_rows_in_its_order(cast, tickets, filter
     assert compiled.hits >= 2  # the second walk compiled nothing
 
 
+def test_a_compiled_page_reads_the_values_the_orm_reads(cast, tickets) -> None:
+    filters = selectors.InboxFilters(view="all")
+    query = selectors._page_query(user=cast.bob, filters=filters, keyset=None, limit=50)
+    orm_rows = list(query)
+    rows = selectors._page_values(cast.bob, filters, None, 50)
+    assert rows == orm_rows
+    assert [[type(v) for v in row] for row in rows] == [[type(v) for v in row] for row in orm_rows]
+    assert all(row[8].tzinfo is UTC for row in rows)  # updated_at, in UTC as the ORM gives it
+
+
 def test_a_page_with_a_tag_or_a_search_builds_its_query(cast, tickets) -> None:
     selectors._page_sql.cache_clear()
     selectors.ticket_page(user=cast.bob, filters=selectors.InboxFilters(tag="refund"))
