@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.test import Client
-from django.utils import timezone
+from django.template import Context, Template, TemplateSyntaxError
+from django.test import Client, override_settings
+from django.utils import timezone, translation
 
 from mailboxes.models import Mailbox
 from tests import factories
@@ -136,3 +137,33 @@ def test_fixed_text_rendered_once_follows_each_requests_language(alice_client) -
 
 def _csrf(html: str) -> str:
     return html.split('"X-CSRFToken": "', 1)[1].split('"', 1)[0]
+
+
+@pytest.mark.parametrize(
+    "inside",
+    [
+        "{{ user.email }}",
+        "{% csrf_token %}",
+        "{% translate title %}",
+        "{% url name %}",
+        "{% now 'Y' %}",
+    ],
+)
+def test_fixed_markup_refuses_anything_that_differs_between_requests(inside) -> None:
+    """`{% fixed %}` (rendered once per language and process) holds text and literal translate,
+    url and static tags only: the template does not load with anything else inside."""
+    with pytest.raises(TemplateSyntaxError):
+        Template("{% load i18n inbox %}{% fixed %}<p>" + inside + "</p>{% endfixed %}")
+
+
+def test_fixed_markup_renders_in_each_requests_language() -> None:
+    fixed = Template(
+        "{% load i18n inbox %}{% fixed %}<a href=\"{% url 'tickets:inbox' %}\">"
+        '{% translate "Inbox" %}</a>{% endfixed %}'
+    )
+    with override_settings(DEBUG=False):
+        with translation.override("de"):
+            german = fixed.render(Context())
+        english = fixed.render(Context())
+    assert english == '<a href="/inbox/">Inbox</a>'
+    assert german == '<a href="/inbox/">Posteingang</a>'
