@@ -136,6 +136,14 @@ class Ticket(models.Model):
                 name="ticket_open_updated",
                 condition=Q(status__in=["new", "open"]),
             ),
+            # "My care tasks" (and its count): an agent's running care tasks are a few among
+            # the agent's tickets and among all care tasks; the FK index and ticket_type_status
+            # met in a bitmap of ~50k entries (8 ms at 1M tickets), this reads the few.
+            models.Index(
+                fields=["assignee", "-updated_at", "-id"],
+                name="ticket_care_assignee",
+                condition=Q(type="care", status__in=["new", "open", "pending"]),
+            ),
             # "Waiting longest": open tickets whose customer waits, the longest wait first.
             models.Index(
                 fields=["customer_waiting_since", "id"],
