@@ -66,6 +66,8 @@ def _cell(value: Any) -> str:
         return "f"
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, list):  # a Postgres array of numbers
+        return "{" + ",".join(str(v) for v in value) + "}"
     if isinstance(value, str):
         return (
             value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "")
@@ -155,6 +157,13 @@ def _rebuild(url: str, definitions: list[str], tables: Iterable[str]) -> None:
             conn.execute(f"VACUUM ANALYZE {table}")
 
 
+def _tag_trigger(url: str, action: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"ALTER TABLE tickets_ticket_tags {action} TRIGGER tickets_ticket_tags_sync")
+
+
 SD_BIG = ("tickets_ticket", "tickets_message", "tickets_ticket_tags")
 HD_BIG = ("helpdesk_ticket", "helpdesk_followup")
 
@@ -196,6 +205,9 @@ class Loader:
             sd_defs, hd_defs = pool.map(
                 lambda args: _drop_indexes(*args), [(self.sd_url, SD_BIG), (self.hd_url, HD_BIG)]
             )
+        # Each ticket row carries its tag ids (tag_ids), which a trigger on the link table keeps:
+        # the load writes them with the ticket, and the link rows with the trigger off.
+        _tag_trigger(self.sd_url, "DISABLE")
         sd_ticket = Stream(
             self.sd_url,
             "tickets_ticket",
@@ -204,7 +216,7 @@ class Loader:
                 "assignee_id", "reference", "created_at", "updated_at", "last_message_at",
                 "solved_at", "search_document", "status_before_spam", "last_message_preview",
                 "last_customer_message_at", "customer_waiting_since", "first_responded_at",
-                "first_response_due_at", "resolution_due_at",
+                "first_response_due_at", "resolution_due_at", "tag_ids",
             ),
         )  # fmt: skip
         sd_message = Stream(
@@ -246,6 +258,7 @@ class Loader:
                 " ".join(t.body.split())[:160], t.created_at, waiting, answered,
                 t.created_at + FIRST_TARGET if running and waiting else None,
                 t.created_at + RESOLUTION_TARGET if running else None,
+                sorted(self.sd_tags[tag] for tag in set(t.tag_ids)),
             )  # fmt: skip
             sd_message.add(
                 t.id, t.id, "customer", t.customer_id, False, t.channel, t.body, "",
@@ -266,6 +279,7 @@ class Loader:
             self.loaded += 1
         for stream in (sd_ticket, sd_message, sd_tags, hd_ticket, hd_followup):
             stream.close()
+        _tag_trigger(self.sd_url, "ENABLE")
         with ThreadPoolExecutor(2) as pool:
             list(
                 pool.map(
