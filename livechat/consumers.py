@@ -232,10 +232,6 @@ class ChatSocket(AsyncWebsocketConsumer):
             frame = {k: v for k, v in frame.items() if k != "sender"}
         await self.send_json(frame)
 
-    async def chat_frames(self, event: dict[str, Any]) -> None:
-        for frame in event["frames"]:
-            await self.send_json(frame)
-
     async def broadcast(self, group: str, frame: Any) -> None:
         # Ephemeral signals (typing, read) are not records, so they go straight to the layer.
         await asend_event(group, events.group_event({**frame, "sender": self.channel_name}))

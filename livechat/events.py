@@ -109,6 +109,13 @@ class QueueFrame(TypedDict):
     preview: NotRequired[str]
 
 
+class QueueBatchFrame(TypedDict):
+    # Queue frames batched per process (livechat/queue_previews.py): the newest preview of each
+    # waiting chat in the last tenth of a second, in one frame; the console applies them in order.
+    type: Literal["queue.batch"]
+    frames: list[QueueFrame]
+
+
 class VisitorHelloFrame(TypedDict):
     type: Literal["hello"]
     conversation_id: int
@@ -241,6 +248,10 @@ def queue_frame(conversation: Any, action: str, *, preview: str | None = None) -
     return frame
 
 
+def queue_batch_frame(frames: list[QueueFrame]) -> QueueBatchFrame:
+    return {"type": "queue.batch", "frames": frames}
+
+
 def visitor_hello_frame(conversation: Any, *, agents_online: bool) -> VisitorHelloFrame:
     return {
         "type": "hello",
@@ -277,9 +288,3 @@ def pong_frame() -> PongFrame:
 def group_event(frame: Any) -> dict[str, Any]:
     """Wrap a frame for the channel layer; every chat consumer handles it in `chat_frame`."""
     return {"type": "chat.frame", "frame": dict(frame)}
-
-
-def group_frames_event(frames: list[Any]) -> dict[str, Any]:
-    """Several frames in one channel layer event (livechat/queue_previews.py), which every chat
-    consumer sends one by one in `chat_frames`."""
-    return {"type": "chat.frames", "frames": [dict(frame) for frame in frames]}

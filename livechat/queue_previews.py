@@ -4,9 +4,10 @@ Every visitor line in a waiting chat updates the queue entry that every online a
 shows (the line's first characters under the visitor's name). Sent one by one, that is one more
 Redis message, one more decode and dispatch on every process and one more frame per console for
 each line: a third of the CPU a waiting chat's line costs on the socket path. Batched, a
-process publishes what changed in the last PREVIEW_DELAY_SECONDS as one event, with the newest
-line of each chat only; the line itself still goes out at once, and a console sees the preview
-a tenth of a second later.
+process publishes what changed in the last PREVIEW_DELAY_SECONDS as one `queue.batch` frame
+(the newest line of each chat only): one message per process and one frame per console for the
+batch. The line itself still goes out at once; a console sees the preview a tenth of a second
+later.
 
 The batch is flushed from the event loop that queued it (a daphne process's loop). A preview
 can arrive after a newer state of its chat that another process published at once (an agent
@@ -75,6 +76,7 @@ def _flush(loop: asyncio.AbstractEventLoop, batch: _Batch) -> None:
     except Exception:
         log.exception("Could not build %d queue previews", len(pending))
         return
-    task = loop.create_task(asend_event(events.QUEUE_GROUP, events.group_frames_event(frames)))
+    event = events.group_event(events.queue_batch_frame(frames))
+    task = loop.create_task(asend_event(events.QUEUE_GROUP, event))
     batch.publishing.add(task)  # held until done: the loop keeps only a weak reference
     task.add_done_callback(batch.publishing.discard)

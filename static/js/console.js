@@ -568,6 +568,7 @@
         renderQueue();
         loadActive();
       } else if (f.type === "queue") onQueue(f);
+      else if (f.type === "queue.batch") f.frames.forEach(onQueue);
       else if (f.type === "message") onMessage(f);
       else if (f.type === "sync") {
         // The server's channel layer had a blip: catch up if the chat moved on without us.

@@ -112,7 +112,7 @@ def test_a_late_preview_does_not_bring_back_a_chat_an_agent_took(
     server_side(services.join_conversation, sam.pk, agent=cast.bob)
     queued.wait_for(state="detached")
     server_side(
-        run, asend_event(events.QUEUE_GROUP, events.group_frames_event([late]))
+        run, asend_event(events.QUEUE_GROUP, events.group_event(events.queue_batch_frame([late])))
     )  # fmt: skip
     # A chat that starts after it shows the late preview was read.
     lee, _ = server_side(services.start_session, name="Lee Later", email="lee@shop.example")

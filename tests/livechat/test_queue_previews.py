@@ -1,6 +1,6 @@
 """A waiting chat's lines reach every agent's queue as previews, batched per process
 (livechat/queue_previews.py): the line itself goes out at once, the queue gets the newest line of
-each chat once per batch, and an agent's console socket receives it as a `queue` frame."""
+each chat once per batch, and an agent's console socket receives the batch as one `queue.batch` frame."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_lines_in_a_waiting_chat_reach_the_queue_once_per_batch_with_the_newest_
                     chat.pk, author_type="visitor", body=f"line {client_id}", client_id=client_id
                 )
             caught = []
-            while not caught or caught[-1]["type"] != "chat.frames":
+            while not caught or caught[-1]["frame"]["type"] != "queue.batch":
                 caught.append(await asyncio.wait_for(layer.receive(channel), 10))
             return caught
         finally:
@@ -50,7 +50,7 @@ def test_lines_in_a_waiting_chat_reach_the_queue_once_per_batch_with_the_newest_
         ("message", "b3", 3),
     ]
     # Then one batch: Cleo's line, and only Ben's newest (his chat moved to the end).
-    previews = caught[-1]["frames"]
+    previews = caught[-1]["frame"]["frames"]
     assert [(f["type"], f["action"]) for f in previews] == [("queue", "waiting")] * 2
     assert [(f["conversation"]["id"], f["preview"]) for f in previews] == [
         (cleo.pk, "line c1"),
@@ -62,6 +62,7 @@ def test_lines_in_a_waiting_chat_reach_the_queue_once_per_batch_with_the_newest_
 
 def test_an_agent_console_sees_the_newest_line_of_a_waiting_chat(live_server, cast):
     session = widget_session(live_server, name="Sam Best", email="sam@shop.example")
+    chat_id = session["conversation_id"]
     token = issue_api_token(cast.alice)
 
     async def scenario() -> tuple[dict, list[dict]]:
@@ -71,14 +72,19 @@ def test_an_agent_console_sees_the_newest_line_of_a_waiting_chat(live_server, ca
         for index, body in enumerate(["Hello?", "Do the oxfords run small?", "Size 44"]):
             await visitor.send({"type": "message", "client_id": f"v{index}", "body": body})
             acks.append(await visitor.next(lambda f: f["type"] == "ack"))
-        newest = await agent.next(
-            lambda f: f["type"] == "queue" and f.get("preview") == "Size 44", timeout=15
+        batch = await agent.next(
+            lambda f: (
+                f["type"] == "queue.batch"
+                and any(q.get("preview") == "Size 44" for q in f["frames"])
+            ),
+            timeout=15,
         )
         await agent.close()
         await visitor.close()
+        [newest] = [q for q in batch["frames"] if q["conversation"]["id"] == chat_id]
         return newest, acks
 
     newest, acks = run(scenario())
-    assert newest["conversation"]["id"] == session["conversation_id"]
+    assert newest["type"] == "queue" and newest["preview"] == "Size 44"
     assert newest["conversation"]["last_seq"] >= acks[-1]["seq"]
     assert newest["conversation"]["visitor_name"] == "Sam Best"

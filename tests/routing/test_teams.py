@@ -199,6 +199,6 @@ def test_a_later_line_of_a_team_chat_names_the_team_from_the_pool(transactional_
         run(write())
 
     [batch] = published(["chat-queue"], later_line)
-    frames = batch["frames"]
+    frames = batch["frame"]["frames"]
     assert asyncdb.available() and chat_services.line_writes["pool"] == before + 1
     assert [(f["action"], f["conversation"]["team"]) for f in frames] == [("waiting", "Returns")]
