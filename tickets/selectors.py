@@ -425,24 +425,68 @@ def tags_of(ticket_ids: list[int]) -> dict[int, list[str]]:
     return tags
 
 
+# The page's tags (`tags_of`: (ticket id, name) by name) and its customers' addresses (as the ORM
+# query below: by customer, primary first, then by id) in one round trip. Parameters: the
+# ticket ids, the customer ids.
+_TAGS_AND_EMAILS = (
+    "SELECT (SELECT COALESCE(json_agg(json_build_array(tt.ticket_id, tg.name) ORDER BY tg.name),"
+    " '[]') FROM tickets_ticket_tags tt JOIN tickets_tag tg ON tg.id = tt.tag_id"
+    " WHERE tt.ticket_id = ANY(%s::bigint[])),"
+    " (SELECT COALESCE(json_agg(json_build_array(e.customer_id, e.address)"
+    " ORDER BY e.customer_id, e.is_primary DESC, e.id), '[]') FROM customers_customeremail e"
+    " WHERE e.customer_id = ANY(%s::bigint[]))"
+)
+
+
+def _tags_and_emails(
+    ticket_ids: list[int], customer_ids: list[int]
+) -> tuple[dict[int, list[str]], list[tuple[int, str]]]:
+    """The tickets' tag names and the customers' addresses in order (`_attach_tags_and_emails`)."""
+    if connection.vendor != "postgresql":
+        return tags_of(ticket_ids), _addresses(customer_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(_TAGS_AND_EMAILS, [ticket_ids, customer_ids])
+        tagged, addresses = cursor.fetchone()
+    names: dict[int, list[str]] = {pk: [] for pk in ticket_ids}
+    for ticket_id, name in _json(tagged):
+        names[ticket_id].append(name)
+    return names, [(customer_id, address) for customer_id, address in _json(addresses)]
+
+
+def _addresses(customer_ids: list[int]) -> list[tuple[int, str]]:
+    """The customers' addresses by customer, primary first, then by id."""
+    addresses = CustomerEmail.objects.filter(customer_id__in=customer_ids)
+    ordered = addresses.order_by("customer_id", "-is_primary", "id")
+    return list(ordered.values_list("customer_id", "address"))
+
+
+def _json(value: Any) -> Any:
+    """psycopg hands `json` back parsed; a driver that does not hands back text."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def _attach_tags_and_emails(rows: list[TicketRow], *, all_emails: bool, tags: bool) -> None:
-    """Two queries for a whole page, as the prefetches they replace: tag names, primary emails.
+    """The page's tag names and its customers' primary emails, as the prefetches they replace:
+    one statement of two index scans over the page's ids (two ORM queries before: ~0.5 ms of
+    CPU and a round trip more for the API's page).
 
     (Reading both as correlated subqueries of the page's query saved two round trips but cost
     more in Postgres than these two index scans: measured slower for search and tag filters.)
     """
     if not rows:
         return
-    names = tags_of([row.id for row in rows]) if tags else {}
+    customers = sorted({row.customer_id for row in rows if all_emails or not row.customer_name})
+    if not tags and not customers:
+        return
+    if tags and customers:
+        names, addresses = _tags_and_emails([row.id for row in rows], customers)
+    else:  # one of the two: its own query
+        names = tags_of([row.id for row in rows]) if tags else {}
+        addresses = _addresses(customers) if customers else []
     # `Customer.primary_email`: the first primary address, else the first address, by id.
     emails: dict[int, str] = {}
-    customers = {row.customer_id for row in rows if all_emails or not row.customer_name}
-    if customers:
-        addresses = CustomerEmail.objects.filter(customer_id__in=customers).order_by(
-            "customer_id", "-is_primary", "id"
-        )
-        for customer_id, address in addresses.values_list("customer_id", "address"):
-            emails.setdefault(customer_id, address)
+    for customer_id, address in addresses:
+        emails.setdefault(customer_id, address)
     for row in rows:
         row.tags = names.get(row.id, [])
         row.customer_email = emails.get(row.customer_id, "")
