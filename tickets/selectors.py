@@ -15,15 +15,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from psycopg.types.datetime import TimestamptzLoader
 
 from accounts.models import User
 from customers.models import CustomerEmail
-from tickets.models import OPEN_STATUSES, Status, Tag, Ticket, TicketType
+from tickets.models import OPEN_STATUSES, Status, Ticket, TicketType
 
 
 class InboxView(StrEnum):
@@ -211,7 +212,15 @@ def search(qs: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
     return qs.filter(condition)
 
 
-def _with_tag(qs: QuerySet[Ticket], name: str) -> QuerySet[Ticket]:
+def tag_id_of(name: str) -> int | None:
+    """The id of the tag named `name` (names are unique), None if there is none."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM tickets_tag WHERE name = %s", [name])
+        row = cursor.fetchone()
+    return int(row[0]) if row is not None else None
+
+
+def _with_tag(qs: QuerySet[Ticket], name: str, tag_id: int | None = None) -> QuerySet[Ticket]:
     """Tickets with tag `name`, in a plan that stays cheap at a million tickets.
 
     On Postgres each ticket row carries its tag ids (`tag_ids`, GIN indexed, kept by a trigger on
@@ -221,7 +230,8 @@ def _with_tag(qs: QuerySet[Ticket], name: str) -> QuerySet[Ticket]:
     from the GIN index and sorted, and a capped count intersects two bitmaps. Through the link
     table, each row cost a probe (a count of "open" + "refund" at 1M: 28,000 probes, ~40 ms).
     """
-    tag_id = Tag.objects.filter(name=name).values_list("id", flat=True).first()
+    if tag_id is None:
+        tag_id = tag_id_of(name)
     if tag_id is None:
         return qs.none()
     if connection.vendor == "postgresql":
@@ -272,9 +282,12 @@ class InboxFilters:
         )
 
 
-def filtered(*, user: User | None, filters: InboxFilters) -> QuerySet[Ticket]:
+def filtered(
+    *, user: User | None, filters: InboxFilters, tag_id: int | None = None
+) -> QuerySet[Ticket]:
     """The tickets of an inbox view and its filters, unordered (pages, counts, bulk selections
-    and exports all select through this one function)."""
+    and exports all select through this one function). `tag_id`: the id of `filters.tag`, when
+    the caller has it (else it is read)."""
     f = filters
     qs = Ticket.objects.all()
     qs = apply_view(qs, f.view, user)
@@ -293,7 +306,7 @@ def filtered(*, user: User | None, filters: InboxFilters) -> QuerySet[Ticket]:
     if f.mailbox_id:
         qs = qs.filter(mailbox_id=f.mailbox_id)
     if f.tag:
-        qs = _with_tag(qs, f.tag)
+        qs = _with_tag(qs, f.tag, tag_id)
     if f.q and f.q.strip():
         qs = search(qs, f.q)
     return qs
@@ -326,10 +339,15 @@ def ticket_page(
 
 
 def _page_query(
-    *, user: User | None, filters: InboxFilters, keyset: tuple[datetime, int] | None, limit: int
+    *,
+    user: User | None,
+    filters: InboxFilters,
+    keyset: tuple[datetime, int] | None,
+    limit: int,
+    tag_id: int | None = None,
 ) -> QuerySet[Ticket, tuple[Any, ...]]:
     """The page's rows as a query: the view's order, continued after `keyset`, `limit` + 1."""
-    qs = filtered(user=user, filters=filters)
+    qs = filtered(user=user, filters=filters, tag_id=tag_id)
     waiting = filters.view == InboxView.WAITING
     if keyset is not None:
         at, pk = keyset
@@ -348,62 +366,90 @@ def _page_query(
     order = ("customer_waiting_since", "id") if waiting else ("-updated_at", "-id")
     if filters.tag or filters.q:
         # A tag or a search may be read from an index and sorted (a rare tag: the BitmapAnd of
-        # the GIN and status indexes; a search: the GIN index): the page's ids come first, then
-        # their rows and joins. Joined before the LIMIT, Postgres hashed every customer to
-        # join the few hundred matches (7 of 9 ms for "open" + "refund" at 100k tickets). Two
-        # statements, as the filters' raw SQL names the table and cannot go in a subquery.
-        ids = list(qs.order_by(*order).values_list("id", flat=True)[: limit + 1])
-        qs = Ticket.objects.filter(id__in=ids)
+        # the GIN and status indexes; a search: the GIN index): the page's ids first, then their
+        # rows and joins. Joined before the LIMIT, Postgres hashed every customer to join the
+        # few hundred matches (7 of 9 ms for "open" + "refund" at 100k tickets). The ids' query
+        # goes in as SQL of its own: the filters' raw SQL names the table, which a subquery
+        # built by the ORM would alias.
+        try:
+            ids_sql, ids_params = (
+                qs.order_by(*order).values("id")[: limit + 1].query.sql_with_params()
+            )
+        except EmptyResultSet:  # no such tag, a search without words
+            return Ticket.objects.none().values_list(*_ROW_FIELDS)
+        where = f"tickets_ticket.id IN ({ids_sql})"  # compiled by the ORM; values are params
+        qs = Ticket.objects.extra(where=[where], params=list(ids_params))  # noqa: S610
     # The same joins select_related made (customer inner, assignee outer), only the columns shown.
     return qs.order_by(*order).values_list(*_ROW_FIELDS)[: limit + 1]
 
 
-# The cursor a page's statement is compiled with, replaced by each request's own (`_page_sql`).
+# The cursor and tag a page's statement is compiled with, replaced by each request's own.
 _AT_MARK = datetime(1901, 2, 3, 4, 5, 6, 789_012, tzinfo=UTC)
 _PK_MARK = -987_654_321
+_TAG_MARK = -987_654_322
+
+
+class _Compiled(NamedTuple):
+    sql: str
+    params: tuple[Any, ...]
+    at_slots: tuple[int, ...]  # where the cursor's instant goes in `params`
+    pk_slots: tuple[int, ...]  # the cursor's id
+    tag_slots: tuple[int, ...]  # the tag's id
 
 
 @functools.lru_cache(maxsize=256)
 def _page_sql(
     user_id: int | None, filters: InboxFilters, keyset: bool, limit: int
-) -> tuple[str, tuple[Any, ...], tuple[int, ...], tuple[int, ...]] | None:
+) -> _Compiled | None:
     """A page's SQL and parameters compiled once per agent, filters, first-or-later page and
     size (~0.7 ms of CPU a page to build and compile the queryset, at 100k tickets: a tenth of
-    the inbox's), with where the cursor's instant and id go in the parameters. None when the
+    the inbox's), with where the cursor and the tag's id go in the parameters. None when the
     marks are not found as parameters (then the page is read through the ORM)."""
     user = User(pk=user_id) if user_id is not None else None
     mark = (_AT_MARK, _PK_MARK) if keyset else None
+    tag_mark = _TAG_MARK if filters.tag else None
     sql, params = _page_query(
-        user=user, filters=filters, keyset=mark, limit=limit
+        user=user, filters=filters, keyset=mark, limit=limit, tag_id=tag_mark
     ).query.sql_with_params()
-    at_slots = tuple(i for i, p in enumerate(params) if isinstance(p, datetime) and p == _AT_MARK)
-    pk_slots = tuple(i for i, p in enumerate(params) if type(p) is int and p == _PK_MARK)
-    if keyset and not (at_slots and pk_slots):
+
+    def slots(value: object) -> tuple[int, ...]:
+        return tuple(i for i, p in enumerate(params) if type(p) is type(value) and p == value)
+
+    compiled = _Compiled(sql, tuple(params), slots(_AT_MARK), slots(_PK_MARK), slots(_TAG_MARK))
+    if keyset and not (compiled.at_slots and compiled.pk_slots):
         return None
-    return sql, tuple(params), at_slots, pk_slots
+    if filters.tag and not compiled.tag_slots:
+        return None
+    return compiled
 
 
 def _page_values(
     user: User | None, filters: InboxFilters, keyset: tuple[datetime, int] | None, limit: int
 ) -> list[tuple[Any, ...]]:
     """The page's rows as value tuples (`_ROW_FIELDS`). On Postgres, filters that read nothing
-    while the query is built (no tag, no search) run a statement compiled once (`_page_sql`)."""
+    while the query is built (all but a search; a tag's id is read first) run a statement
+    compiled once (`_page_sql`)."""
     compiled = None
-    simple = not filters.tag and not filters.q
-    if connection.vendor == "postgresql" and simple and (keyset is None or keyset[0].tzinfo):
+    tag_id = None
+    if connection.vendor == "postgresql" and not filters.q and (keyset is None or keyset[0].tzinfo):
+        if filters.tag:
+            tag_id = tag_id_of(filters.tag)
+            if tag_id is None:
+                return []
         compiled = _page_sql(
             user.pk if user is not None else None, filters, keyset is not None, limit
         )
     if compiled is None:
-        return list(_page_query(user=user, filters=filters, keyset=keyset, limit=limit))
-    sql, params, at_slots, pk_slots = compiled
-    if keyset is not None:
-        values = list(params)
-        for i in at_slots:
-            values[i] = keyset[0]
-        for i in pk_slots:
-            values[i] = keyset[1]
-        params = tuple(values)
+        query = _page_query(user=user, filters=filters, keyset=keyset, limit=limit, tag_id=tag_id)
+        return list(query)
+    values = list(compiled.params)
+    for slots, value in (
+        (compiled.at_slots, keyset[0] if keyset else None),
+        (compiled.pk_slots, keyset[1] if keyset else None),
+        (compiled.tag_slots, tag_id),
+    ):
+        for i in slots:
+            values[i] = value
     with connection.cursor() as cursor:
         if connection.timezone is UTC:
             # A page has six timestamps a row, and Django's timestamptz loader (a Python subclass
@@ -411,7 +457,7 @@ def _page_values(
             # page of 51 rows, against ~0.1 with psycopg's own (C) loader. In UTC (Django's
             # connection zone unless DATABASES sets TIME_ZONE) both give the same datetimes.
             cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
-        cursor.execute(sql, params)
+        cursor.execute(compiled.sql, tuple(values))
         return cursor.fetchall()
 
 

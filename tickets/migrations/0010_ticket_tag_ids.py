@@ -32,6 +32,9 @@ BEGIN
 END $$""",
     """CREATE TRIGGER tickets_ticket_tags_sync AFTER INSERT OR UPDATE OR DELETE ON tickets_ticket_tags
   FOR EACH ROW EXECUTE FUNCTION tickets_ticket_tag_ids()""",
+    # The planner chooses a tag filter's plan from the array's statistics: without them (until
+    # autovacuum came by) a tag page at 1M tickets took 63 ms instead of a few.
+    "ANALYZE tickets_ticket",
 ]
 
 BACKWARD = [
