@@ -589,7 +589,9 @@ def _found(line: ChatLine, row: Any) -> ChatMessage:
 
 def _line_events(stored: StoredLine) -> list[tuple[str, dict[str, Any]]]:
     """What a stored line publishes: the line to its chat, and for a visitor's line in a waiting
-    chat the queue entry to every agent (a waiting visitor, and each new line from one)."""
+    chat the queue entry to every agent (a waiting visitor, and each new line from one). Sent
+    after commit by `post_message`; a socket's line (`apost_message`) sends its queue entry in the
+    event loop's next preview batch instead (livechat/queue_previews.py)."""
     published = [_line_event(stored)]
     if _updates_queue(stored):
         published.append((events.QUEUE_GROUP, events.group_event(_queue_entry(stored))))
