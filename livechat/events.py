@@ -238,11 +238,14 @@ PREVIEW_CHARS = 140
 
 
 def queue_frame(conversation: Any, action: str, *, preview: str | None = None) -> QueueFrame:
-    frame: QueueFrame = {
-        "type": "queue",
-        "action": action,
-        "conversation": conversation_summary(conversation),
-    }
+    return summary_queue_frame(conversation_summary(conversation), action, preview=preview)
+
+
+def summary_queue_frame(
+    summary: ConversationSummary, action: str, *, preview: str | None = None
+) -> QueueFrame:
+    """A queue frame from a summary already made (livechat.services.StoredLine.summary)."""
+    frame: QueueFrame = {"type": "queue", "action": action, "conversation": summary}
     if preview is not None:
         frame["preview"] = preview[:PREVIEW_CHARS]
     return frame

@@ -91,7 +91,12 @@ class Conversation(models.Model):
 
     @property
     def visitor_display_name(self) -> str:
-        return self.visitor_name or self.visitor_email.split("@")[0] or "Visitor"
+        return visitor_display_name(self.visitor_name, self.visitor_email)
+
+
+def visitor_display_name(name: str, email: str) -> str:
+    """What agents call a visitor: the name given, else the email's local part."""
+    return name or email.split("@")[0] or "Visitor"
 
 
 class EmailVerification(models.Model):

@@ -12,6 +12,8 @@ from django.db import connections
 
 from accounts.services import issue_api_token
 from livechat import asyncdb, events, queue_previews, services
+from livechat.models import Conversation
+from teams import services as team_services
 from tests.helpers.chat import agent_socket, run, visitor_socket, widget_session
 
 
@@ -58,6 +60,39 @@ def test_lines_in_a_waiting_chat_reach_the_queue_once_per_batch_with_the_newest_
     ]
     assert previews[1]["conversation"]["last_seq"] == 3
     assert previews[1]["conversation"]["status"] == "waiting"
+
+
+def test_a_preview_shows_the_chat_as_the_queue_shows_it(transactional_db, cast):
+    # The preview's chat is read from the statement's row, not from the model: it must say what
+    # the console's queue says of the same chat (name from the email, team, seq, time).
+    team_services.create_team(name="Returns", by=cast.carol)
+    chat, _ = services.start_session(name="", email="dana@shop.example", team="returns")
+
+    async def scenario() -> dict:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(events.QUEUE_GROUP, channel)
+        try:
+            for client_id in ("d1", "d2"):
+                await services.apost_message(
+                    chat.pk, author_type="visitor", body="Where is my parcel?", client_id=client_id
+                )
+            await queue_previews.flush()
+            while True:
+                event = await asyncio.wait_for(layer.receive(channel), 10)
+                if event["frame"]["type"] == "queue.batch":
+                    return event["frame"]["frames"][0]
+        finally:
+            await asyncdb.close()
+            await database_sync_to_async(connections.close_all)()
+
+    preview = run(scenario())
+    assert preview["conversation"] == events.conversation_summary(
+        Conversation.objects.get(pk=chat.pk)
+    )
+    assert preview["conversation"]["visitor_name"] == "dana"
+    assert preview["conversation"]["team"] == "Returns"
+    assert preview["conversation"]["last_seq"] == 2
 
 
 def test_an_agent_console_sees_the_newest_line_of_a_waiting_chat(live_server, cast):
