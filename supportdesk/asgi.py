@@ -15,15 +15,20 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.auth import AuthMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.sessions import CookieMiddleware  # noqa: E402
 
-from accounts.middleware import RequireSecondFactorSocketMiddleware  # noqa: E402
+from accounts.middleware import (  # noqa: E402
+    RequireSecondFactorSocketMiddleware,
+    SocketSessionMiddleware,
+)
 from supportdesk.routing import websocket_urlpatterns  # noqa: E402
 
 websocket_router = URLRouter(websocket_urlpatterns)  # type: ignore[arg-type]  # types-channels wants a URLPattern subtype path() never returns
-authenticated_websockets = AuthMiddlewareStack(
-    RequireSecondFactorSocketMiddleware(websocket_router)
+# Channels' AuthMiddlewareStack, with a session middleware that does not wrap `send`.
+authenticated_websockets = CookieMiddleware(
+    SocketSessionMiddleware(AuthMiddleware(RequireSecondFactorSocketMiddleware(websocket_router)))
 )
 
 
@@ -32,7 +37,7 @@ async def websockets(scope: Any, receive: Any, send: Any) -> None:
     # cookie/session/auth layers saves their scope copies and a trip to the ORM thread per socket.
     if scope["path"] == "/ws/chat/":
         return await websocket_router(scope, receive, send)
-    return await authenticated_websockets(scope, receive, send)  # type: ignore[misc, call-arg]  # types-channels: ASGI2 or 3; this stack is ASGI3
+    return await authenticated_websockets(scope, receive, send)
 
 
 application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websockets})
