@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, tzinfo
 from html import escape
 
+from django.db.models import Choices
 from django.urls import reverse
 from django.utils import dateformat, formats, timezone, translation
 from django.utils.safestring import SafeString, mark_safe
@@ -68,6 +69,30 @@ def _formatted(at: datetime, fmt: str, language: str | None, zone: tzinfo) -> st
     return dateformat.format(timezone.localtime(at, zone), fmt)
 
 
+@functools.lru_cache(maxsize=16_384)
+def _formatted_html(at: datetime, fmt: str, language: str | None, zone: tzinfo) -> str:
+    """`_formatted`, escaped for HTML (rows print each date escaped: remembered with it)."""
+    return escape(_formatted(at, fmt, language, zone))
+
+
+# The closed sets a row prints as they are (status and priority values), escaped once.
+_STATUS_HTML = {value: escape(value) for value in Status.values}
+_PRIORITY_HTML = {value: escape(value) for value in Priority.values}
+
+
+def _memo_escape() -> Callable[[str], str]:
+    """`escape`, remembered for one page: the names a page repeats (assignees, tags)."""
+    seen: dict[str, str] = {}
+
+    def escaped(text: str) -> str:
+        out = seen.get(text)
+        if out is None:
+            out = seen[text] = escape(text)
+        return out
+
+    return escaped
+
+
 def compact_age(
     then: datetime, now: datetime, *, local: Callable[[datetime, str], str] | None = None
 ) -> str:
@@ -87,21 +112,31 @@ def compact_age(
     return _formatted(then, "M j", translation.get_language(), timezone.get_current_timezone())
 
 
+@functools.lru_cache(maxsize=16)
+def _labels(language: str | None) -> tuple[dict[str, str], ...]:
+    """The status, priority and customer kind labels, escaped, in `language` (the active one:
+    the key). Code constants: the same for every page in that language."""
+    return tuple(
+        {value: escape(str(label)) for value, label in choices.choices}
+        for choices in (Status, Priority, CustomerKind)
+    )
+
+
 def render_rows(rows: Iterable[TicketRow], *, now: datetime | None = None) -> SafeString:
     """The `<tr>`s of one inbox page ("" for none: the template prints its empty row)."""
     # One reverse() a page; each row's pk is put into it (the pattern is `tickets/<int:pk>/`).
     url_head, url_tail = escape(reverse("tickets:ticket", args=[_PK_MARK])).split(str(_PK_MARK))
-    # Labels and formats in the active language, looked up once a page.
-    statuses = {value: escape(str(label)) for value, label in Status.choices}
-    priorities = {value: escape(str(label)) for value, label in Priority.choices}
-    kinds = {value: escape(str(label)) for value, label in CustomerKind.choices}
+    # Labels and formats in the active language.
+    language, zone = translation.get_language(), timezone.get_current_timezone()
+    statuses, priorities, kinds = _labels(language)
     # `localize(datetime)` is `date_format(value, "DATETIME_FORMAT")`, i.e. this.
     datetime_format = formats.get_format("DATETIME_FORMAT")
-    language, zone = translation.get_language(), timezone.get_current_timezone()
 
+    # Dates come escaped (`_formatted_html`); ages are "now", "4m", "3h", "2d" or such a date.
     def local(at: datetime, fmt: str = datetime_format) -> str:
-        return _formatted(at, fmt, language, zone)
+        return _formatted_html(at, fmt, language, zone)
 
+    names = _memo_escape()
     now = now or timezone.now()
     parts = []
     for row in rows:
@@ -111,7 +146,7 @@ def render_rows(rows: Iterable[TicketRow], *, now: datetime | None = None) -> Sa
             dues = [d for d in (row.first_response_due_at, row.resolution_due_at) if d is not None]
             due = min(dues) if dues else None
             late = due is not None and due <= now
-            when = local(since)
+            when = local(since)  # escaped; the words around it have nothing to escape
             if due is None:
                 title = f"Customer waiting since {when}"
             else:
@@ -119,8 +154,8 @@ def render_rows(rows: Iterable[TicketRow], *, now: datetime | None = None) -> Sa
                 title = f"Customer waiting since {when}; {verb} {local(due)}"
             waiting = WAITING.format(
                 late=" late" if late else "",
-                title=escape(title),
-                age=escape(compact_age(since, now, local=local)),
+                title=title,
+                age=compact_age(since, now, local=local),
                 late_text=LATE_TEXT if late else "",
             )
         # As the template's `{{ t.updated_at }}` and `|date:'c'`: in the current time zone.
@@ -130,7 +165,7 @@ def render_rows(rows: Iterable[TicketRow], *, now: datetime | None = None) -> Sa
             ROW.format(
                 url=f"{url_head}{row.id}{url_tail}",
                 id=row.id,
-                status=escape(row.status),
+                status=_STATUS_HTML.get(row.status) or escape(row.status),
                 unread_class=" unread" if row.unread else "",
                 unread=UNREAD_DOT if row.unread else "",
                 preview=PREVIEW.format(escape(row.last_message_preview))
@@ -142,18 +177,18 @@ def render_rows(rows: Iterable[TicketRow], *, now: datetime | None = None) -> Sa
                 customer=escape(row.customer_display_name),
                 kind=""
                 if kind == CustomerKind.CUSTOMER
-                else f' <span class="badge">{kinds.get(kind) or escape(kind)}</span>',
+                else f' <span class="badge">{kinds.get(kind) or names(kind)}</span>',
                 vip=VIP_BADGE if row.customer_tier == "vip" else "",
                 status_label=statuses.get(row.status) or escape(row.status),
-                priority=escape(row.priority),
+                priority=_PRIORITY_HTML.get(row.priority) or escape(row.priority),
                 priority_label=priorities.get(row.priority) or escape(row.priority),
                 assignee=UNASSIGNED
                 if row.assignee_id is None
-                else escape(row.assignee_display_name),
-                tags="".join(f'<span class="badge">{escape(tag)}</span> ' for tag in row.tags),
-                updated_iso=escape(local(updated, "c")),
-                updated_title=escape(local(updated)),
-                updated_ago=escape(compact_age(updated, now, local=local)),
+                else names(row.assignee_display_name),
+                tags="".join(f'<span class="badge">{names(tag)}</span> ' for tag in row.tags),
+                updated_iso=local(updated, "c"),
+                updated_title=local(updated),
+                updated_ago=compact_age(updated, now, local=local),
             )
         )
     return mark_safe("".join(parts))  # noqa: S308  (every value above is escaped)
@@ -176,6 +211,29 @@ def options(choices: Iterable[tuple[object, object]], *, selected: str | None = 
             for value, label in choices
         )
     )
+
+
+def fixed_options(
+    choices: type[Choices] | tuple[tuple[str, str], ...],
+    *,
+    selected: str | None = None,
+    leave_out: tuple[str, ...] = (),
+) -> SafeString:
+    """`options` of a code constant (a choices class, or pairs of plain strings), remembered per
+    language and `selected`: labels are lazy translations, looked up on every call otherwise.
+    `leave_out`: values not offered."""
+    return _fixed_options(choices, translation.get_language(), selected, leave_out)
+
+
+@functools.lru_cache(maxsize=512)
+def _fixed_options(
+    choices: type[Choices] | tuple[tuple[str, str], ...],
+    language: str | None,
+    selected: str | None,
+    leave_out: tuple[str, ...],
+) -> SafeString:
+    pairs = choices if isinstance(choices, tuple) else choices.choices
+    return options([(v, label) for v, label in pairs if v not in leave_out], selected=selected)
 
 
 # The sidebar's built-in views, as the template loop printed them (whitespace included).

@@ -157,3 +157,26 @@ def test_remembered_dates_follow_each_requests_language_and_time_zone() -> None:
             assert inbox_table.compact_age(at, now) == expected  # remembered: the same
             seen.add(expected)
     assert len(seen) == 4  # March 4 in UTC, March 5 in Tokyo; English and German month names
+
+
+def test_remembered_option_lists_follow_the_language_and_the_selected_value() -> None:
+    """The filter bar's fixed `<option>` lists (choices of code constants) are remembered per
+    language and selected value: each prints what `options` prints over the same choices."""
+    seen = set()
+    for language in ("en", "de", "es", "en"):
+        with translation.override(language):
+            for selected in (None, "", "open", "spam", "<nope>"):
+                for _ in range(2):  # the second time from memory
+                    assert inbox_table.fixed_options(Status, selected=selected) == (
+                        inbox_table.options(Status.choices, selected=selected)
+                    )
+            without_spam = inbox_table.fixed_options(Status, leave_out=(Status.SPAM,))
+            assert without_spam == inbox_table.options(
+                [(v, label) for v, label in Status.choices if v != Status.SPAM]
+            )
+            assert 'value="spam"' not in without_spam
+            seen.add(str(inbox_table.fixed_options(TicketType)))
+    assert len(seen) == 3  # English, German and Spanish labels
+    pairs = (("assign", "Assign to"), ("x&y", "<b>"))
+    assert inbox_table.fixed_options(pairs) == inbox_table.options(pairs)
+    assert 'value="x&amp;y">&lt;b&gt;<' in inbox_table.fixed_options(pairs)
