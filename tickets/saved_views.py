@@ -3,8 +3,10 @@ cached with the built-in views' (tickets/inbox_counts.py)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
+from django.db import connection
 from django.db.models import Q
 
 from accounts.models import User
@@ -58,6 +60,39 @@ def create_view(
 def views_for(user: User) -> list[SavedView]:
     """The agent's own views and everyone's shared ones."""
     return list(SavedView.objects.filter(Q(owner=user) | Q(shared=True))[:100])
+
+
+# `visible_view`'s query as SQL: one saved view by id, if it is the agent's or shared.
+# Parameters: the view's id, the agent's id.
+_VISIBLE = (
+    "SELECT id, name, owner_id, filters, shared, created_at FROM tickets_savedview"
+    " WHERE id = %s AND (owner_id = %s OR shared)"
+)
+
+
+def visible_view(user: User, pk: int) -> SavedView | None:
+    """The saved view `pk` if `user` may open it (their own, or shared), else None. Read on
+    every page that opens a saved view: on Postgres as a plain statement (the queryset cost
+    ~0.5 ms of CPU to build and compile), the same row as
+    `SavedView.objects.filter(Q(owner=user) | Q(shared=True), pk=pk).first()`."""
+    if connection.vendor != "postgresql":
+        return SavedView.objects.filter(Q(owner=user) | Q(shared=True), pk=pk).first()
+    with connection.cursor() as cursor:
+        cursor.execute(_VISIBLE, [pk, user.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    view_id, name, owner_id, filters, shared, created_at = row
+    if isinstance(filters, str):  # Django has psycopg hand jsonb over as text (JSONField parses)
+        filters = json.loads(filters)
+    return SavedView(
+        pk=view_id,
+        name=name,
+        owner_id=owner_id,
+        filters=filters,
+        shared=shared,
+        created_at=created_at,
+    )
 
 
 def filters_of(view: SavedView) -> selectors.InboxFilters:

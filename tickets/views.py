@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -148,9 +148,9 @@ def inbox(request: AgentRequest) -> HttpResponse:
 
 def _saved_view(request: HttpRequest, user: User) -> SavedView | None:
     raw = request.GET.get("saved", "")
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # an id; "²" is a digit too
         return None
-    return SavedView.objects.filter(Q(owner=user) | Q(shared=True), pk=int(raw)).first()
+    return saved_views.visible_view(user, int(raw))
 
 
 @login_required

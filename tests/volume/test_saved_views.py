@@ -100,3 +100,35 @@ def test_saving_the_current_filters_from_the_sidebar(cast):
     view = SavedView.objects.get()
     assert response["Location"] == f"/inbox/?saved={view.pk}"
     assert view.filters == {"view": "pending", "type": "care"} and view.shared
+
+
+def test_an_agent_opens_their_own_and_shared_views_but_not_anothers(cast):
+    web = factories.TicketFactory(status="open", channel="web", subject="From the form")
+    mail = factories.TicketFactory(status="open", channel="email", subject="By mail")
+    own = saved_views.create_view(
+        owner=cast.alice, name="Web form", filters={"channel": "web"}, shared=False
+    )
+    shared = saved_views.create_view(
+        owner=cast.bob, name="Mail", filters={"view": "open", "channel": "email"}, shared=True
+    )
+    private = saved_views.create_view(
+        owner=cast.bob, name="Bob's mail", filters={"channel": "email"}, shared=False
+    )
+    client = Client()
+    client.force_login(cast.alice)
+
+    def shown(saved: str) -> tuple[bool, bool]:
+        page = client.get(f"/inbox/?saved={saved}")
+        assert page.status_code == 200
+        html = page.content.decode()
+        return f'data-ticket-id="{web.pk}"' in html, f'data-ticket-id="{mail.pk}"' in html
+
+    assert shown(str(own.pk)) == (True, False)
+    assert shown(str(shared.pk)) == (False, True)
+    assert shown(str(private.pk)) == (True, True)  # not hers: the default view, both open
+    for odd in ("²", "9" * 30, "-1", str(private.pk + 1000)):
+        assert shown(odd) == (True, True)
+    assert saved_views.visible_view(cast.alice, own.pk) == own
+    assert saved_views.visible_view(cast.alice, own.pk).filters == {"channel": "web"}
+    assert saved_views.visible_view(cast.alice, private.pk) is None
+    assert saved_views.visible_view(cast.bob, private.pk).name == "Bob's mail"
