@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django import template
 from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.safestring import SafeString, mark_safe
 
 from team import services
 from tickets.models import Ticket
@@ -13,12 +17,22 @@ from tickets.models import Ticket
 register = template.Library()
 
 
-@register.inclusion_tag("team/partials/activity_script.html")
-def activity_script() -> dict[str, Any]:
-    return {
-        "interval": settings.SUPPORTDESK_ACTIVITY_HEARTBEAT_SECONDS,
-        "idle_limit": int(services.IDLE_LIMIT.total_seconds()),
-    }
+@register.simple_tag
+def activity_script() -> SafeString:
+    """The activity heartbeat's `<script>` on every agent page (a function of two settings:
+    rendered once per pair of values and process)."""
+    return _activity_script(
+        settings.SUPPORTDESK_ACTIVITY_HEARTBEAT_SECONDS,
+        int(services.IDLE_LIMIT.total_seconds()),
+        translation.get_language(),  # numbers are printed in the page's language
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _activity_script(interval: int, idle_limit: int, language: str | None) -> SafeString:
+    context = {"interval": interval, "idle_limit": idle_limit}
+    html = render_to_string("team/partials/activity_script.html", context)
+    return mark_safe(html)  # noqa: S308  (our template, autoescaped)
 
 
 @register.inclusion_tag("team/partials/ticket_handle_time.html")
