@@ -271,6 +271,27 @@ if RedisPubSubChannelLayer is not None:
                     pipe.publish(channel, message)
                 await pipe.execute()
 
+        async def _do_receiving(self) -> None:
+            # channels_redis's loop, but its read blocks instead of polling every 0.1 s: a read
+            # with a timeout arms and cancels a timer and a retry wrapper for every message
+            # (~17 µs a message against ~8.5 µs, measured). A dropped connection still raises
+            # out of the read and redis-py reconnects (resubscribing, `_reconnected`) as before;
+            # flush() cancels the task.
+            while True:
+                try:
+                    if self._pubsub and self._pubsub.subscribed:
+                        message = await self._pubsub.get_message(
+                            ignore_subscribe_messages=True, timeout=None
+                        )
+                        self._receive_message(message)
+                    else:
+                        await asyncio.sleep(0.1)
+                except (asyncio.CancelledError, GeneratorExit):
+                    raise
+                except BaseException:
+                    log.exception("Unexpected exception in the channel layer's receive task")
+                    await asyncio.sleep(1)
+
         def _receive_message(self, message: Any) -> None:
             if message is None:
                 return
