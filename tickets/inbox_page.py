@@ -87,9 +87,11 @@ def page_lists(*, user: User, rows: Sequence[TicketRow], lists: bool = True) -> 
     if connection.vendor != "postgresql":
         return _page_lists_orm(user=user, rows=rows, lists=lists)
     ids = [row.id for row in rows]
-    latest = [row.last_customer_message_at for row in rows]
+    # The arrays as literals (`selectors.array_text`: psycopg dumped lists element by element).
+    id_array = selectors.array_text(ids)
+    latest = selectors.array_text([row.last_customer_message_at for row in rows])
     params: list[Any] = [user.pk] if lists else []
-    params += [ids, latest, user.pk, ids]
+    params += [id_array, latest, user.pk, id_array]
     with connection.cursor() as cursor:
         cursor.execute(LISTS_SQL if lists else UNREAD_SQL, params)
         agents, mailboxes, saved, unread, tagged = cursor.fetchone()

@@ -11,7 +11,7 @@ import binascii
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -484,6 +484,24 @@ _TAGS_AND_EMAILS = (
 )
 
 
+def array_text(values: Sequence[int | datetime | None]) -> str:
+    """A Postgres array literal of ids or aware instants ("{1,2}", "{2026-...+00:00,NULL}"), for a
+    `%s::bigint[]` or `%s::timestamptz[]` parameter. psycopg dumps a list parameter element by
+    element in Python (a type check and a quoting regex each: ~0.1 ms for a page's 51 ids),
+    this string as one value. Numbers and ISO instants hold nothing an array literal quotes."""
+    return "{" + ",".join("NULL" if v is None else _array_item(v) for v in values) + "}"
+
+
+def _array_item(value: int | datetime) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("an instant with its time zone")
+        return value.isoformat()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"an id or an instant, not {value!r}")
+
+
 def _tags_and_emails(
     ticket_ids: list[int], customer_ids: list[int]
 ) -> tuple[dict[int, list[str]], list[tuple[int, str]]]:
@@ -491,7 +509,7 @@ def _tags_and_emails(
     if connection.vendor != "postgresql":
         return tags_of(ticket_ids), _addresses(customer_ids)
     with connection.cursor() as cursor:
-        cursor.execute(_TAGS_AND_EMAILS, [ticket_ids, customer_ids])
+        cursor.execute(_TAGS_AND_EMAILS, [array_text(ticket_ids), array_text(customer_ids)])
         tagged, addresses = cursor.fetchone()
     names: dict[int, list[str]] = {pk: [] for pk in ticket_ids}
     for ticket_id, name in _json(tagged):

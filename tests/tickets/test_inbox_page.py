@@ -167,3 +167,41 @@ def test_fixed_markup_renders_in_each_requests_language() -> None:
         english = fixed.render(Context())
     assert english == '<a href="/inbox/">Inbox</a>'
     assert german == '<a href="/inbox/">Posteingang</a>'
+
+
+def test_arrays_go_as_literals_that_postgres_reads_back_exactly(cast) -> None:
+    """`selectors.array_text` (lists sent as one literal): ids and instants to the microsecond,
+    in any zone, NULLs, and nothing at all, read back by Postgres as the values themselves."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from django.db import connection
+
+    instants = [
+        datetime(2026, 3, 4, 23, 30, 0, 1, tzinfo=UTC),
+        None,
+        datetime(2026, 3, 29, 3, 30, 59, 999_999, tzinfo=ZoneInfo("Europe/Berlin")),
+        datetime(1999, 12, 31, 23, 59, 59, tzinfo=ZoneInfo("America/St_Johns")),
+    ]
+    ids = [1, 9_223_372_036_854_775_807, 42]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT %s::bigint[], %s::timestamptz[], %s::bigint[]",
+            [selectors.array_text(ids), selectors.array_text(instants), selectors.array_text([])],
+        )
+        got_ids, got_instants, empty = cursor.fetchone()
+    assert got_ids == ids and empty == []
+    assert got_instants == instants
+    for naive_or_text in (datetime(2026, 1, 1), "1}", 1.5):
+        with pytest.raises((ValueError, TypeError)):
+            selectors.array_text([naive_or_text])
+
+
+def test_a_row_read_at_the_very_microsecond_of_its_message_is_read(cast) -> None:
+    at = timezone.now().replace(microsecond=123_457)
+    ticket = factories.TicketFactory(last_customer_message_at=at)
+    TicketRead.objects.create(user=cast.alice, ticket=ticket, read_at=at)
+    rows = _rows(cast.alice)
+    assert inbox_page.page_lists(user=cast.alice, rows=rows).unread == set()
+    TicketRead.objects.filter(ticket=ticket).update(read_at=at - timedelta(microseconds=1))
+    assert inbox_page.page_lists(user=cast.alice, rows=rows).unread == {ticket.pk}
