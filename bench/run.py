@@ -16,7 +16,17 @@ import traceback
 
 from bench.common import Table, elapsed, stop_all, write_results
 
-BENCHMARKS = ("chat", "pages", "inbox", "followups", "helpcenter", "imap", "webhooks", "exports")
+BENCHMARKS = (
+    "chat",
+    "pages",
+    "inbox",
+    "followups",
+    "helpcenter",
+    "imap",
+    "webhooks",
+    "exports",
+    "redis_publish",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
