@@ -75,16 +75,29 @@ async def pool() -> Any:
 
 async def fetchone(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
     """Run one statement in its own transaction (autocommit) and return its first row."""
-    async with (await pool()).connection() as conn, conn.cursor() as cursor:
+    chat_pool = await pool()
+    conn = await chat_pool.getconn()
+    try:
+        cursor = conn.cursor()
         await cursor.execute(sql, params)
         return await cursor.fetchone()
+    finally:
+        # Not `async with pool.connection()`: its exit commits, a lock and a wait for nothing on
+        # an autocommit connection (~10 µs a line). putconn still rolls back or discards a
+        # connection left in a bad state.
+        await chat_pool.putconn(conn)
 
 
 async def fetchall(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     """Run one read-only statement (autocommit) and return its rows."""
-    async with (await pool()).connection() as conn, conn.cursor() as cursor:
+    chat_pool = await pool()
+    conn = await chat_pool.getconn()
+    try:
+        cursor = conn.cursor()
         await cursor.execute(sql, params)
         return await cursor.fetchall()
+    finally:
+        await chat_pool.putconn(conn)
 
 
 async def close() -> None:
