@@ -27,9 +27,10 @@ from django.db.models import Choices
 from django.urls import reverse
 from django.utils import dateformat, formats, timezone, translation
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 from customers.models import CustomerKind
-from tickets.models import Priority, Status, TicketType
+from tickets.models import Priority, SavedView, Status, TicketType
 from tickets.selectors import TicketRow
 
 # Exactly what the template loop printed for one row, whitespace included.
@@ -257,6 +258,33 @@ def view_items(views: Iterable[tuple[str, str, str]], *, current: str | None) ->
             for name, label, count in views
         )
     )
+
+
+# The sidebar's saved views, as the template loop printed them (whitespace included).
+SAVED_ITEM = (
+    '\n      <li><a href="?saved={pk}" {current}>{name}{shared}'
+    ' <span class="count" data-saved-count="{pk}">{count}</span></a></li>\n      '
+)
+SHARED_MARK = ' <span class="muted small">{}</span>'
+NO_SAVED_VIEWS = '<li class="muted small">{}</li>\n      '
+
+
+def saved_view_items(views: Iterable[tuple[SavedView, str]], *, current: int | None) -> SafeString:
+    """The sidebar's saved views' `<li>`s: (view, shown count) each; `current` is the id of the
+    saved view on screen (a template loop cost ~0.1 ms a page)."""
+    items = [
+        SAVED_ITEM.format(
+            pk=int(view.pk),
+            current='aria-current="page"' if view.pk == current else "",
+            name=escape(view.name),
+            shared=SHARED_MARK.format(escape(gettext("(shared)"))) if view.shared else "",
+            count=escape(count),
+        )
+        for view, count in views
+    ]
+    if not items:
+        return mark_safe(NO_SAVED_VIEWS.format(escape(gettext("None yet."))))  # noqa: S308  (escaped)
+    return mark_safe("".join(items))  # noqa: S308  (values escaped)
 
 
 def hidden_inputs(filters: Mapping[str, str], *, prefix: str = "f_") -> SafeString:

@@ -137,8 +137,10 @@ def inbox(request: AgentRequest) -> HttpResponse:
         channel_options=inbox_table.fixed_options(Channel, selected=filters["channel"]),
         kind_options=inbox_table.fixed_options(CustomerKind, selected=filters["kind"]),
         mailbox_options=inbox_table.options(lists.mailboxes, selected=filters["mailbox"]),
-        saved_views=[(sv, inbox_counts.shown(counts.saved[sv.pk])) for sv in lists.saved],
-        saved_id=saved.pk if saved is not None else None,
+        saved_items=inbox_table.saved_view_items(
+            [(sv, inbox_counts.shown(counts.saved[sv.pk])) for sv in lists.saved],
+            current=saved.pk if saved is not None else None,
+        ),
         bulk_actions=inbox_table.fixed_options(BULK_ACTIONS),
         bulk_statuses=inbox_table.fixed_options(Status, leave_out=(Status.SPAM,)),
         bulk_job=_current_job(request),

@@ -180,3 +180,28 @@ def test_remembered_option_lists_follow_the_language_and_the_selected_value() ->
     pairs = (("assign", "Assign to"), ("x&y", "<b>"))
     assert inbox_table.fixed_options(pairs) == inbox_table.options(pairs)
     assert 'value="x&amp;y">&lt;b&gt;<' in inbox_table.fixed_options(pairs)
+
+
+SAVED_LOOP = """{% load i18n %}{% for sv, count in saved_views %}
+      <li><a href="?saved={{ sv.pk }}" {% if saved_id == sv.pk %}aria-current="page"{% endif %}>{{ sv.name }}{% if sv.shared %} <span class="muted small">{% translate "(shared)" %}</span>{% endif %} <span class="count" data-saved-count="{{ sv.pk }}">{{ count }}</span></a></li>
+      {% empty %}<li class="muted small">{% translate "None yet." %}</li>
+      {% endfor %}"""
+
+
+def test_saved_views_print_what_the_template_loop_printed() -> None:
+    from tickets.models import SavedView
+
+    views = [
+        (SavedView(pk=7, name="Bob's <open> & co", shared=False), "12"),
+        (SavedView(pk=1234, name="Refunds", shared=True), "999+"),
+    ]
+    loop = engines["django"].from_string(SAVED_LOOP)
+    for language in ("en", "de", "es"):
+        with translation.override(language):
+            for current in (None, 7, 1234, 99):
+                old = loop.render({"saved_views": views, "saved_id": current})
+                new = inbox_table.saved_view_items(views, current=current)
+                assert new == old
+            empty = loop.render({"saved_views": [], "saved_id": None})
+            assert inbox_table.saved_view_items([], current=None) == empty
+    assert "Bob&#x27;s &lt;open&gt; &amp; co" in inbox_table.saved_view_items(views, current=7)
