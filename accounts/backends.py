@@ -23,6 +23,7 @@ from django.contrib.auth import backends
 from django.db import connection
 
 from accounts.models import User
+from core import db
 
 
 @functools.cache
@@ -49,9 +50,7 @@ def fresh_user(user_id: Any) -> tuple[bool, User | None]:
     except (TypeError, ValueError):
         return False, None
     sql, attnames = statement
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [pk])
-        row = cursor.fetchone()
+    row = db.fetch_one(sql, [pk])
     return True, None if row is None else User.from_db(connection.alias, list(attnames), row)
 
 

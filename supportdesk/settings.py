@@ -159,6 +159,9 @@ TEMPLATES = [
 
 # Database: SQLite in the embedded profile; DATABASE_URL (Postgres) otherwise.
 DATABASE_URL = env("DATABASE_URL")
+# Postgres prepares the hottest reads once per connection (core/db.py); off behind a pooler in
+# transaction mode that cannot keep them (PgBouncer before 1.21).
+SUPPORTDESK_DB_PREPARED_STATEMENTS = envbool("SUPPORTDESK_DB_PREPARED_STATEMENTS", True)
 # A busy timeout lets the sweep thread and daphne's request threads share the file.
 SQLITE_OPTIONS = {
     "timeout": 20,
@@ -178,6 +181,10 @@ if DATABASE_URL:
         # sets none, and concurrent writers then fail at once with "database is locked").
         for name, value in SQLITE_OPTIONS.items():
             DATABASES["default"].setdefault("OPTIONS", {}).setdefault(name, value)
+    elif SUPPORTDESK_DB_PREPARED_STATEMENTS:
+        # core/db.py's hot statements are prepared (psycopg only prepares on a connection with a
+        # threshold; Django's ORM binds on the client and never prepares either way).
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 else:
     if not EMBEDDED:
         raise ImproperlyConfigured("DATABASE_URL must be set in the production profile")

@@ -20,6 +20,7 @@ from typing import Any
 from django.db import connection
 
 from accounts.models import User
+from core import db
 from tickets import saved_views, selectors, services
 from tickets.models import SavedView, Ticket
 from tickets.selectors import TicketRow
@@ -92,9 +93,9 @@ def page_lists(*, user: User, rows: Sequence[TicketRow], lists: bool = True) -> 
     latest = selectors.array_text([row.last_customer_message_at for row in rows])
     params: list[Any] = [user.pk] if lists else []
     params += [id_array, latest, user.pk, id_array]
-    with connection.cursor() as cursor:
-        cursor.execute(LISTS_SQL if lists else UNREAD_SQL, params)
-        agents, mailboxes, saved, unread, tagged = cursor.fetchone()
+    row = db.fetch_one(LISTS_SQL if lists else UNREAD_SQL, params)
+    assert row is not None  # scalar subqueries: always one row
+    agents, mailboxes, saved, unread, tagged = row
     out = PageLists(unread=set(unread), tags={pk: [] for pk in ids})
     for ticket_id, name in _loaded(tagged):
         out.tags[ticket_id].append(name)

@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import Q
 
 from accounts.models import User
+from core import db
 from customers.models import CustomerKind
 from tickets import selectors
 from tickets.models import Channel, SavedView, Status, TicketType
@@ -77,9 +78,7 @@ def visible_view(user: User, pk: int) -> SavedView | None:
     `SavedView.objects.filter(Q(owner=user) | Q(shared=True), pk=pk).first()`."""
     if connection.vendor != "postgresql":
         return SavedView.objects.filter(Q(owner=user) | Q(shared=True), pk=pk).first()
-    with connection.cursor() as cursor:
-        cursor.execute(_VISIBLE, [pk, user.pk])
-        row = cursor.fetchone()
+    row = db.fetch_one(_VISIBLE, [pk, user.pk])
     if row is None:
         return None
     view_id, name, owner_id, filters, shared, created_at = row

@@ -23,6 +23,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from psycopg.types.datetime import TimestamptzLoader
 
 from accounts.models import User
+from core import db
 from customers.models import CustomerEmail
 from tickets.models import OPEN_STATUSES, Status, Ticket, TicketType
 
@@ -214,9 +215,7 @@ def search(qs: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
 
 def tag_id_of(name: str) -> int | None:
     """The id of the tag named `name` (names are unique), None if there is none."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT id FROM tickets_tag WHERE name = %s", [name])
-        row = cursor.fetchone()
+    row = db.fetch_one("SELECT id FROM tickets_tag WHERE name = %s", [name])
     return int(row[0]) if row is not None else None
 
 
@@ -450,7 +449,7 @@ def _page_values(
     ):
         for i in slots:
             values[i] = value
-    with connection.cursor() as cursor:
+    with db.prepared_cursor() as cursor:
         if connection.timezone is UTC:
             # A page has six timestamps a row, and Django's timestamptz loader (a Python subclass
             # of psycopg's, which re-dates each value) parsed them in Python: ~0.75 ms of CPU a
@@ -508,9 +507,9 @@ def _tags_and_emails(
     """The tickets' tag names and the customers' addresses in order (`_attach_tags_and_emails`)."""
     if connection.vendor != "postgresql":
         return tags_of(ticket_ids), _addresses(customer_ids)
-    with connection.cursor() as cursor:
-        cursor.execute(_TAGS_AND_EMAILS, [array_text(ticket_ids), array_text(customer_ids)])
-        tagged, addresses = cursor.fetchone()
+    row = db.fetch_one(_TAGS_AND_EMAILS, [array_text(ticket_ids), array_text(customer_ids)])
+    assert row is not None  # two scalar subqueries: always one row
+    tagged, addresses = row
     names: dict[int, list[str]] = {pk: [] for pk in ticket_ids}
     for ticket_id, name in _json(tagged):
         names[ticket_id].append(name)
