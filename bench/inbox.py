@@ -157,11 +157,17 @@ def _rebuild(url: str, definitions: list[str], tables: Iterable[str]) -> None:
             conn.execute(f"VACUUM ANALYZE {table}")
 
 
-def _tag_trigger(url: str, action: str) -> None:
+# The link table's triggers (tickets/migrations/0010, 0011): the loader fills what they keep (the
+# ticket's tag array, the link's status and activity) itself, COPY after COPY.
+TAG_TRIGGERS = ("tickets_ticket_tags_sync", "tickets_tag_link_activity")
+
+
+def _tag_trigger(url: str, action: str, names: Iterable[str] = TAG_TRIGGERS) -> None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"ALTER TABLE tickets_ticket_tags {action} TRIGGER tickets_ticket_tags_sync")
+        for name in names:
+            conn.execute(f"ALTER TABLE tickets_ticket_tags {action} TRIGGER {name}")
 
 
 SD_BIG = ("tickets_ticket", "tickets_message", "tickets_ticket_tags")
@@ -228,7 +234,11 @@ class Loader:
                 "is_auto_reply", "created_at",
             ),
         )  # fmt: skip
-        sd_tags = Stream(self.sd_url, "tickets_ticket_tags", ("id", "ticket_id", "tag_id"))
+        sd_tags = Stream(
+            self.sd_url,
+            "tickets_ticket_tags",
+            ("id", "ticket_id", "tag_id", "status", "updated_at"),
+        )
         hd_ticket = Stream(
             self.hd_url,
             "helpdesk_ticket",
@@ -266,7 +276,7 @@ class Loader:
             )  # fmt: skip
             for tag in t.tag_ids:
                 self.tag_row += 1
-                sd_tags.add(self.tag_row, t.id, self.sd_tags[tag])
+                sd_tags.add(self.tag_row, t.id, self.sd_tags[tag], t.status, t.updated_at)
             hd_ticket.add(
                 t.id, t.subject, self.hd_queues[QUEUES.index(t.channel)], t.created_at,
                 t.updated_at, t.customer_email,

@@ -25,6 +25,7 @@ from psycopg.types.datetime import TimestamptzLoader
 from accounts.models import User
 from core import db
 from customers.models import CustomerEmail
+from tickets import tag_activity
 from tickets.models import OPEN_STATUSES, Status, Ticket, TicketType
 
 
@@ -363,7 +364,14 @@ def _page_query(
                 Q(updated_at__lt=at) | Q(updated_at=at, id__lt=pk),
             )
     order = ("customer_waiting_since", "id") if waiting else ("-updated_at", "-id")
-    if filters.tag or filters.q:
+    statuses = tag_statuses(filters) if tag_id is not None else None
+    if tag_id is not None and statuses is not None:
+        # One tag in some statuses: the page's ids from the tag links' index, in order.
+        ids_sql, link_params = tag_activity.page_ids_sql(
+            tag_id=tag_id, statuses=statuses, keyset=keyset, limit=limit + 1
+        )
+        qs = Ticket.objects.extra(where=[f"tickets_ticket.id IN ({ids_sql})"], params=link_params)  # noqa: S610
+    elif filters.tag or filters.q:
         # A tag or a search may be read from an index and sorted (a rare tag: the BitmapAnd of
         # the GIN and status indexes; a search: the GIN index): the page's ids first, then their
         # rows and joins. Joined before the LIMIT, Postgres hashed every customer to join the
@@ -380,6 +388,15 @@ def _page_query(
         qs = Ticket.objects.extra(where=[where], params=list(ids_params))  # noqa: S610
     # The same joins select_related made (customer inner, assignee outer), only the columns shown.
     return qs.order_by(*order).values_list(*_ROW_FIELDS)[: limit + 1]
+
+
+def tag_statuses(filters: InboxFilters) -> tuple[str, ...] | None:
+    """The statuses of a view that is one tag in some statuses (`tickets.tag_activity`)."""
+    f = filters
+    others = (f.type, f.channel, f.assignee_id, f.customer_kind, f.mailbox_id)
+    return tag_activity.statuses_of(
+        view=str(f.view) if f.view else None, status=f.status, tag=f.tag, others=others, q=f.q
+    )
 
 
 # The cursor and tag a page's statement is compiled with, replaced by each request's own.
