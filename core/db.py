@@ -29,6 +29,7 @@ import psycopg
 from django.conf import settings
 from django.db import connection
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+from django.utils.asyncio import async_unsafe
 
 
 class _PreparedCursor(psycopg.Cursor[Any]):
@@ -65,14 +66,24 @@ def prepared_cursor() -> Iterator[CursorWrapper]:
         with connection.cursor() as cursor:
             yield cursor
         return
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    raw = _PreparedCursor(connection.connection)
-    # As `connection.cursor()` wraps its own: logged when queries are (DEBUG, the test suite).
-    logged = connection.queries_logged
-    wrapper = _LoggedPreparedCursor(raw, connection) if logged else CursorWrapper(raw, connection)
-    with wrapper as cursor:
+    with _open_prepared() as cursor:
         yield cursor
+
+
+@async_unsafe
+def _open_prepared() -> CursorWrapper:
+    """What `connection.cursor()` does (`BaseDatabaseWrapper._cursor`), with our cursor: the
+    health check first (the first query of a request finds a connection Postgres dropped and
+    opens another), Django's errors, the thread check, and logging when queries are logged
+    (DEBUG, the test suite)."""
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = _PreparedCursor(connection.connection)
+    connection.validate_thread_sharing()
+    if connection.queries_logged:
+        return _LoggedPreparedCursor(raw, connection)
+    return CursorWrapper(raw, connection)
 
 
 def fetch_one(sql: str, params: list[Any] | tuple[Any, ...]) -> tuple[Any, ...] | None:

@@ -5,8 +5,9 @@ a new connection does not break them, and the setting turns them off."""
 
 from __future__ import annotations
 
+import psycopg
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
@@ -115,3 +116,19 @@ def test_turned_off_nothing_is_prepared(desk, cast) -> None:
         assert desk.get("/inbox/", {"view": "all", "tag": "refund"}).status_code == 200
     assert db.fetch_one("SELECT id FROM tickets_tag WHERE name = %s", ["late"]) is not None
     assert not _prepared()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_postgres_dropped_is_replaced_on_the_next_request(desk) -> None:
+    """The user's row is a request's first query, and it is prepared: it runs Django's health
+    check first, as `connection.cursor()` does, and reconnects."""
+    assert desk.get("/inbox/").status_code == 200
+    backend = connection.connection.info.backend_pid
+    params = connection.get_connection_params()
+    dsn = {k: params[k] for k in ("dbname", "user", "password", "host", "port") if params.get(k)}
+    with psycopg.connect(**dsn, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [backend])
+    close_old_connections()  # what each real request starts with (the test client skips it)
+    response = desk.get("/inbox/")
+    assert response.status_code == 200 and b"Parcel 5" in response.content
+    assert connection.connection.info.backend_pid != backend
