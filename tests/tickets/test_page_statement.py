@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests import factories
+from tests.helpers.inbox import walk_pages
 from tickets import selectors, services
 from tickets.models import Status, Tag, Ticket
 
@@ -33,16 +34,6 @@ def tickets(cast) -> list[Ticket]:
         )
         made.append(ticket)
     return made
-
-
-def _walk(user, filters: selectors.InboxFilters) -> list[int]:
-    ids, cursor = [], None
-    while True:
-        page = selectors.ticket_page(user=user, filters=filters, cursor=cursor, limit=2)
-        ids += [row.id for row in page.items]
-        if page.next_cursor is None:
-            return ids
-        cursor = page.next_cursor
 
 
 @pytest.mark.parametrize(
@@ -72,8 +63,8 @@ def test_every_page_walks_the_orm_querys_rows_in_its_order(cast, tickets, filter
     assert len(expected) >= 3  # more than one page
     selectors._page_sql.cache_clear()
 
-    assert _walk(user, filters) == expected
-    assert _walk(user, filters) == expected
+    assert walk_pages(user, filters) == expected
+    assert walk_pages(user, filters) == expected
 
     compiled = selectors._page_sql.cache_info()
     assert compiled.misses == 2  # the first page's statement and the next pages' one

@@ -13,6 +13,7 @@ import pytest
 from django.db import connection, connections, transaction
 
 from tests import factories
+from tests.helpers.inbox import walk_pages
 from tickets import inbox_counts, saved_views, selectors, services, spam
 from tickets.merging import merge_ticket
 from tickets.models import Status, Tag, Ticket
@@ -111,16 +112,6 @@ def tagged(db, cast) -> list[Ticket]:
     return made
 
 
-def _walk(user, filters: selectors.InboxFilters) -> list[int]:
-    ids, cursor = [], None
-    while True:
-        page = selectors.ticket_page(user=user, filters=filters, cursor=cursor, limit=2)
-        ids += [row.id for row in page.items]
-        if page.next_cursor is None:
-            return ids
-        cursor = page.next_cursor
-
-
 TAG_VIEWS = [
     selectors.InboxFilters(tag="refund"),
     selectors.InboxFilters(view="open", tag="refund"),
@@ -144,8 +135,8 @@ def test_a_tag_views_pages_are_the_general_querys_rows_in_order(cast, tagged, fi
         .values_list("id", flat=True)
     )
     selectors._page_sql.cache_clear()
-    assert _walk(cast.bob, filters) == expected
-    assert _walk(cast.bob, filters) == expected  # again, through the compiled statement
+    assert walk_pages(cast.bob, filters) == expected
+    assert walk_pages(cast.bob, filters) == expected  # again, through the compiled statement
 
 
 @pytest.mark.parametrize("filters", TAG_VIEWS, ids=lambda f: f"{f.view}-{f.status}")

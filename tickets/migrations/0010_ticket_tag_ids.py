@@ -12,6 +12,8 @@ the embedded profile (SQLite) filters through the link table as before.
 
 from django.db import migrations
 
+from core.postgres_sql import postgres_only
+
 FORWARD = [
     "ALTER TABLE tickets_ticket ADD COLUMN tag_ids bigint[] NOT NULL DEFAULT '{}'",
     """UPDATE tickets_ticket t SET tag_ids = s.ids
@@ -44,19 +46,7 @@ BACKWARD = [
 ]
 
 
-def forward(apps, schema_editor) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        for statement in FORWARD:
-            schema_editor.execute(statement)
-
-
-def backward(apps, schema_editor) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        for statement in BACKWARD:
-            schema_editor.execute(statement)
-
-
 class Migration(migrations.Migration):
     dependencies = [("tickets", "0009_care_assignee_index")]
 
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [postgres_only(FORWARD, BACKWARD)]

@@ -18,6 +18,8 @@ fields: Django never writes them, and the embedded profile (SQLite) does without
 
 from django.db import migrations
 
+from core.postgres_sql import postgres_only
+
 FORWARD = [
     # Tickets are read but not written while the links are filled: a ticket changed between the
     # fill and the trigger's creation would otherwise keep a stale copy.
@@ -70,19 +72,7 @@ BACKWARD = [
 ]
 
 
-def forward(apps, schema_editor) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        for statement in FORWARD:
-            schema_editor.execute(statement)
-
-
-def backward(apps, schema_editor) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        for statement in BACKWARD:
-            schema_editor.execute(statement)
-
-
 class Migration(migrations.Migration):
     dependencies = [("tickets", "0010_ticket_tag_ids")]
 
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [postgres_only(FORWARD, BACKWARD)]
