@@ -13,6 +13,7 @@ the ORM. SUPPORTDESK_CHAT_DB_POOL sets the connections per process (default 4, 0
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any
 
@@ -28,6 +29,13 @@ def available() -> bool:
     return settings.SUPPORTDESK_CHAT_DB_POOL > 0 and connections["default"].vendor == "postgresql"
 
 
+@functools.cache
+def _libpq_keywords() -> frozenset[str]:
+    from psycopg import pq
+
+    return frozenset(option.keyword.decode() for option in pq.Conninfo.get_defaults())
+
+
 def _conninfo() -> str:
     from psycopg.conninfo import make_conninfo
 
@@ -39,9 +47,14 @@ def _conninfo() -> str:
         "host": db.get("HOST") or None,
         "port": str(db["PORT"]) if db.get("PORT") else None,
     }
-    # libpq options such as sslmode, as Django passes them too.
+    # libpq options such as sslmode, as Django passes them too; not Django's or psycopg's own
+    # (`prepare_threshold`, `isolation_level`...), which are no connection string keywords.
     for key, value in (db.get("OPTIONS") or {}).items():
-        if isinstance(value, str | int) and not isinstance(value, bool):
+        if (
+            key in _libpq_keywords()
+            and isinstance(value, str | int)
+            and not isinstance(value, bool)
+        ):
             params[key] = value
     return make_conninfo(**{k: v for k, v in params.items() if v is not None})
 

@@ -195,3 +195,17 @@ def test_an_agent_line_in_an_ended_chat_continues_by_email_off_the_pool(
     assert any("it ships today" in m.get_body(("plain",)).get_content() for m in mails)
     late = ChatMessage.objects.get(conversation=conversation, client_id="late")
     assert late.seq == message.seq == conversation.last_seq - 1  # then "continues by email"
+
+
+def test_the_pools_connection_string_takes_libpq_options_only(settings) -> None:
+    """Django's OPTIONS mix libpq keywords (sslmode) with psycopg's and Django's own: only the
+    former go into the pool's connection string (an unknown keyword fails every connection,
+    and every line falls back to the ORM)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    default = settings.DATABASES["default"]
+    options = {"sslmode": "prefer", "prepare_threshold": 5, "server_side_binding": False}
+    settings.DATABASES = {**settings.DATABASES, "default": {**default, "OPTIONS": options}}
+    params = conninfo_to_dict(asyncdb._conninfo())
+    assert params["sslmode"] == "prefer"
+    assert "prepare_threshold" not in params and "server_side_binding" not in params
