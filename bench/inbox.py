@@ -424,37 +424,49 @@ def _sd_measure(plan: dict[str, Any]) -> dict[str, Any]:
     count_keys = [inbox_counts._view_key(name, agent) for name, _ in inbox_counts.VIEW_LABELS]
     count_keys += [inbox_counts._saved_key(view, agent) for view in views]
     counts_cases = {"counts": {}, "counts_recomputed": {}}
-    for surface, path, cases in (
-        ("page", "/inbox/", filters),
-        ("api", "/api/v1/tickets", api),
-        ("page", "/inbox/counts", counts_cases),
-    ):
-        for name, params in cases.items():
-            samples, counts, rows, cpu = [], [], 0, []
-            for index in range(plan["warmup"] + plan["samples"]):
-                if name == "counts_recomputed":
-                    cache.delete_many(count_keys)
-                with CaptureQueriesContext(connection) as queries:
-                    start, start_cpu = time.perf_counter(), time.process_time()
-                    response = client.get(path, params)
-                    elapsed = (time.perf_counter() - start) * 1000
-                    used = (time.process_time() - start_cpu) * 1000
-                if response.status_code != 200:
-                    raise RuntimeError(f"GET {path} {params}: {response.status_code}")
-                if index >= plan["warmup"]:
-                    samples.append(elapsed)
-                    counts.append(len(queries))
-                    cpu.append(used)
-            if surface == "api":
-                rows = len(response.json()["items"])
-            # CPU of this process per request (Python, not Postgres): steadier than wall time
-            # on a shared, loaded machine.
-            results[f"{surface}:{name}"] = {
-                "ms": samples,
-                "queries": max(counts),
-                "rows": rows,
-                "cpu_ms": cpu,
-            }
+    cases = [
+        (surface, name, path, params)
+        for surface, path, group in (
+            ("page", "/inbox/", filters),
+            ("api", "/api/v1/tickets", api),
+            ("page", "/inbox/counts", counts_cases),
+        )
+        for name, params in group.items()
+    ]
+    measured: dict[str, dict[str, Any]] = {
+        f"{surface}:{name}": {"ms": [], "queries": 0, "rows": 0, "cpu_ms": []}
+        for surface, name, _, _ in cases
+    }
+    # Each case's requests in a row (an agent refreshing one view), or with
+    # BENCH_INBOX_INTERLEAVE=1 round after round over every case (a server serving a mix: each
+    # request finds the caches warm for another view; a few seconds of other work on the machine
+    # fall on every case alike).
+    rounds = range(plan["warmup"] + plan["samples"])
+    if plan.get("interleave"):
+        schedule = [(index, case) for index in rounds for case in cases]
+    else:
+        schedule = [(index, case) for case in cases for index in rounds]
+    for index, (surface, name, path, params) in schedule:
+        if name == "counts_recomputed":
+            cache.delete_many(count_keys)
+        with CaptureQueriesContext(connection) as queries:
+            start, start_cpu = time.perf_counter(), time.process_time()
+            response = client.get(path, params)
+            elapsed = (time.perf_counter() - start) * 1000
+            used = (time.process_time() - start_cpu) * 1000
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {path} {params}: {response.status_code}")
+        if index < plan["warmup"]:
+            continue
+        # CPU of this process per request (Python, not Postgres): steadier than wall time
+        # on a shared, loaded machine.
+        entry = measured[f"{surface}:{name}"]
+        entry["ms"].append(elapsed)
+        entry["cpu_ms"].append(used)
+        entry["queries"] = max(entry["queries"], len(queries))
+        if surface == "api":
+            entry["rows"] = len(response.json()["items"])
+    results.update(measured)
     return results
 
 
@@ -566,7 +578,10 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 "samples": 20 if quick else 30,
                 "hd_warmup": 0 if big else 1,
                 "hd_samples": 3 if big else 5,
+                "interleave": os.environ.get("BENCH_INBOX_INTERLEAVE", "") == "1",
             }
+            settled = _settle((sd_url, hd_url))
+            print(f"  databases settled in {settled:.0f}s (checkpoint, autovacuum)", flush=True)
             t1 = time.monotonic()
             mine = _supportdesk(env, "measure", json.dumps(plan))
             print(f"  Supportdesk measured in {time.monotonic() - t1:.0f}s", flush=True)
@@ -581,6 +596,29 @@ def run(quick: bool) -> list[dict[str, Any]]:
             Table(f"inbox at {size:,} tickets").print(size_rows)
             rows += size_rows
     return rows
+
+
+def _settle(urls: Iterable[str], *, limit: float = 180) -> float:
+    """Let the load's aftermath pass before measuring: a checkpoint writes the gigabytes of pages
+    the load dirtied (else Postgres writes them in the background during the measurement), and
+    autovacuum workers that woke up for the new tables finish (they took a core of this 2-core
+    machine for a case or two in earlier runs, which then showed ~1.5 ms more CPU than the
+    same query in the next case). Returns the seconds it took (at most `limit`)."""
+    import psycopg
+
+    started = time.monotonic()
+    for url in urls:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CHECKPOINT")
+    with psycopg.connect(next(iter(urls)), autocommit=True) as conn:
+        while time.monotonic() - started < limit:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+            ).fetchone()
+            if not row or not row[0]:
+                break
+            time.sleep(1)
+    return time.monotonic() - started
 
 
 def _hd_open_count(hd_url: str) -> int:
