@@ -347,6 +347,14 @@ def _page_query(
     tag_id: int | None = None,
 ) -> QuerySet[Ticket, tuple[Any, ...]]:
     """The page's rows as a query: the view's order, continued after `keyset`, `limit` + 1."""
+    statuses = tag_statuses(filters) if tag_id is not None else None
+    if tag_id is not None and statuses is not None:
+        # One tag in some statuses: the page's ids from the tag links' index, in order.
+        ids_sql, link_params = tag_activity.page_ids_sql(
+            tag_id=tag_id, statuses=statuses, keyset=keyset, limit=limit + 1
+        )
+        qs = Ticket.objects.extra(where=[f"tickets_ticket.id IN ({ids_sql})"], params=link_params)  # noqa: S610
+        return qs.order_by("-updated_at", "-id").values_list(*_ROW_FIELDS)[: limit + 1]
     qs = filtered(user=user, filters=filters, tag_id=tag_id)
     waiting = filters.view == InboxView.WAITING
     if keyset is not None:
@@ -364,14 +372,7 @@ def _page_query(
                 Q(updated_at__lt=at) | Q(updated_at=at, id__lt=pk),
             )
     order = ("customer_waiting_since", "id") if waiting else ("-updated_at", "-id")
-    statuses = tag_statuses(filters) if tag_id is not None else None
-    if tag_id is not None and statuses is not None:
-        # One tag in some statuses: the page's ids from the tag links' index, in order.
-        ids_sql, link_params = tag_activity.page_ids_sql(
-            tag_id=tag_id, statuses=statuses, keyset=keyset, limit=limit + 1
-        )
-        qs = Ticket.objects.extra(where=[f"tickets_ticket.id IN ({ids_sql})"], params=link_params)  # noqa: S610
-    elif filters.tag or filters.q:
+    if filters.tag or filters.q:
         # A tag or a search may be read from an index and sorted (a rare tag: the BitmapAnd of
         # the GIN and status indexes; a search: the GIN index): the page's ids first, then their
         # rows and joins. Joined before the LIMIT, Postgres hashed every customer to join the
